@@ -1,0 +1,223 @@
+//! The WebAssembly core dump format ([tool-conventions Coredump.md]).
+//!
+//! A core dump is a Wasm binary that is never instantiated: custom sections
+//! `core`, `coremodules`, `coreinstances` and one `corestack` per thread
+//! describe the process, and the Memory, Global and Data sections hold the
+//! memories and globals at the time of the trap.
+//!
+//! [`CoreDump`] is the main type. [`CoreDump::parse`] reads a file with
+//! wasmparser's readers, borrowing the memory bytes from the input, so a
+//! multi-GiB image is never copied; [`CoreDump::encode`] writes one with
+//! wasm-encoder. Dumps written by Wasmtime (no locals, memory in many
+//! segments with zero runs trimmed) read as well as full ones.
+//!
+//! ```
+//! use coredump::{CoreDump, Frame, Thread, Value};
+//!
+//! let mut dump = CoreDump::new("app.wasm");
+//! dump.add_thread(Thread {
+//!     name: "main".into(),
+//!     frames: vec![Frame {
+//!         instance: 0,
+//!         func: 7,
+//!         code_offset: 0x2a,
+//!         locals: vec![Value::I32(3)],
+//!         stack: vec![],
+//!     }],
+//! });
+//! let bytes = dump.encode();
+//! let parsed = CoreDump::parse(&bytes)?;
+//! assert_eq!(parsed.threads()[0].frames[0].locals, [Value::I32(3)]);
+//! assert_eq!(parsed, dump);
+//! # Ok::<(), coredump::Error>(())
+//! ```
+//!
+//! [tool-conventions Coredump.md]: https://github.com/WebAssembly/tool-conventions/blob/main/Coredump.md
+#![deny(missing_docs)]
+
+mod encode;
+mod error;
+mod memory;
+mod model;
+mod parse;
+
+use std::borrow::Cow;
+
+pub use error::{Error, Section};
+pub use model::{
+    CustomSection, Frame, Global, GlobalValue, HeapKind, Instance, Memory, MemoryType, Segment,
+    Thread, Value,
+};
+
+/// A Wasm core dump: the process name, the modules and their instances, the
+/// threads with their frames, and the memories and globals.
+///
+/// Cheap to build from a file ([`CoreDump::parse`] copies no memory bytes);
+/// memory reads ([`CoreDump::read`]) binary-search the memory's segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreDump<'a> {
+    process_name: String,
+    modules: Vec<String>,
+    instances: Vec<Instance>,
+    threads: Vec<Thread>,
+    memories: Vec<Memory<'a>>,
+    globals: Vec<Global>,
+    custom_sections: Vec<CustomSection<'a>>,
+}
+
+impl<'a> CoreDump<'a> {
+    /// An empty dump of the process `process_name` (a file path, URL or name
+    /// of the program that was running).
+    pub fn new(process_name: impl Into<String>) -> Self {
+        CoreDump {
+            process_name: process_name.into(),
+            modules: Vec::new(),
+            instances: Vec::new(),
+            threads: Vec::new(),
+            memories: Vec::new(),
+            globals: Vec::new(),
+            custom_sections: Vec::new(),
+        }
+    }
+
+    /// Reads a core dump file. Memory contents are borrowed from `bytes`.
+    ///
+    /// Fails with an [`Error`] naming the section and byte offset when the
+    /// input is not a well-formed core dump; never panics.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        parse::parse(bytes)
+    }
+
+    /// Writes the dump as a core dump file (a Wasm binary).
+    pub fn encode(&self) -> Vec<u8> {
+        encode::encode(self)
+    }
+
+    /// Copies the borrowed parts so the dump no longer borrows its input.
+    pub fn into_owned(self) -> CoreDump<'static> {
+        let owned = |data: Cow<'_, [u8]>| Cow::Owned(data.into_owned());
+        CoreDump {
+            process_name: self.process_name,
+            modules: self.modules,
+            instances: self.instances,
+            threads: self.threads,
+            memories: self
+                .memories
+                .into_iter()
+                .map(|m| Memory {
+                    ty: m.ty,
+                    segments: m
+                        .segments
+                        .into_iter()
+                        .map(|s| Segment {
+                            address: s.address,
+                            data: owned(s.data),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            globals: self.globals,
+            custom_sections: self
+                .custom_sections
+                .into_iter()
+                .map(|c| CustomSection {
+                    name: Cow::Owned(c.name.into_owned()),
+                    data: owned(c.data),
+                })
+                .collect(),
+        }
+    }
+
+    /// The name of the process that trapped (the `core` section).
+    pub fn process_name(&self) -> &str {
+        &self.process_name
+    }
+
+    /// The names of the modules that were instantiated (`coremodules`).
+    pub fn modules(&self) -> &[String] {
+        &self.modules
+    }
+
+    /// The instances (`coreinstances`).
+    pub fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
+
+    /// The threads (one `corestack` section each), each youngest frame first.
+    pub fn threads(&self) -> &[Thread] {
+        &self.threads
+    }
+
+    /// The memories, in the dump's memory index space.
+    pub fn memories(&self) -> &[Memory<'a>] {
+        &self.memories
+    }
+
+    /// The globals, in the dump's global index space.
+    pub fn globals(&self) -> &[Global] {
+        &self.globals
+    }
+
+    /// Custom sections other than the core dump ones, in file order.
+    pub fn custom_sections(&self) -> &[CustomSection<'a>] {
+        &self.custom_sections
+    }
+
+    /// The payload of the first custom section called `name`, if any.
+    pub fn custom_section(&self, name: &str) -> Option<&[u8]> {
+        self.custom_sections
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| &*c.data)
+    }
+
+    /// Adds a module name; returns its index.
+    pub fn add_module(&mut self, name: impl Into<String>) -> u32 {
+        self.modules.push(name.into());
+        self.modules.len() as u32 - 1
+    }
+
+    /// Adds an instance; returns its index.
+    pub fn add_instance(&mut self, instance: Instance) -> u32 {
+        self.instances.push(instance);
+        self.instances.len() as u32 - 1
+    }
+
+    /// Adds a thread.
+    pub fn add_thread(&mut self, thread: Thread) {
+        self.threads.push(thread);
+    }
+
+    /// Adds a memory; returns its index. Its segments must be sorted by
+    /// address, must not overlap and must lie within the memory's size, as
+    /// they are in a parsed dump; otherwise the dump will not parse back.
+    pub fn add_memory(&mut self, memory: Memory<'a>) -> u32 {
+        self.memories.push(memory);
+        self.memories.len() as u32 - 1
+    }
+
+    /// Adds a global; returns its index.
+    pub fn add_global(&mut self, global: Global) -> u32 {
+        self.globals.push(global);
+        self.globals.len() as u32 - 1
+    }
+
+    /// Adds a custom section, written after the core dump sections.
+    pub fn add_custom_section(&mut self, section: CustomSection<'a>) {
+        self.custom_sections.push(section);
+    }
+
+    /// Reads `len` bytes at `address` of memory `memory`.
+    ///
+    /// Bytes that no data segment covers read as zero (Wasmtime trims zero
+    /// runs). Borrows from the dump when one segment holds the whole range.
+    /// Fails with [`Error::OutOfBounds`] past the end of the memory and
+    /// [`Error::NoSuchMemory`] for an unknown index.
+    pub fn read(&self, memory: u32, address: u64, len: u64) -> Result<Cow<'_, [u8]>, Error> {
+        let m = self
+            .memories
+            .get(memory as usize)
+            .ok_or(Error::NoSuchMemory(memory))?;
+        memory::read(m, memory, address, len)
+    }
+}
