@@ -20,6 +20,9 @@ pub enum Error {
         /// What is wrong, in wasmparser's words or ours.
         message: String,
     },
+    /// The input does not start with the Wasm magic bytes `\0asm`.
+    #[error("not a Wasm core dump: the file starts with {}, not the Wasm magic `00 61 73 6d`", hex(.0))]
+    NotWasm([u8; 4]),
     /// The binary is valid Wasm but is not a core dump: it has no `core`
     /// custom section.
     #[error("not a Wasm core dump: no `core` custom section")]
@@ -119,13 +122,26 @@ impl fmt::Display for Section {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl Error {
     /// Wraps a wasmparser error met while reading `section`.
     pub(crate) fn malformed(section: Section, err: wasmparser::BinaryReaderError) -> Error {
         Error::Malformed {
             section,
             offset: err.offset(),
-            message: err.message().to_string(),
+            // Some wasmparser messages span lines; errors here are one line.
+            message: err
+                .message()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 }

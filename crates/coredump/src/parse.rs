@@ -35,6 +35,11 @@ struct Offsets {
 }
 
 pub(crate) fn parse(bytes: &[u8]) -> Result<CoreDump<'_>, Error> {
+    if let Some(magic) = bytes.first_chunk::<4>()
+        && magic != b"\0asm"
+    {
+        return Err(Error::NotWasm(*magic));
+    }
     let mut dump = CoreDump::new("");
     let mut seen_core = false;
     let mut segments = Vec::new();

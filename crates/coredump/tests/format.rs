@@ -225,10 +225,16 @@ fn errors_say_what_and_where() {
         err(b""),
         "malformed module header at offset 0x0: unexpected end-of-file"
     );
-    assert!(
-        err(b"\x7fELF\x02\x01\x01\0")
-            .starts_with("malformed module header at offset 0x0: magic header not detected")
+    assert_eq!(
+        err(b"\x7fELF\x02\x01\x01\0"),
+        "not a Wasm core dump: the file starts with 7f 45 4c 46, not the Wasm magic `00 61 73 6d`"
     );
+    let message = err(b"\0asm\x02\0\0\0");
+    assert!(
+        message.starts_with("malformed module header at offset 0x4: unknown binary version"),
+        "{message}"
+    );
+    assert!(!message.contains('\n'));
     let module = wat::parse_str("(module)").unwrap();
     assert_eq!(
         err(&module),
