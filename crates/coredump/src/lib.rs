@@ -44,6 +44,11 @@ mod parse;
 use std::borrow::Cow;
 
 pub use error::{Error, Section};
+pub use parse::LOW_BYTES_SECTION;
+
+/// The custom section in which `wasm-coredump-rewriter`'s runtime records
+/// each frame's pre-rewrite code offset.
+pub const ORIGINAL_OFFSETS_SECTION: &str = "wasm-coredump.original-offsets";
 pub use model::{
     CustomSection, Frame, Global, GlobalValue, HeapKind, Instance, Memory, MemoryType, Segment,
     Thread, Value,
@@ -169,6 +174,22 @@ impl<'a> CoreDump<'a> {
             .iter()
             .find(|c| c.name == name)
             .map(|c| &*c.data)
+    }
+
+    /// The code offsets of the first thread's frames in the module as it was
+    /// before `wasm-coredump-rewriter` instrumented it, youngest first, when
+    /// the rewriter's runtime wrote this dump (its
+    /// `wasm-coredump.original-offsets` section); `None` otherwise or if that
+    /// section is malformed or does not match the frames.
+    pub fn original_code_offsets(&self) -> Option<Vec<u32>> {
+        let data = self.custom_section(ORIGINAL_OFFSETS_SECTION)?;
+        let mut reader = wasmparser::BinaryReader::new(data, 0);
+        let count = reader.read_var_u32().ok()?;
+        let offsets = (0..count)
+            .map(|_| reader.read_var_u32().ok())
+            .collect::<Option<Vec<u32>>>()?;
+        let frames = self.threads.first().map_or(0, |t| t.frames.len());
+        (reader.eof() && offsets.len() == frames).then_some(offsets)
     }
 
     /// Adds a module name; returns its index.

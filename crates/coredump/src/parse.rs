@@ -137,9 +137,35 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<CoreDump<'_>, Error> {
     if !seen_core {
         return Err(Error::NotACoreDump);
     }
+    restore_low_bytes(&mut dump, &mut segments);
     place_segments(&mut dump.memories, segments, offsets.data)?;
     check_indices(&dump, &offsets)?;
     Ok(dump)
+}
+
+/// The name of the custom section in which the rewriter's runtime saves the
+/// bytes of memory 0 that the dump's header overwrote (`[0, len)`).
+pub const LOW_BYTES_SECTION: &str = "wasm-coredump.low-bytes";
+
+/// Puts the bytes saved by the rewriter's runtime back at address 0 of
+/// memory 0, as a segment; the custom section is consumed.
+fn restore_low_bytes<'a>(dump: &mut CoreDump<'a>, segments: &mut Vec<RawSegment<'a>>) {
+    let Some(i) = dump
+        .custom_sections
+        .iter()
+        .position(|c| c.name == LOW_BYTES_SECTION)
+    else {
+        return;
+    };
+    let section = dump.custom_sections.remove(i);
+    if let Cow::Borrowed(data) = section.data {
+        segments.push(RawSegment {
+            memory: 0,
+            address: 0,
+            data,
+            offset: 0,
+        });
+    }
 }
 
 fn read_thread(stack: CoreDumpStackSection<'_>) -> Thread {

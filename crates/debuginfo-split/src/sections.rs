@@ -1,0 +1,296 @@
+//! The top-level section layout of a module, read with `wasmparser::Parser` without decoding any
+//! section's content (the Code section is skipped whole, never split into function bodies).
+
+use std::ops::Range;
+
+use wasmparser::{BinaryReaderError, Chunk, Encoding, Parser, Payload};
+
+use crate::error::{Error, SectionRef};
+
+/// Length of the module header: magic number and version.
+pub(crate) const HEADER_LEN: usize = 8;
+
+/// The section id of the Code section.
+const CODE_SECTION_ID: u8 = 10;
+
+/// One top-level section of the input.
+#[derive(Debug, Clone)]
+pub(crate) struct Section<'a> {
+    /// The section id; 0 for custom sections.
+    pub(crate) id: u8,
+    /// A custom section's name; `None` for every other section.
+    pub(crate) name: Option<&'a str>,
+    /// The whole section: id byte, size LEB and content.
+    pub(crate) range: Range<usize>,
+    /// The content, after the size LEB. For the Code section this is where the function-count
+    /// LEB starts, the base of DWARF code addresses.
+    pub(crate) content: Range<usize>,
+    /// A custom section's data (after its name); the content for every other section.
+    pub(crate) data: Range<usize>,
+}
+
+impl Section<'_> {
+    pub(crate) fn is_code(&self) -> bool {
+        self.id == CODE_SECTION_ID
+    }
+
+    pub(crate) fn is_custom(&self, name: &str) -> bool {
+        self.name == Some(name)
+    }
+
+    /// A DWARF section: a custom section whose name starts with `.debug_`.
+    pub(crate) fn is_dwarf(&self) -> bool {
+        self.name.is_some_and(|n| n.starts_with(".debug_"))
+    }
+
+    /// Bytes of the id and size LEB.
+    pub(crate) fn header(&self) -> Range<usize> {
+        self.range.start..self.content.start
+    }
+
+    pub(crate) fn section_ref(&self, index: usize) -> SectionRef {
+        SectionRef {
+            index,
+            offset: self.range.start,
+            id: self.id,
+            name: self.name.map(str::to_owned),
+        }
+    }
+}
+
+/// Lists the top-level sections of the core module `input`, in order.
+///
+/// Checks what wasmparser's `Parser` checks at this level (header, section sizes and order,
+/// function/code and data counts, custom section names) and that no section runs past the end.
+pub(crate) fn scan(input: &[u8]) -> Result<Vec<Section<'_>>, Error> {
+    check_magic(input)?;
+    let mut parser = Parser::new(0);
+    let mut sections = Vec::new();
+    let mut pos = 0;
+    loop {
+        let start = pos;
+        let (consumed, payload) = match parser.parse(&input[pos..], true) {
+            Ok(Chunk::Parsed { consumed, payload }) => (consumed, payload),
+            // With `eof = true` the parser never asks for more data.
+            Ok(Chunk::NeedMoreData(_)) => {
+                return Err(describe(input, start, sections.len(), None));
+            }
+            Err(err) => return Err(describe(input, start, sections.len(), Some(err))),
+        };
+        pos += consumed;
+        match payload {
+            Payload::Version { encoding, .. } => {
+                if encoding == Encoding::Component {
+                    return Err(Error::Component);
+                }
+            }
+            Payload::CustomSection(reader) => {
+                let content = to_usize(reader.range());
+                sections.push(Section {
+                    id: 0,
+                    name: Some(reader.name()),
+                    range: start..pos,
+                    data: to_usize_offset(reader.data_offset())..content.end,
+                    content,
+                });
+            }
+            Payload::CodeSectionStart {
+                unchecked_range,
+                size,
+                ..
+            } => {
+                parser.skip_section();
+                let content = to_usize(unchecked_range);
+                if content.end > input.len() {
+                    return Err(truncated(input, start, sections.len()));
+                }
+                pos += size as usize;
+                debug_assert_eq!(pos, content.end);
+                sections.push(Section {
+                    id: CODE_SECTION_ID,
+                    name: None,
+                    range: start..pos,
+                    data: content.clone(),
+                    content,
+                });
+            }
+            Payload::End(_) => return Ok(sections),
+            payload => {
+                // Every other payload at this level is a whole known section.
+                if let Some((id, content)) = payload.as_section() {
+                    let content = to_usize(content);
+                    sections.push(Section {
+                        id,
+                        name: None,
+                        range: start..pos,
+                        data: content.clone(),
+                        content,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Gives a clearer error than the parser's for inputs that are not Wasm at all.
+fn check_magic(input: &[u8]) -> Result<(), Error> {
+    const MAGIC: &[u8] = b"\0asm";
+    let reason = if input.is_empty() {
+        "the input is empty".to_owned()
+    } else if !input.starts_with(MAGIC) && !MAGIC.starts_with(input) {
+        let found: Vec<String> = input.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        format!(
+            "no `\\0asm` magic number at offset 0x0 (found {})",
+            found.join(" ")
+        )
+    } else if input.len() < HEADER_LEN {
+        format!(
+            "the input ends at offset {:#x}, inside the {HEADER_LEN}-byte header",
+            input.len()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::NotWasm { reason })
+}
+
+/// Turns a parser failure at `start` (where section `index` begins) into an error naming the
+/// section and offset.
+fn describe(input: &[u8], start: usize, index: usize, err: Option<BinaryReaderError>) -> Error {
+    // At offset 0 the parser reads the module header, not a section.
+    let header = (start >= HEADER_LEN)
+        .then(|| read_header(input, start))
+        .flatten();
+    if let Some(h) = &header
+        && h.end() > input.len() as u64
+    {
+        return truncated(input, start, index);
+    }
+    let (offset, message) = match err {
+        Some(err) => (to_usize_offset(err.offset()), err.message().to_owned()),
+        None => (input.len(), "unexpected end-of-file".to_owned()),
+    };
+    Error::Malformed {
+        offset,
+        section: header.map(|h| h.section_ref(input, start, index)),
+        message,
+    }
+}
+
+fn truncated(input: &[u8], start: usize, index: usize) -> Error {
+    let h = read_header(input, start).expect("a section header was read");
+    Error::Truncated {
+        size: h.size,
+        available: (input.len() as u64).saturating_sub(h.content_start),
+        end: input.len(),
+        section: h.section_ref(input, start, index),
+    }
+}
+
+/// A section header read leniently, for error messages only.
+struct Header {
+    id: u8,
+    size: u64,
+    content_start: u64,
+}
+
+impl Header {
+    fn end(&self) -> u64 {
+        self.content_start + self.size
+    }
+
+    fn section_ref(&self, input: &[u8], start: usize, index: usize) -> SectionRef {
+        let name = (self.id == 0)
+            .then(|| {
+                let at = usize::try_from(self.content_start).ok()?;
+                let (len, len_bytes) = read_leb(input.get(at..)?)?;
+                let name_start = at + len_bytes;
+                let name = input.get(name_start..name_start.checked_add(len as usize)?)?;
+                std::str::from_utf8(name).ok().map(str::to_owned)
+            })
+            .flatten();
+        SectionRef {
+            index,
+            offset: start,
+            id: self.id,
+            name,
+        }
+    }
+}
+
+fn read_header(input: &[u8], start: usize) -> Option<Header> {
+    let id = *input.get(start)?;
+    let (size, len) = read_leb(input.get(start + 1..)?)?;
+    Some(Header {
+        id,
+        size,
+        content_start: (start + 1 + len) as u64,
+    })
+}
+
+/// Reads an unsigned LEB128 of at most 5 bytes (a u32): (value, encoded length).
+fn read_leb(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().take(5).enumerate() {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+fn to_usize(range: Range<u64>) -> Range<usize> {
+    to_usize_offset(range.start)..to_usize_offset(range.end)
+}
+
+/// Offsets fit: they come from parsing an in-memory slice.
+fn to_usize_offset(offset: u64) -> usize {
+    usize::try_from(offset).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leb() {
+        assert_eq!(read_leb(&[0x05]), Some((5, 1)));
+        assert_eq!(read_leb(&[0xe5, 0x8e, 0x26]), Some((624_485, 3)));
+        assert_eq!(read_leb(&[0x80, 0x80, 0x80, 0x80, 0x00]), Some((0, 5)));
+        assert_eq!(read_leb(&[0x80, 0x80]), None);
+    }
+
+    #[test]
+    fn header_only_module_has_no_sections() {
+        let sections = scan(b"\0asm\x01\0\0\0").unwrap();
+        assert!(sections.is_empty());
+    }
+
+    #[test]
+    fn not_wasm() {
+        for (input, reason) in [
+            (&b""[..], "the input is empty"),
+            (
+                b"\x7fELF\x02",
+                "no `\\0asm` magic number at offset 0x0 (found 7f 45 4c 46)",
+            ),
+            (
+                b"\0as",
+                "the input ends at offset 0x3, inside the 8-byte header",
+            ),
+            (
+                b"\0asm\x01",
+                "the input ends at offset 0x5, inside the 8-byte header",
+            ),
+        ] {
+            let err = scan(input).unwrap_err();
+            assert_eq!(
+                err,
+                Error::NotWasm {
+                    reason: reason.into()
+                }
+            );
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! Putting the rewritten module together: the input's sections in order,
+//! copied or extended, plus the runtime, the export wrappers and a new
+//! build_id.
+
+use wasm_encoder::{BlockType, Encode, ExportKind, ExportSection, Function};
+use wasmparser::{ExternalKind, ValType};
+
+use crate::analysis::may_unwind;
+use crate::error::{Error, unsupported};
+use crate::instrument::{Context, Rewritten, instrument};
+use crate::module::ModuleInfo;
+use crate::runtime::{self, DumpInfo, G, G_COUNT, RT_COUNT, Rt, Runtime};
+use crate::types::TypeRegistry;
+use crate::{Options, Output, Stats};
+
+/// Namespace of the build ids the rewriter derives (UUID v5).
+const BUILD_ID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6c0e_9b2a_58f1_4d0e_9a6e_2f7c_3d41_b8e5);
+
+/// Standard sections in the order the spec requires.
+const ORDER: [u8; 13] = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
+
+fn rank(id: u8) -> usize {
+    ORDER.iter().position(|&o| o == id).unwrap_or(usize::MAX)
+}
+
+pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> {
+    let info = ModuleInfo::scan(input)?;
+    check_supported(&info)?;
+    let may_unwind = may_unwind(&info)?;
+    let mut types = TypeRegistry::new(info.types.len() as u32);
+    let runtime = Runtime {
+        func_base: info.func_count(),
+        global_base: info.globals.len() as u32,
+    };
+    let cx = Context {
+        info: &info,
+        runtime,
+        may_unwind: &may_unwind,
+    };
+
+    let mut stats = Stats {
+        input_size: input.len(),
+        ..Stats::default()
+    };
+    let mut bodies: Vec<Option<Rewritten>> = Vec::with_capacity(info.bodies.len());
+    for (i, &unwinds) in may_unwind.iter().enumerate() {
+        if !unwinds {
+            bodies.push(None);
+            continue;
+        }
+        let rewritten = instrument(&cx, &mut types, i)?;
+        stats.functions_instrumented += 1;
+        bodies.push(Some(rewritten));
+    }
+
+    // Entry points: exports and the start function that can unwind get a
+    // wrapper that finishes the dump and re-raises the trap.
+    let wrapper_base = runtime.func_base + RT_COUNT;
+    let mut wrapped: Vec<u32> = Vec::new();
+    let mut wrapper_of = |func: u32| -> Option<u32> {
+        let defined = func.checked_sub(info.imported_funcs)?;
+        if !may_unwind[defined as usize] {
+            return None;
+        }
+        let k = match wrapped.iter().position(|&f| f == func) {
+            Some(k) => k,
+            None => {
+                wrapped.push(func);
+                wrapped.len() - 1
+            }
+        };
+        Some(wrapper_base + k as u32)
+    };
+    let exports: Vec<(String, ExternalKind, u32)> = info
+        .exports
+        .iter()
+        .map(|(name, kind, index)| {
+            let index = match kind {
+                ExternalKind::Func => wrapper_of(*index).unwrap_or(*index),
+                _ => *index,
+            };
+            (name.clone(), *kind, index)
+        })
+        .collect();
+    let start = start_function(&info)?.map(|f| wrapper_of(f).unwrap_or(f));
+    stats.entry_points = wrapped.len() as u32;
+
+    let build_id = build_id(&info);
+    let module_name = options
+        .module_name
+        .clone()
+        .or_else(|| info.name.clone())
+        .unwrap_or_else(|| "module.wasm".to_string());
+    let dump_info = DumpInfo {
+        process_name: module_name.clone(),
+        module_name,
+        instance_id: options.instance_id,
+        build_id: build_id.to_vec(),
+        globals: info.globals.clone(),
+    };
+    let runtime_funcs = runtime.functions(&mut types, &dump_info);
+    let mut wrappers = Vec::new();
+    for &func in &wrapped {
+        let sig = info.func_type(func)?;
+        let params: Vec<wasm_encoder::ValType> = sig
+            .params()
+            .iter()
+            .map(|&t| crate::instrument::encoder_type(t, 0))
+            .collect::<Result<_, _>>()?;
+        let results: Vec<wasm_encoder::ValType> = sig
+            .results()
+            .iter()
+            .map(|&t| crate::instrument::encoder_type(t, 0))
+            .collect::<Result<_, _>>()?;
+        let ty = types.func(&params, &results);
+        wrappers.push((ty, wrapper(&runtime, func, params.len() as u32)));
+    }
+
+    let mut out = Vec::with_capacity(input.len() + input.len() / 4);
+    out.extend_from_slice(&input[..8]);
+    let new_funcs: Vec<(u32, Function)> = runtime_funcs.into_iter().chain(wrappers).collect();
+    let new = NewItems {
+        types: &types,
+        funcs: &new_funcs,
+    };
+    // Sections the rewrite adds to, created where the input has none.
+    let mut missing: Vec<u8> = vec![1, 3, 6, 10];
+    for section in &info.sections {
+        let id = section.id;
+        if id != 0 {
+            emit_missing(
+                &mut out,
+                &mut missing,
+                rank(id),
+                &new,
+                &info,
+                &bodies,
+                &mut stats,
+            );
+            missing.retain(|&m| m != id);
+        }
+        let payload = section_payload(input, section.range.clone());
+        match id {
+            1 => {
+                let (count, rest) = split_count(payload, section.range.start)?;
+                type_section(&mut out, count, rest, &types);
+            }
+            3 => {
+                let (count, rest) = split_count(payload, section.range.start)?;
+                function_section(&mut out, count, rest, &new);
+            }
+            6 => {
+                let (count, rest) = split_count(payload, section.range.start)?;
+                global_section(&mut out, count, rest);
+            }
+            7 => {
+                let mut exports_out = ExportSection::new();
+                for (name, kind, index) in &exports {
+                    exports_out.export(name, export_kind(*kind, section.range.start)?, *index);
+                }
+                out.push(7);
+                exports_out.encode(&mut out);
+            }
+            8 => {
+                let mut p = Vec::new();
+                start.unwrap_or(0).encode(&mut p);
+                write_section(&mut out, 8, &p);
+            }
+            10 => code_section(&mut out, &info, &bodies, &new, &mut stats),
+            0 if section.name.as_deref() == Some("build_id") => {}
+            _ => out.extend_from_slice(&input[section.range.clone()]),
+        }
+    }
+    emit_missing(
+        &mut out,
+        &mut missing,
+        usize::MAX,
+        &new,
+        &info,
+        &bodies,
+        &mut stats,
+    );
+    let mut build_id_payload = Vec::new();
+    "build_id".encode(&mut build_id_payload);
+    build_id_payload.extend_from_slice(&build_id);
+    write_section(&mut out, 0, &build_id_payload);
+
+    stats.call_sites = 0;
+    stats.trap_points = 0;
+    for (i, b) in bodies.iter().enumerate() {
+        let Some(b) = b else { continue };
+        let base = info.bodies[i].range.start;
+        for site in &b.sites {
+            let op = input[base + site.original as usize];
+            if matches!(op, 0x10 | 0x11 | 0x14) {
+                stats.call_sites += 1;
+            } else {
+                stats.trap_points += 1;
+            }
+        }
+    }
+    stats.output_size = out.len();
+    let sites = bodies
+        .into_iter()
+        .map(|b| b.map(|b| b.sites).unwrap_or_default())
+        .collect();
+    Ok(Output {
+        module: out,
+        build_id,
+        stats,
+        sites,
+    })
+}
+
+/// What the rewrite appends to the module's index spaces.
+struct NewItems<'a> {
+    types: &'a TypeRegistry,
+    funcs: &'a [(u32, Function)],
+}
+
+fn check_supported(info: &ModuleInfo<'_>) -> Result<(), Error> {
+    match info.memories {
+        0 => return Err(Error::NoMemory),
+        1 => {}
+        _ => return Err(unsupported("multi-memory (more than one memory)", 0)),
+    }
+    if info.memory64 {
+        return Err(unsupported("memory64 (64-bit memory)", 0));
+    }
+    for (i, g) in info.globals.iter().enumerate() {
+        if let ValType::Ref(r) = g.content_type
+            && !(r.is_nullable() && (r.is_func_ref() || r.is_extern_ref()))
+        {
+            return Err(unsupported(
+                format!("global {i} of reference type {r} (GC / typed function references)"),
+                0,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn start_function(info: &ModuleInfo<'_>) -> Result<Option<u32>, Error> {
+    let Some(section) = info.sections.iter().find(|s| s.id == 8) else {
+        return Ok(None);
+    };
+    let payload = section_payload(info.bytes, section.range.clone());
+    let mut reader = wasmparser::BinaryReader::new(payload, section.range.start as u64);
+    Ok(Some(reader.read_var_u32()?))
+}
+
+/// A new build id: a UUID v5 of the input's code, its old build id and the
+/// runtime version, so the same input always gets the same id.
+fn build_id(info: &ModuleInfo<'_>) -> [u8; 16] {
+    let mut seed = Vec::new();
+    seed.extend_from_slice(runtime::VERSION.as_bytes());
+    seed.extend_from_slice(info.build_id.unwrap_or_default());
+    if let Some(code) = info.sections.iter().find(|s| s.id == 10) {
+        seed.extend_from_slice(&info.bytes[code.range.clone()]);
+    }
+    *uuid::Uuid::new_v5(&BUILD_ID_NAMESPACE, &seed).as_bytes()
+}
+
+/// An entry point: calls `func`, and if a trap unwound out of it, writes the
+/// dump and raises the trap.
+fn wrapper(rt: &Runtime, func: u32, params: u32) -> Function {
+    let mut f = Function::new([]);
+    let mut s = f.instructions();
+    for i in 0..params {
+        s.local_get(i);
+    }
+    s.call(func);
+    s.global_get(rt.global(G::State))
+        .i32_const(1)
+        .i32_eq()
+        .if_(BlockType::Empty);
+    s.call(rt.func(Rt::Finish));
+    s.global_get(rt.global(G::Kind)).call(rt.func(Rt::Retrap));
+    s.end();
+    s.end();
+    f
+}
+
+/// The payload of a section: after its id and size.
+fn section_payload(bytes: &[u8], range: std::ops::Range<usize>) -> &[u8] {
+    let mut reader = wasmparser::BinaryReader::new(&bytes[range.clone()], range.start as u64);
+    let _ = reader.read_u8();
+    let _ = reader.read_var_u32();
+    &bytes[range.start + reader.current_position()..range.end]
+}
+
+/// A vector's count and the bytes of its items.
+fn split_count(payload: &[u8], offset: usize) -> Result<(u32, &[u8]), Error> {
+    let mut reader = wasmparser::BinaryReader::new(payload, offset as u64);
+    let count = reader.read_var_u32()?;
+    Ok((count, &payload[reader.current_position()..]))
+}
+
+fn write_section(out: &mut Vec<u8>, id: u8, payload: &[u8]) {
+    out.push(id);
+    payload.encode(out);
+}
+
+fn function_section(out: &mut Vec<u8>, count: u32, rest: &[u8], new: &NewItems<'_>) {
+    let mut p = Vec::new();
+    (count + new.funcs.len() as u32).encode(&mut p);
+    p.extend_from_slice(rest);
+    for (ty, _) in new.funcs {
+        ty.encode(&mut p);
+    }
+    write_section(out, 3, &p);
+}
+
+fn global_section(out: &mut Vec<u8>, count: u32, rest: &[u8]) {
+    let mut p = Vec::new();
+    (count + G_COUNT).encode(&mut p);
+    p.extend_from_slice(rest);
+    for _ in 0..G_COUNT {
+        // (global (mut i32) (i32.const 0))
+        p.extend_from_slice(&[0x7f, 0x01, 0x41, 0x00, 0x0b]);
+    }
+    write_section(out, 6, &p);
+}
+
+fn type_section(out: &mut Vec<u8>, count: u32, rest: &[u8], types: &TypeRegistry) {
+    let mut p = Vec::new();
+    (count + types.added_count()).encode(&mut p);
+    p.extend_from_slice(rest);
+    types.encode_entries(&mut p);
+    write_section(out, 1, &p);
+}
+
+/// The Code section: rewritten bodies, untouched ones copied, then the
+/// runtime and the wrappers.
+fn code_section(
+    out: &mut Vec<u8>,
+    info: &ModuleInfo<'_>,
+    bodies: &[Option<Rewritten>],
+    new: &NewItems<'_>,
+    stats: &mut Stats,
+) {
+    let mut p = Vec::new();
+    ((bodies.len() + new.funcs.len()) as u32).encode(&mut p);
+    for (i, body) in bodies.iter().enumerate() {
+        match body {
+            Some(b) => b.body.encode(&mut p),
+            None => {
+                let range = info.bodies[i].range.clone();
+                (range.len() as u32).encode(&mut p);
+                p.extend_from_slice(&info.bytes[range]);
+            }
+        }
+    }
+    for (_, f) in new.funcs {
+        f.encode(&mut p);
+    }
+    stats.code_size_before = info
+        .sections
+        .iter()
+        .find(|s| s.id == 10)
+        .map_or(0, |s| section_payload(info.bytes, s.range.clone()).len());
+    stats.code_size_after = p.len();
+    write_section(out, 10, &p);
+}
+
+/// Emits the sections the rewrite needs that the input lacks, once their
+/// place in the section order (before rank `before`) is reached.
+fn emit_missing(
+    out: &mut Vec<u8>,
+    missing: &mut Vec<u8>,
+    before: usize,
+    new: &NewItems<'_>,
+    info: &ModuleInfo<'_>,
+    bodies: &[Option<Rewritten>],
+    stats: &mut Stats,
+) {
+    let (due, later): (Vec<u8>, Vec<u8>) = missing.iter().partition(|&&id| rank(id) < before);
+    *missing = later;
+    for id in due {
+        match id {
+            1 => type_section(out, 0, &[], new.types),
+            3 => function_section(out, 0, &[], new),
+            6 => global_section(out, 0, &[]),
+            _ => code_section(out, info, bodies, new, stats),
+        }
+    }
+}
+
+fn export_kind(kind: ExternalKind, offset: usize) -> Result<ExportKind, Error> {
+    Ok(match kind {
+        ExternalKind::Func => ExportKind::Func,
+        ExternalKind::Table => ExportKind::Table,
+        ExternalKind::Memory => ExportKind::Memory,
+        ExternalKind::Global => ExportKind::Global,
+        ExternalKind::Tag => ExportKind::Tag,
+        #[allow(unreachable_patterns)]
+        _ => {
+            return Err(unsupported(
+                format!("export of kind {kind:?}"),
+                offset as u64,
+            ));
+        }
+    })
+}

@@ -1,0 +1,232 @@
+//! Rewriting one function body: copy its bytes verbatim, with a check after
+//! each call that can unwind, each trap point routed through the runtime,
+//! and a landing pad that records the frame.
+//!
+//! ```text
+//! block (type [] -> [i32 i32])      ;; $unwind: receives (new, original) offset
+//!   block (type [] -> results)      ;; the original body, its `end` included
+//!     ... call f
+//!     global.get $unwinding  if  i32.const NEW  i32.const ORIG  br $unwind  end
+//!   end
+//!   return
+//! end
+//! i32.const FUNC  i32.const NLOCALS  call $frame
+//! local.get 0  call $i32 ...         ;; every param and local
+//! <zero results>
+//! ```
+
+use wasm_encoder::{BlockType, Encode, InstructionSink};
+use wasmparser::{BinaryReader, FunctionBody, Operator, ValType};
+
+use crate::error::{Error, unsupported};
+use crate::module::ModuleInfo;
+use crate::runtime::{G, Rt, Runtime, helper_for};
+use crate::types::TypeRegistry;
+
+/// One instrumented point: where its instruction starts and where the code
+/// that stands for it ends, before and after rewriting, as offsets from the
+/// body start. Bytes between two sites are copied unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Site {
+    /// Offset of the instruction in the input body.
+    pub original: u32,
+    /// Offset of the call (or runtime call) in the rewritten body.
+    pub new: u32,
+    /// Offset just after the instruction in the input body.
+    pub original_end: u32,
+    /// Offset just after the check in the rewritten body.
+    pub new_end: u32,
+}
+
+/// A rewritten body and what was changed in it.
+#[derive(Debug)]
+pub(crate) struct Rewritten {
+    /// The new body, without its size prefix.
+    pub body: Vec<u8>,
+    /// Offsets of the instrumented calls and trap points, in order.
+    pub sites: Vec<Site>,
+}
+
+/// What every body needs to know of the rest of the module.
+pub(crate) struct Context<'a> {
+    pub info: &'a ModuleInfo<'a>,
+    pub runtime: Runtime,
+    pub may_unwind: &'a [bool],
+}
+
+pub(crate) fn instrument(
+    cx: &Context<'_>,
+    types: &mut TypeRegistry,
+    index: usize,
+) -> Result<Rewritten, Error> {
+    let info = cx.info;
+    let func = info.imported_funcs + index as u32;
+    let range = info.bodies[index].range.clone();
+    let start = range.start;
+    let bytes = info.bytes;
+    let body = FunctionBody::new(BinaryReader::new(&bytes[range.clone()], start as u64));
+    let sig = info.func_type(func)?.clone();
+
+    let mut local_types: Vec<ValType> = sig.params().to_vec();
+    let mut locals = body.get_locals_reader()?;
+    for _ in 0..locals.get_count() {
+        let (count, ty) = locals.read()?;
+        local_types.extend(std::iter::repeat_n(ty, count as usize));
+    }
+    let mut ops = body.get_operators_reader()?;
+    let ops_start = ops.original_position() as usize;
+
+    let mut out = Vec::with_capacity((range.end - start) * 3 / 2);
+    out.extend_from_slice(&bytes[start..ops_start]);
+    let results: Vec<wasm_encoder::ValType> = sig
+        .results()
+        .iter()
+        .map(|&t| encoder_type(t, ops_start))
+        .collect::<Result<_, _>>()?;
+    let unwind_type = types.func(
+        &[],
+        &[wasm_encoder::ValType::I32, wasm_encoder::ValType::I32],
+    );
+    out.push(0x02);
+    BlockType::FunctionType(unwind_type).encode(&mut out);
+    out.push(0x02);
+    match results.as_slice() {
+        [] => BlockType::Empty,
+        [t] => BlockType::Result(*t),
+        many => BlockType::FunctionType(types.func(&[], many)),
+    }
+    .encode(&mut out);
+
+    let mut sites = Vec::new();
+    let mut copied = ops_start; // input bytes up to here are in `out`
+    let mut depth: u32 = 0; // open blocks inside the original body
+    let unwinding = cx.runtime.global(G::Unwinding);
+    while !ops.eof() {
+        let (op, offset) = ops.read_with_offset()?;
+        let offset = offset as usize;
+        let next = ops.original_position() as usize;
+        let original = (offset - start) as u32;
+        match op {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Try { .. }
+            | Operator::TryTable { .. } => depth += 1,
+            Operator::End | Operator::Delegate { .. } if depth > 0 => depth -= 1,
+            Operator::End => {
+                // The function's own `end` now closes the inner block.
+                out.extend_from_slice(&bytes[copied..next]);
+                copied = next;
+                out.push(0x0f); // return
+                out.push(0x0b); // end $unwind
+                landing_pad(cx, &mut out, func, &local_types, &results)?;
+                out.push(0x0b);
+                continue;
+            }
+            _ => {}
+        }
+        let call_unwinds = match op {
+            Operator::Call { function_index } => function_index
+                .checked_sub(info.imported_funcs)
+                .is_some_and(|i| cx.may_unwind.get(i as usize).copied().unwrap_or(false)),
+            Operator::CallIndirect { .. } | Operator::CallRef { .. } => true,
+            _ => false,
+        };
+        let helper = helper_for(&op);
+        if !call_unwinds && helper.is_none() {
+            continue;
+        }
+        out.extend_from_slice(&bytes[copied..offset]);
+        let new = out.len() as u32;
+        match helper {
+            // `unreachable` stays after the check: it traps if unwinding is
+            // off (a second trap re-raises inside the runtime instead).
+            Some(rt @ Rt::Unreachable) => {
+                InstructionSink::new(&mut out).call(cx.runtime.func(rt));
+                check(&mut out, unwinding, new, original, depth);
+                out.extend_from_slice(&bytes[offset..next]);
+            }
+            Some(rt) => {
+                InstructionSink::new(&mut out).call(cx.runtime.func(rt));
+                check(&mut out, unwinding, new, original, depth);
+            }
+            None => {
+                out.extend_from_slice(&bytes[offset..next]);
+                check(&mut out, unwinding, new, original, depth);
+            }
+        }
+        copied = next;
+        sites.push(Site {
+            original,
+            new,
+            original_end: (next - start) as u32,
+            new_end: out.len() as u32,
+        });
+    }
+    debug_assert_eq!(copied, range.end);
+    Ok(Rewritten { body: out, sites })
+}
+
+/// After a call: if a trap is unwinding, branch to the landing pad with the
+/// call's offsets. `depth` blocks are open in the original body, then come
+/// the inner block and `$unwind`.
+fn check(out: &mut Vec<u8>, unwinding: u32, new: u32, original: u32, depth: u32) {
+    let mut s = InstructionSink::new(out);
+    s.global_get(unwinding).if_(BlockType::Empty);
+    s.i32_const(new as i32)
+        .i32_const(original as i32)
+        .br(depth + 2);
+    s.end();
+}
+
+fn landing_pad(
+    cx: &Context<'_>,
+    out: &mut Vec<u8>,
+    func: u32,
+    local_types: &[ValType],
+    results: &[wasm_encoder::ValType],
+) -> Result<(), Error> {
+    let rt = cx.runtime;
+    let mut s = InstructionSink::new(out);
+    s.i32_const(func as i32)
+        .i32_const(local_types.len() as i32)
+        .call(rt.func(Rt::Frame));
+    for (i, ty) in local_types.iter().enumerate() {
+        let recorder = match ty {
+            ValType::I32 => Rt::I32,
+            ValType::I64 => Rt::I64,
+            ValType::F32 => Rt::F32,
+            ValType::F64 => Rt::F64,
+            _ => {
+                s.call(rt.func(Rt::Missing));
+                continue;
+            }
+        };
+        s.local_get(i as u32).call(rt.func(recorder));
+    }
+    for ty in results {
+        match ty {
+            wasm_encoder::ValType::I32 => s.i32_const(0),
+            wasm_encoder::ValType::I64 => s.i64_const(0),
+            wasm_encoder::ValType::F32 => s.f32_const(0.0.into()),
+            wasm_encoder::ValType::F64 => s.f64_const(0.0.into()),
+            wasm_encoder::ValType::V128 => s.v128_const(0),
+            wasm_encoder::ValType::Ref(r) if r.nullable => s.ref_null(r.heap_type),
+            wasm_encoder::ValType::Ref(_) => {
+                return Err(unsupported(
+                    format!(
+                        "function {func} returns a non-nullable reference (GC / typed function references)"
+                    ),
+                    0,
+                ));
+            }
+        };
+    }
+    Ok(())
+}
+
+/// A wasmparser value type as wasm-encoder's.
+pub(crate) fn encoder_type(t: ValType, offset: usize) -> Result<wasm_encoder::ValType, Error> {
+    wasm_encoder::ValType::try_from(t)
+        .map_err(|_| unsupported(format!("value type {t}"), offset as u64))
+}

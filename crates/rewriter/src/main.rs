@@ -1,0 +1,122 @@
+//! `wasm-coredump-rewriter`: the command-line front of the `rewriter` library.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+/// Inject core dump generation into a WebAssembly module.
+///
+/// When the rewritten module traps, it unwinds every Wasm frame back to the
+/// exported entry point, records each frame's function, code offset, params
+/// and locals, and all globals, and leaves a standard Wasm core dump at the
+/// start of linear memory; then the original trap is raised. The host saves
+/// `memory.buffer` (it starts with "\0asm") and that file is the core dump.
+#[derive(Parser, Debug)]
+#[command(
+    name = "wasm-coredump-rewriter",
+    version,
+    after_help = "Examples:
+  wasm-coredump-rewriter app.wasm -o app.coredump.wasm
+  wasm-coredump-rewriter < app.wasm > app.coredump.wasm
+
+Exit status: 0 on success, 1 on any error (unreadable or malformed input,
+unsupported feature, unwritable output)."
+)]
+struct Opts {
+    /// The module to rewrite; stdin when absent or `-`.
+    input: Option<PathBuf>,
+    /// Where to write the rewritten module; stdout when absent or `-`.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// The module name recorded in dumps (default: the name section's, else
+    /// the input file name).
+    #[arg(long)]
+    module_name: Option<String>,
+    /// The instance index recorded in every frame.
+    #[arg(long, default_value_t = 0)]
+    instance_id: u32,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let opts = Opts::parse();
+    match run(&opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_stdio(path: &Option<PathBuf>) -> bool {
+    path.as_deref().is_none_or(|p| p.as_os_str() == "-")
+}
+
+fn run(opts: &Opts) -> Result<()> {
+    let started = Instant::now();
+    let (input, input_name) = if is_stdio(&opts.input) {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("reading stdin")?;
+        (buf, "<stdin>".to_string())
+    } else {
+        let path = opts.input.as_ref().expect("checked above");
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        (bytes, path.display().to_string())
+    };
+    let module_name = opts.module_name.clone().or_else(|| {
+        opts.input
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    });
+    let options = rewriter::Options {
+        module_name,
+        instance_id: opts.instance_id,
+    };
+    let out =
+        rewriter::rewrite(&input, &options).with_context(|| format!("rewriting {input_name}"))?;
+
+    if is_stdio(&opts.output) {
+        let mut stdout = std::io::stdout().lock();
+        if stdout.is_terminal() {
+            bail!(
+                "refusing to write a binary module to a terminal; use -o PATH or redirect stdout"
+            );
+        }
+        stdout.write_all(&out.module).context("writing stdout")?;
+        stdout.flush().context("writing stdout")?;
+    } else {
+        let path = opts.output.as_ref().expect("checked above");
+        std::fs::write(path, &out.module).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if !opts.quiet {
+        let s = &out.stats;
+        eprintln!(
+            "{input_name}: {} functions instrumented, {} call sites, {} trap points, {} entry points; \
+             code {} -> {} bytes ({:.2}x), module {} -> {} bytes, {:.0} ms",
+            s.functions_instrumented,
+            s.call_sites,
+            s.trap_points,
+            s.entry_points,
+            s.code_size_before,
+            s.code_size_after,
+            s.code_size_after as f64 / s.code_size_before.max(1) as f64,
+            s.input_size,
+            s.output_size,
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,769 @@
+//! The core dump runtime, generated as Wasm functions and globals.
+//!
+//! While a trap unwinds, each instrumented function hands its frame to
+//! [`Rt::Frame`] and its locals to the value recorders, which append raw
+//! records to memory grown past the program's own (`base`, the memory size at
+//! the trap). Raw frame: `func u32, new_offset u32, original_offset u32,
+//! nlocals u32`, then per local `type u8, value i64` (9 bytes).
+//!
+//! [`Rt::Finish`], called by the export wrapper, serializes the raw records
+//! into the memory image of DESIGN §3: the core dump header at address 0 (its
+//! Data section's one segment covers `[H, base)`), the custom sections from
+//! `base` on (the saved bytes `[0, H)`, `corestack`, original offsets, `core`,
+//! `coremodules`, `coreinstances`, `build_id`, runtime info), and a padding
+//! custom section to the end of memory, so the whole `memory.buffer` parses.
+
+use wasm_encoder::{Function, Ieee32, Ieee64, InstructionSink, MemArg, ValType};
+use wasmparser::Operator;
+
+use crate::types::TypeRegistry;
+
+/// Version of the runtime, recorded in every dump.
+pub(crate) const VERSION: &str = concat!("wasm-coredump-rewriter ", env!("CARGO_PKG_VERSION"));
+
+pub use coredump::{LOW_BYTES_SECTION, ORIGINAL_OFFSETS_SECTION};
+/// Name of the custom section holding the runtime version and flags.
+pub const RUNTIME_SECTION: &str = "wasm-coredump.runtime";
+/// Name of the custom section that pads the image to the end of memory.
+pub const PADDING_SECTION: &str = "wasm-coredump.padding";
+
+/// Trap kinds, as recorded and re-raised.
+pub(crate) mod kind {
+    pub const UNREACHABLE: i32 = 1;
+    pub const DIV_BY_ZERO: i32 = 2;
+    pub const REM_BY_ZERO: i32 = 3;
+    pub const DIV_OVERFLOW: i32 = 4;
+    pub const FLOAT_UNREPRESENTABLE: i32 = 5;
+}
+
+/// Runtime functions, in the order they are appended to the module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Rt {
+    Trap,
+    Unreachable,
+    Retrap,
+    Reserve,
+    Frame,
+    I32,
+    I64,
+    F32,
+    F64,
+    Missing,
+    WU8,
+    WUleb,
+    WSleb32,
+    WSleb64,
+    WFix5At,
+    WSleb64Fix,
+    SecBegin,
+    SecEnd,
+    Finish,
+    I32DivS,
+    I32DivU,
+    I32RemS,
+    I32RemU,
+    I64DivS,
+    I64DivU,
+    I64RemS,
+    I64RemU,
+    I32TruncF32S,
+    I32TruncF32U,
+    I32TruncF64S,
+    I32TruncF64U,
+    I64TruncF32S,
+    I64TruncF32U,
+    I64TruncF64S,
+    I64TruncF64U,
+}
+
+/// How many runtime functions there are.
+pub(crate) const RT_COUNT: u32 = Rt::I64TruncF64U as u32 + 1;
+
+/// Runtime globals, in the order they are appended to the module.
+#[derive(Debug, Clone, Copy)]
+#[repr(u32)]
+pub(crate) enum G {
+    /// Non-zero while a trap unwinds: the check after each call reads it.
+    Unwinding,
+    /// 0 idle, 1 unwinding, 2 dump written.
+    State,
+    Kind,
+    Cursor,
+    Base,
+    Frames,
+    /// Bit 0: memory could not grow, frames were dropped.
+    Flags,
+}
+
+/// How many runtime globals there are.
+pub(crate) const G_COUNT: u32 = G::Flags as u32 + 1;
+
+/// The helper that replaces a trapping operator, if it is one.
+pub(crate) fn helper_for(op: &Operator<'_>) -> Option<Rt> {
+    use Operator as O;
+    Some(match op {
+        O::Unreachable => Rt::Unreachable,
+        O::I32DivS => Rt::I32DivS,
+        O::I32DivU => Rt::I32DivU,
+        O::I32RemS => Rt::I32RemS,
+        O::I32RemU => Rt::I32RemU,
+        O::I64DivS => Rt::I64DivS,
+        O::I64DivU => Rt::I64DivU,
+        O::I64RemS => Rt::I64RemS,
+        O::I64RemU => Rt::I64RemU,
+        O::I32TruncF32S => Rt::I32TruncF32S,
+        O::I32TruncF32U => Rt::I32TruncF32U,
+        O::I32TruncF64S => Rt::I32TruncF64S,
+        O::I32TruncF64U => Rt::I32TruncF64U,
+        O::I64TruncF32S => Rt::I64TruncF32S,
+        O::I64TruncF32U => Rt::I64TruncF32U,
+        O::I64TruncF64S => Rt::I64TruncF64S,
+        O::I64TruncF64U => Rt::I64TruncF64U,
+        _ => return None,
+    })
+}
+
+/// What the dump's static parts say: written into every dump by `Finish`.
+#[derive(Debug)]
+pub(crate) struct DumpInfo {
+    pub process_name: String,
+    pub module_name: String,
+    pub instance_id: u32,
+    pub build_id: Vec<u8>,
+    /// Every global of the module (imports first), to copy into the header.
+    pub globals: Vec<wasmparser::GlobalType>,
+}
+
+/// Where the runtime lives in the rewritten module.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Runtime {
+    /// Index of the first runtime function.
+    pub func_base: u32,
+    /// Index of the first runtime global.
+    pub global_base: u32,
+}
+
+const MEM: MemArg = mem(0);
+
+/// A byte-aligned access to memory 0 at `offset`.
+const fn mem(offset: u64) -> MemArg {
+    MemArg {
+        offset,
+        align: 0,
+        target: wasm_encoder::MemArgTarget::Memory(0),
+        ordering: None,
+    }
+}
+
+/// Size of the Data section header written by `Finish`:
+/// id, size (5), count, flags, `i32.const` (1 + 5), `end`, length (5).
+const DATA_HEADER: u32 = 1 + 5 + 1 + 1 + 6 + 1 + 5;
+
+impl Runtime {
+    /// Index of runtime function `f`.
+    pub fn func(&self, f: Rt) -> u32 {
+        self.func_base + f as u32
+    }
+
+    /// Index of runtime global `g`.
+    pub fn global(&self, g: G) -> u32 {
+        self.global_base + g as u32
+    }
+
+    /// The size of the header `Finish` writes at address 0.
+    pub fn header_size(info: &DumpInfo) -> u32 {
+        8 + 13 + global_section_size(&info.globals) + DATA_HEADER
+    }
+
+    /// The runtime functions, in [`Rt`] order: (type index, body).
+    pub fn functions(&self, types: &mut TypeRegistry, info: &DumpInfo) -> Vec<(u32, Function)> {
+        use ValType::{F32, F64, I32, I64};
+        let sig = |types: &mut TypeRegistry, p: &[ValType], r: &[ValType]| types.func(p, r);
+        let mut out = Vec::with_capacity(RT_COUNT as usize);
+        let all = [
+            Rt::Trap,
+            Rt::Unreachable,
+            Rt::Retrap,
+            Rt::Reserve,
+            Rt::Frame,
+            Rt::I32,
+            Rt::I64,
+            Rt::F32,
+            Rt::F64,
+            Rt::Missing,
+            Rt::WU8,
+            Rt::WUleb,
+            Rt::WSleb32,
+            Rt::WSleb64,
+            Rt::WFix5At,
+            Rt::WSleb64Fix,
+            Rt::SecBegin,
+            Rt::SecEnd,
+            Rt::Finish,
+            Rt::I32DivS,
+            Rt::I32DivU,
+            Rt::I32RemS,
+            Rt::I32RemU,
+            Rt::I64DivS,
+            Rt::I64DivU,
+            Rt::I64RemS,
+            Rt::I64RemU,
+            Rt::I32TruncF32S,
+            Rt::I32TruncF32U,
+            Rt::I32TruncF64S,
+            Rt::I32TruncF64U,
+            Rt::I64TruncF32S,
+            Rt::I64TruncF32U,
+            Rt::I64TruncF64S,
+            Rt::I64TruncF64U,
+        ];
+        for (i, rt) in all.into_iter().enumerate() {
+            debug_assert_eq!(i as u32, rt as u32);
+            let (ty, f) = match rt {
+                Rt::Trap => (sig(types, &[I32], &[]), self.trap()),
+                Rt::Unreachable => (
+                    sig(types, &[], &[]),
+                    self.call_const(Rt::Trap, kind::UNREACHABLE),
+                ),
+                Rt::Retrap => (sig(types, &[I32], &[]), retrap()),
+                Rt::Reserve => (sig(types, &[I32], &[I32]), self.reserve()),
+                Rt::Frame => (sig(types, &[I32, I32, I32, I32], &[]), self.frame()),
+                Rt::I32 => (
+                    sig(types, &[I32], &[]),
+                    self.value(0x7f, |s| {
+                        s.local_get(0).i64_extend_i32_s();
+                    }),
+                ),
+                Rt::I64 => (
+                    sig(types, &[I64], &[]),
+                    self.value(0x7e, |s| {
+                        s.local_get(0);
+                    }),
+                ),
+                Rt::F32 => (
+                    sig(types, &[F32], &[]),
+                    self.value(0x7d, |s| {
+                        s.local_get(0).i32_reinterpret_f32().i64_extend_i32_u();
+                    }),
+                ),
+                Rt::F64 => (
+                    sig(types, &[F64], &[]),
+                    self.value(0x7c, |s| {
+                        s.local_get(0).i64_reinterpret_f64();
+                    }),
+                ),
+                Rt::Missing => (
+                    sig(types, &[], &[]),
+                    self.value(0x01, |s| {
+                        s.i64_const(0);
+                    }),
+                ),
+                Rt::WU8 => (sig(types, &[I32], &[]), self.write_u8()),
+                Rt::WUleb => (sig(types, &[I32], &[]), self.write_leb(false, false)),
+                Rt::WSleb32 => (sig(types, &[I32], &[]), self.write_leb(true, false)),
+                Rt::WSleb64 => (sig(types, &[I64], &[]), self.write_leb(true, true)),
+                Rt::WFix5At => (sig(types, &[I32, I32], &[]), write_fixed5_at()),
+                Rt::WSleb64Fix => (sig(types, &[I64], &[]), self.write_sleb64_fixed()),
+                Rt::SecBegin => (sig(types, &[], &[I32]), self.section_begin()),
+                Rt::SecEnd => (sig(types, &[I32], &[]), self.section_end()),
+                Rt::Finish => (sig(types, &[], &[]), self.finish(info)),
+                Rt::I32DivS | Rt::I32DivU | Rt::I32RemS | Rt::I32RemU => {
+                    (sig(types, &[I32, I32], &[I32]), self.divide(rt, false))
+                }
+                Rt::I64DivS | Rt::I64DivU | Rt::I64RemS | Rt::I64RemU => {
+                    (sig(types, &[I64, I64], &[I64]), self.divide(rt, true))
+                }
+                Rt::I32TruncF32S | Rt::I32TruncF32U => {
+                    (sig(types, &[F32], &[I32]), self.truncate(rt))
+                }
+                Rt::I32TruncF64S | Rt::I32TruncF64U => {
+                    (sig(types, &[F64], &[I32]), self.truncate(rt))
+                }
+                Rt::I64TruncF32S | Rt::I64TruncF32U => {
+                    (sig(types, &[F32], &[I64]), self.truncate(rt))
+                }
+                Rt::I64TruncF64S | Rt::I64TruncF64U => {
+                    (sig(types, &[F64], &[I64]), self.truncate(rt))
+                }
+            };
+            out.push((ty, f));
+        }
+        out
+    }
+
+    fn g(&self, g: G) -> u32 {
+        self.global(g)
+    }
+
+    fn f(&self, f: Rt) -> u32 {
+        self.func(f)
+    }
+
+    /// `Trap(kind)`: start unwinding, or trap at once if a dump was already
+    /// begun (the first dump is the one kept).
+    fn trap(&self) -> Function {
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        s.global_get(self.g(G::State))
+            .if_(wasm_encoder::BlockType::Empty);
+        s.local_get(0).call(self.f(Rt::Retrap));
+        s.end();
+        s.i32_const(1).global_set(self.g(G::State));
+        s.i32_const(1).global_set(self.g(G::Unwinding));
+        s.local_get(0).global_set(self.g(G::Kind));
+        // A memory of 0 pages gets one, so the header has room.
+        s.memory_size(0)
+            .i32_eqz()
+            .if_(wasm_encoder::BlockType::Empty);
+        s.i32_const(1).memory_grow(0).drop();
+        s.end();
+        s.memory_size(0)
+            .i32_const(16)
+            .i32_shl()
+            .global_set(self.g(G::Base));
+        s.global_get(self.g(G::Base)).global_set(self.g(G::Cursor));
+        s.i32_const(0).global_set(self.g(G::Frames));
+        s.i32_const(0).global_set(self.g(G::Flags));
+        s.end();
+        f
+    }
+
+    fn call_const(&self, target: Rt, value: i32) -> Function {
+        let mut f = Function::new([]);
+        f.instructions().i32_const(value).call(self.f(target)).end();
+        f
+    }
+
+    /// `Reserve(n) -> ok`: grows memory so `n` bytes fit at the cursor.
+    fn reserve(&self) -> Function {
+        let mut f = Function::new([(1, ValType::I32)]);
+        let mut s = f.instructions();
+        // need = cursor + n - memory size in bytes
+        s.global_get(self.g(G::Cursor)).local_get(0).i32_add();
+        s.memory_size(0)
+            .i32_const(16)
+            .i32_shl()
+            .i32_sub()
+            .local_tee(1);
+        s.i32_const(0)
+            .i32_gt_s()
+            .if_(wasm_encoder::BlockType::Empty);
+        s.local_get(1)
+            .i32_const(0xffff)
+            .i32_add()
+            .i32_const(16)
+            .i32_shr_u();
+        s.memory_grow(0)
+            .i32_const(-1)
+            .i32_eq()
+            .if_(wasm_encoder::BlockType::Empty);
+        s.global_get(self.g(G::Flags))
+            .i32_const(1)
+            .i32_or()
+            .global_set(self.g(G::Flags));
+        s.i32_const(0).return_();
+        s.end();
+        s.end();
+        s.i32_const(1).end();
+        f
+    }
+
+    /// `Frame(new, orig, func, nlocals)`: appends a raw frame header.
+    fn frame(&self) -> Function {
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        s.global_get(self.g(G::Flags))
+            .i32_const(1)
+            .i32_and()
+            .if_(wasm_encoder::BlockType::Empty);
+        s.return_();
+        s.end();
+        s.local_get(3)
+            .i32_const(9)
+            .i32_mul()
+            .i32_const(16)
+            .i32_add()
+            .call(self.f(Rt::Reserve));
+        s.i32_eqz().if_(wasm_encoder::BlockType::Empty);
+        s.return_();
+        s.end();
+        let cursor = self.g(G::Cursor);
+        for (param, offset) in [(2, 0), (0, 4), (1, 8), (3, 12)] {
+            s.global_get(cursor).local_get(param).i32_store(mem(offset));
+        }
+        s.global_get(cursor)
+            .i32_const(16)
+            .i32_add()
+            .global_set(cursor);
+        s.global_get(self.g(G::Frames))
+            .i32_const(1)
+            .i32_add()
+            .global_set(self.g(G::Frames));
+        s.end();
+        f
+    }
+
+    /// A value recorder: type byte, then the i64 `push` leaves.
+    fn value(&self, type_byte: i32, push: impl Fn(&mut InstructionSink<'_>)) -> Function {
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        s.global_get(self.g(G::Flags))
+            .i32_const(1)
+            .i32_and()
+            .if_(wasm_encoder::BlockType::Empty);
+        s.return_();
+        s.end();
+        let cursor = self.g(G::Cursor);
+        s.global_get(cursor).i32_const(type_byte).i32_store8(MEM);
+        s.global_get(cursor);
+        push(&mut s);
+        s.i64_store(mem(1));
+        s.global_get(cursor)
+            .i32_const(9)
+            .i32_add()
+            .global_set(cursor);
+        s.end();
+        f
+    }
+
+    fn write_u8(&self) -> Function {
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        let cursor = self.g(G::Cursor);
+        s.global_get(cursor).local_get(0).i32_store8(MEM);
+        s.global_get(cursor)
+            .i32_const(1)
+            .i32_add()
+            .global_set(cursor);
+        s.end();
+        f
+    }
+
+    /// LEB128 writer of param 0: unsigned or signed, 32 or 64 bits.
+    fn write_leb(&self, signed: bool, wide: bool) -> Function {
+        // locals: 1 = byte (i32), 2 = more (i32)
+        let mut f = Function::new([(2, ValType::I32)]);
+        let mut s = f.instructions();
+        let cursor = self.g(G::Cursor);
+        s.loop_(wasm_encoder::BlockType::Empty);
+        // byte = value & 0x7f
+        s.local_get(0);
+        if wide {
+            s.i32_wrap_i64();
+        }
+        s.i32_const(0x7f).i32_and().local_set(1);
+        // value >>= 7
+        s.local_get(0);
+        if wide {
+            s.i64_const(7);
+            if signed {
+                s.i64_shr_s()
+            } else {
+                s.i64_shr_u()
+            };
+        } else {
+            s.i32_const(7);
+            if signed {
+                s.i32_shr_s()
+            } else {
+                s.i32_shr_u()
+            };
+        }
+        s.local_set(0);
+        // more = signed ? !((v == 0 && !(b & 0x40)) || (v == -1 && b & 0x40)) : v != 0
+        let is = |s: &mut InstructionSink<'_>, x: i64| {
+            s.local_get(0);
+            if wide {
+                s.i64_const(x).i64_eq();
+            } else {
+                s.i32_const(x as i32).i32_eq();
+            }
+        };
+        if signed {
+            is(&mut s, 0);
+            s.local_get(1).i32_const(0x40).i32_and().i32_eqz().i32_and();
+            is(&mut s, -1);
+            s.local_get(1)
+                .i32_const(0x40)
+                .i32_and()
+                .i32_const(0)
+                .i32_ne()
+                .i32_and();
+            s.i32_or().i32_eqz();
+        } else {
+            is(&mut s, 0);
+            s.i32_eqz();
+        }
+        s.local_set(2);
+        s.global_get(cursor)
+            .local_get(1)
+            .local_get(2)
+            .i32_const(7)
+            .i32_shl()
+            .i32_or()
+            .i32_store8(MEM);
+        s.global_get(cursor)
+            .i32_const(1)
+            .i32_add()
+            .global_set(cursor);
+        s.local_get(2).br_if(0);
+        s.end();
+        s.end();
+        f
+    }
+
+    /// A signed LEB128 of param 0 in exactly 10 bytes.
+    fn write_sleb64_fixed(&self) -> Function {
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        let cursor = self.g(G::Cursor);
+        for i in 0..10u64 {
+            s.global_get(cursor)
+                .local_get(0)
+                .i64_const(7 * i as i64)
+                .i64_shr_s();
+            s.i32_wrap_i64().i32_const(0x7f).i32_and();
+            if i < 9 {
+                s.i32_const(0x80).i32_or();
+            }
+            s.i32_store8(mem(i));
+        }
+        s.global_get(cursor)
+            .i32_const(10)
+            .i32_add()
+            .global_set(cursor);
+        s.end();
+        f
+    }
+
+    /// `SecBegin() -> size_at`: a custom section's id and a 5-byte size to
+    /// be patched by `SecEnd(size_at)`.
+    fn section_begin(&self) -> Function {
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        let cursor = self.g(G::Cursor);
+        s.i32_const(0).call(self.f(Rt::WU8));
+        s.global_get(cursor);
+        s.global_get(cursor)
+            .i32_const(5)
+            .i32_add()
+            .global_set(cursor);
+        s.end();
+        f
+    }
+
+    fn section_end(&self) -> Function {
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        s.local_get(0);
+        s.global_get(self.g(G::Cursor))
+            .local_get(0)
+            .i32_sub()
+            .i32_const(5)
+            .i32_sub();
+        s.call(self.f(Rt::WFix5At));
+        s.end();
+        f
+    }
+
+    /// Division and remainder that start unwinding instead of trapping.
+    fn divide(&self, rt: Rt, wide: bool) -> Function {
+        use wasm_encoder::BlockType::Empty;
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        let zero_kind = match rt {
+            Rt::I32RemS | Rt::I32RemU | Rt::I64RemS | Rt::I64RemU => kind::REM_BY_ZERO,
+            _ => kind::DIV_BY_ZERO,
+        };
+        let zero = |s: &mut InstructionSink<'_>| {
+            if wide {
+                s.i64_const(0)
+            } else {
+                s.i32_const(0)
+            };
+        };
+        s.local_get(1);
+        if wide {
+            s.i64_eqz()
+        } else {
+            s.i32_eqz()
+        };
+        s.if_(Empty);
+        s.i32_const(zero_kind).call(self.f(Rt::Trap));
+        zero(&mut s);
+        s.return_();
+        s.end();
+        if matches!(rt, Rt::I32DivS | Rt::I64DivS) {
+            if wide {
+                s.local_get(0).i64_const(i64::MIN).i64_eq();
+                s.local_get(1).i64_const(-1).i64_eq().i32_and();
+            } else {
+                s.local_get(0).i32_const(i32::MIN).i32_eq();
+                s.local_get(1).i32_const(-1).i32_eq().i32_and();
+            }
+            s.if_(Empty);
+            s.i32_const(kind::DIV_OVERFLOW).call(self.f(Rt::Trap));
+            zero(&mut s);
+            s.return_();
+            s.end();
+        }
+        s.local_get(0).local_get(1);
+        match rt {
+            Rt::I32DivS => s.i32_div_s(),
+            Rt::I32DivU => s.i32_div_u(),
+            Rt::I32RemS => s.i32_rem_s(),
+            Rt::I32RemU => s.i32_rem_u(),
+            Rt::I64DivS => s.i64_div_s(),
+            Rt::I64DivU => s.i64_div_u(),
+            Rt::I64RemS => s.i64_rem_s(),
+            _ => s.i64_rem_u(),
+        };
+        s.end();
+        f
+    }
+
+    /// Float-to-int conversions that start unwinding instead of trapping.
+    fn truncate(&self, rt: Rt) -> Function {
+        use wasm_encoder::BlockType::Empty;
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        let from64 = matches!(
+            rt,
+            Rt::I32TruncF64S | Rt::I32TruncF64U | Rt::I64TruncF64S | Rt::I64TruncF64U
+        );
+        let to64 = matches!(
+            rt,
+            Rt::I64TruncF32S | Rt::I64TruncF32U | Rt::I64TruncF64S | Rt::I64TruncF64U
+        );
+        let signed = matches!(
+            rt,
+            Rt::I32TruncF32S | Rt::I32TruncF64S | Rt::I64TruncF32S | Rt::I64TruncF64S
+        );
+        // In range: lo < x (or lo <= x) and x < hi; NaN compares false.
+        let (lo, lo_inclusive, hi) = match (signed, to64) {
+            (true, false) if from64 => (-2147483649.0, false, 2147483648.0),
+            (true, false) => (-2147483648.0, true, 2147483648.0),
+            (false, false) => (-1.0, false, 4294967296.0),
+            (true, true) => (-9223372036854775808.0, true, 9223372036854775808.0),
+            (false, true) => (-1.0, false, 18446744073709551616.0),
+        };
+        let cmp = |s: &mut InstructionSink<'_>, value: f64, op: &str| {
+            s.local_get(0);
+            if from64 {
+                s.f64_const(Ieee64::from(value));
+                match op {
+                    "gt" => s.f64_gt(),
+                    "ge" => s.f64_ge(),
+                    _ => s.f64_lt(),
+                };
+            } else {
+                s.f32_const(Ieee32::from(value as f32));
+                match op {
+                    "gt" => s.f32_gt(),
+                    "ge" => s.f32_ge(),
+                    _ => s.f32_lt(),
+                };
+            }
+        };
+        cmp(&mut s, lo, if lo_inclusive { "ge" } else { "gt" });
+        cmp(&mut s, hi, "lt");
+        s.i32_and().i32_eqz().if_(Empty);
+        s.i32_const(kind::FLOAT_UNREPRESENTABLE)
+            .call(self.f(Rt::Trap));
+        if to64 {
+            s.i64_const(0)
+        } else {
+            s.i32_const(0)
+        };
+        s.return_();
+        s.end();
+        s.local_get(0);
+        match rt {
+            Rt::I32TruncF32S => s.i32_trunc_f32_s(),
+            Rt::I32TruncF32U => s.i32_trunc_f32_u(),
+            Rt::I32TruncF64S => s.i32_trunc_f64_s(),
+            Rt::I32TruncF64U => s.i32_trunc_f64_u(),
+            Rt::I64TruncF32S => s.i64_trunc_f32_s(),
+            Rt::I64TruncF32U => s.i64_trunc_f32_u(),
+            Rt::I64TruncF64S => s.i64_trunc_f64_s(),
+            _ => s.i64_trunc_f64_u(),
+        };
+        s.end();
+        f
+    }
+}
+
+/// `Retrap(kind)`: raises the trap of that kind for real, so the host sees
+/// the same trap as without the rewriter.
+fn retrap() -> Function {
+    use wasm_encoder::BlockType::Empty;
+    let mut f = Function::new([]);
+    let mut s = f.instructions();
+    let when = |s: &mut InstructionSink<'_>, k: i32| {
+        s.local_get(0).i32_const(k).i32_eq().if_(Empty);
+    };
+    when(&mut s, kind::DIV_BY_ZERO);
+    s.i32_const(1).i32_const(0).i32_div_u().drop().end();
+    when(&mut s, kind::REM_BY_ZERO);
+    s.i32_const(1).i32_const(0).i32_rem_u().drop().end();
+    when(&mut s, kind::DIV_OVERFLOW);
+    s.i32_const(i32::MIN).i32_const(-1).i32_div_s().drop().end();
+    when(&mut s, kind::FLOAT_UNREPRESENTABLE);
+    s.f32_const(Ieee32::from(f32::NAN))
+        .i32_trunc_f32_s()
+        .drop()
+        .end();
+    s.unreachable();
+    s.end();
+    f
+}
+
+/// `WFix5At(addr, v)`: a LEB128 of `v` in exactly 5 bytes at `addr`; the
+/// same bytes serve unsigned values and signed 32-bit ones.
+fn write_fixed5_at() -> Function {
+    let mut f = Function::new([]);
+    let mut s = f.instructions();
+    for i in 0..5u64 {
+        s.local_get(0)
+            .local_get(1)
+            .i32_const(7 * i as i32)
+            .i32_shr_s();
+        s.i32_const(0x7f).i32_and();
+        if i < 4 {
+            s.i32_const(0x80).i32_or();
+        }
+        s.i32_store8(mem(i));
+    }
+    s.end();
+    f
+}
+
+/// Size of the Global section `Finish` writes (0 without globals): id, size
+/// (5), count (5), entries with fixed-width initializers.
+fn global_section_size(globals: &[wasmparser::GlobalType]) -> u32 {
+    if globals.is_empty() {
+        return 0;
+    }
+    11 + globals
+        .iter()
+        .map(|g| global_entry_size(g.content_type))
+        .sum::<u32>()
+}
+
+/// Size of one Global section entry: type, mutability, initializer, `end`.
+fn global_entry_size(ty: wasmparser::ValType) -> u32 {
+    use wasmparser::ValType as V;
+    2 + 1
+        + match ty {
+            V::I32 => 1 + 5,
+            V::I64 => 1 + 10,
+            V::F32 => 1 + 4,
+            V::F64 => 1 + 8,
+            V::V128 => 2 + 16,
+            V::Ref(_) => 2,
+        }
+}
+
+/// The finishing routine lives in its own file.
+mod finish;

@@ -1,0 +1,192 @@
+//! End to end on the real fixtures: rewrite, run under Node with
+//! host/run-wasi.mjs (the production host path), parse the memory it saved
+//! as a core dump, and check frames, locals, globals and memory against facts
+//! from the fixture sources.
+
+use std::path::PathBuf;
+
+use coredump::{CoreDump, Value};
+use wasm_coredump_tests::{Fixture, NodeCommand, NodeRun, Profile, fixture, function_names};
+
+const PROFILES: [Profile; 2] = [Profile::Debug, Profile::Release];
+
+/// Rewrites a fixture into the test's scratch directory.
+fn rewritten(kind: Fixture, profile: Profile) -> (PathBuf, Vec<u8>) {
+    let input = std::fs::read(fixture(kind, profile)).unwrap();
+    let out = rewriter::rewrite(&input, &rewriter::Options::default())
+        .unwrap_or_else(|e| panic!("{kind} {profile:?}: {e}"));
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&out.module)
+        .unwrap_or_else(|e| panic!("{kind} {profile:?}: output invalid: {e}"));
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("rewritten-{}-{profile:?}.wasm", kind.package()));
+    std::fs::write(&path, &out.module).unwrap();
+    (path, input)
+}
+
+/// Runs a rewritten fixture; returns the run and the function names of the
+/// original module (the rewriter keeps every function index).
+fn crash(
+    kind: Fixture,
+    profile: Profile,
+    args: &[&str],
+) -> (NodeRun, std::collections::HashMap<u32, String>) {
+    let (path, input) = rewritten(kind, profile);
+    let mut command = NodeCommand::new(&path);
+    command.args(args);
+    if !kind.is_wasi_command() {
+        command.invoke("process").invoke_args(&["10"]);
+    }
+    let run = command.run();
+    assert!(
+        run.trapped(),
+        "{kind} {profile:?} did not trap: {}",
+        run.stderr
+    );
+    (run, function_names(&input))
+}
+
+fn names(dump: &CoreDump<'_>, names: &std::collections::HashMap<u32, String>) -> Vec<String> {
+    dump.threads()[0]
+        .frames
+        .iter()
+        .map(|f| {
+            names
+                .get(&f.func)
+                .cloned()
+                .unwrap_or_else(|| format!("func[{}]", f.func))
+        })
+        .collect()
+}
+
+fn position(names: &[String], name: &str) -> usize {
+    names
+        .iter()
+        .position(|n| n == name)
+        .unwrap_or_else(|| panic!("{name} not among the frames {names:#?}"))
+}
+
+#[test]
+fn mything_dump_has_the_source_frames_and_the_value() {
+    for profile in PROFILES {
+        let (run, fnames) = crash(Fixture::MyThing, profile, &[]);
+        assert_eq!(
+            run.trap.as_deref(),
+            Some("unreachable"),
+            "the original trap is re-raised"
+        );
+        let core = run.core.expect("core written");
+        assert_eq!(&core[..4], b"\0asm");
+        let dump = CoreDump::parse(&core).unwrap();
+        let frames = &dump.threads()[0].frames;
+        let names = names(&dump, &fnames);
+        assert_eq!(
+            names.last().map(String::as_str),
+            Some("_start"),
+            "{names:#?}"
+        );
+        let main = position(&names, "mything::main");
+        if profile == Profile::Debug {
+            let calculate = position(&names, "mything::calculate");
+            let process = position(&names, "mything::process_thing");
+            assert!(calculate < process && process < main, "{names:#?}");
+            // `calculate(value: usize)`: value == 3 (src/main.rs:6 and :11).
+            assert_eq!(frames[calculate].locals[0], Value::I32(3));
+            // Every param and local is recorded, none as a placeholder.
+            assert!(
+                frames
+                    .iter()
+                    .all(|f| !f.locals.is_empty() || names[0] != "_start")
+            );
+        }
+        let offsets = dump
+            .original_code_offsets()
+            .expect("original offsets recorded");
+        assert_eq!(offsets.len(), frames.len());
+    }
+}
+
+#[test]
+fn every_fixture_leaves_a_parsable_dump_with_memory_intact() {
+    for kind in Fixture::ALL {
+        for profile in PROFILES {
+            let (run, fnames) = crash(kind, profile, &[]);
+            let core = run.core.as_deref().expect("core written");
+            wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+                .validate_all(core)
+                .unwrap_or_else(|e| panic!("{kind} {profile:?}: dump invalid: {e}"));
+            let dump = CoreDump::parse(core).unwrap_or_else(|e| panic!("{kind} {profile:?}: {e}"));
+            assert_eq!(dump.memories().len(), 1);
+            assert!(!dump.globals().is_empty(), "globals recorded ({kind})");
+            let names = names(&dump, &fnames);
+            assert!(names.len() >= 2, "{kind} {profile:?}: {names:#?}");
+            if let (Some(marker), Some(printed)) = (kind.marker(), run.marker()) {
+                let found = dump
+                    .read(0, printed.address.into(), marker.len() as u64)
+                    .unwrap();
+                assert_eq!(&*found, marker.as_bytes(), "{kind} {profile:?}: marker");
+            }
+            // The bytes the header overwrote are restored: address 0..16
+            // reads as the program left it, not as "\0asm".
+            assert_ne!(&*dump.read(0, 0, 4).unwrap(), b"\0asm", "{kind}");
+        }
+    }
+}
+
+#[test]
+fn deep_recursion_records_every_frame_with_its_own_locals() {
+    for profile in PROFILES {
+        let (run, fnames) = crash(Fixture::DeepRecursion, profile, &[]);
+        let core = run.core.unwrap();
+        let dump = CoreDump::parse(&core).unwrap();
+        let frames = &dump.threads()[0].frames;
+        let names = names(&dump, &fnames);
+        let depths: Vec<Value> = frames
+            .iter()
+            .zip(&names)
+            .filter(|(_, n)| *n == "deep_recursion::descend")
+            .map(|(f, _)| f.locals[0])
+            .collect();
+        // `descend(depth)` from 150 down to 1; youngest first.
+        let expected: Vec<Value> = (1..=150).map(Value::I32).collect();
+        assert_eq!(depths, expected, "{profile:?}");
+    }
+}
+
+#[test]
+fn a_wasm_division_trap_is_recorded_and_re_raised() {
+    for profile in PROFILES {
+        let (run, fnames) = crash(Fixture::DivZero, profile, &["wrapping"]);
+        assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{profile:?}");
+        let core = run.core.unwrap();
+        let dump = CoreDump::parse(&core).unwrap();
+        let names = names(&dump, &fnames);
+        // `dividend / forged` (src/main.rs) divides in std's
+        // `impl Div<NonZero<u32>> for u32`, which release inlines.
+        let trapping = position(&names, "div_zero::divide_unchecked");
+        let expected = match profile {
+            Profile::Debug => 1,
+            Profile::Release => 0,
+        };
+        assert_eq!(
+            trapping, expected,
+            "the youngest frame is the trapping one: {names:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_cdylib_export_is_an_entry_point() {
+    for profile in PROFILES {
+        let (run, fnames) = crash(Fixture::CdylibPanic, profile, &[]);
+        assert_eq!(run.trap.as_deref(), Some("unreachable"));
+        let core = run.core.unwrap();
+        let dump = CoreDump::parse(&core).unwrap();
+        let names = names(&dump, &fnames);
+        assert_eq!(
+            names.last().map(String::as_str),
+            Some("process"),
+            "{names:#?}"
+        );
+    }
+}
