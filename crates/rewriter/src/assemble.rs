@@ -5,6 +5,7 @@
 use wasm_encoder::{BlockType, Encode, ExportKind, ExportSection, Function};
 use wasmparser::{ExternalKind, ValType};
 
+use crate::address_map::{AddressMap, FunctionMap};
 use crate::analysis::may_unwind;
 use crate::error::{Error, unsupported};
 use crate::instrument::{Context, Rewritten, instrument};
@@ -121,11 +122,14 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
     out.extend_from_slice(&input[..8]);
     let new_funcs: Vec<(u32, Function)> = runtime_funcs.into_iter().chain(wrappers).collect();
     let new = NewItems {
+        info: &info,
+        bodies: &bodies,
         types: &types,
         funcs: &new_funcs,
     };
     // Sections the rewrite adds to, created where the input has none.
     let mut missing: Vec<u8> = vec![1, 3, 6, 10];
+    let mut address_map = AddressMap::default();
     for section in &info.sections {
         let id = section.id;
         if id != 0 {
@@ -134,9 +138,8 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
                 &mut missing,
                 rank(id),
                 &new,
-                &info,
-                &bodies,
                 &mut stats,
+                &mut address_map,
             );
             missing.retain(|&m| m != id);
         }
@@ -167,7 +170,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
                 start.unwrap_or(0).encode(&mut p);
                 write_section(&mut out, 8, &p);
             }
-            10 => code_section(&mut out, &info, &bodies, &new, &mut stats),
+            10 => code_section(&mut out, &new, &mut stats, &mut address_map),
             0 if section.name.as_deref() == Some("build_id") => {}
             _ => out.extend_from_slice(&input[section.range.clone()]),
         }
@@ -177,9 +180,8 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         &mut missing,
         usize::MAX,
         &new,
-        &info,
-        &bodies,
         &mut stats,
+        &mut address_map,
     );
     let mut build_id_payload = Vec::new();
     "build_id".encode(&mut build_id_payload);
@@ -201,20 +203,18 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         }
     }
     stats.output_size = out.len();
-    let sites = bodies
-        .into_iter()
-        .map(|b| b.map(|b| b.sites).unwrap_or_default())
-        .collect();
     Ok(Output {
         module: out,
         build_id,
         stats,
-        sites,
+        address_map,
     })
 }
 
-/// What the rewrite appends to the module's index spaces.
+/// The input and what the rewrite made of it and appends to it.
 struct NewItems<'a> {
+    info: &'a ModuleInfo<'a>,
+    bodies: &'a [Option<Rewritten>],
     types: &'a TypeRegistry,
     funcs: &'a [(u32, Function)],
 }
@@ -333,24 +333,40 @@ fn type_section(out: &mut Vec<u8>, count: u32, rest: &[u8], types: &TypeRegistry
 
 /// The Code section: rewritten bodies, untouched ones copied, then the
 /// runtime and the wrappers.
-fn code_section(
-    out: &mut Vec<u8>,
-    info: &ModuleInfo<'_>,
-    bodies: &[Option<Rewritten>],
-    new: &NewItems<'_>,
-    stats: &mut Stats,
-) {
+fn code_section(out: &mut Vec<u8>, new: &NewItems<'_>, stats: &mut Stats, map: &mut AddressMap) {
+    let (info, bodies) = (new.info, new.bodies);
     let mut p = Vec::new();
     ((bodies.len() + new.funcs.len()) as u32).encode(&mut p);
+    let code_start = info.code_payload_start;
     for (i, body) in bodies.iter().enumerate() {
-        match body {
-            Some(b) => b.body.encode(&mut p),
-            None => {
-                let range = info.bodies[i].range.clone();
-                (range.len() as u32).encode(&mut p);
-                p.extend_from_slice(&info.bytes[range]);
-            }
-        }
+        let range = info.bodies[i].range.clone();
+        let input = (
+            (range.start - code_start) as u32,
+            (range.end - code_start) as u32,
+        );
+        let (size, bytes) = match body {
+            Some(b) => (b.body.len(), &b.body[..]),
+            None => (range.len(), &info.bytes[range]),
+        };
+        (size as u32).encode(&mut p);
+        let output = (p.len() as u32, (p.len() + size) as u32);
+        p.extend_from_slice(bytes);
+        map.functions.push(match body {
+            Some(b) => FunctionMap {
+                input,
+                output,
+                ops_start: b.ops_start,
+                prefix: b.prefix,
+                sites: b.sites.clone(),
+            },
+            None => FunctionMap {
+                input,
+                output,
+                ops_start: 0,
+                prefix: 0,
+                sites: Vec::new(),
+            },
+        });
     }
     for (_, f) in new.funcs {
         f.encode(&mut p);
@@ -371,9 +387,8 @@ fn emit_missing(
     missing: &mut Vec<u8>,
     before: usize,
     new: &NewItems<'_>,
-    info: &ModuleInfo<'_>,
-    bodies: &[Option<Rewritten>],
     stats: &mut Stats,
+    map: &mut AddressMap,
 ) {
     let (due, later): (Vec<u8>, Vec<u8>) = missing.iter().partition(|&&id| rank(id) < before);
     *missing = later;
@@ -382,7 +397,7 @@ fn emit_missing(
             1 => type_section(out, 0, &[], new.types),
             3 => function_section(out, 0, &[], new),
             6 => global_section(out, 0, &[]),
-            _ => code_section(out, info, bodies, new, stats),
+            _ => code_section(out, new, stats, map),
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::types::TypeRegistry;
 /// that stands for it ends, before and after rewriting, as offsets from the
 /// body start. Bytes between two sites are copied unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Site {
+pub(crate) struct Site {
     /// Offset of the instruction in the input body.
     pub original: u32,
     /// Offset of the call (or runtime call) in the rewritten body.
@@ -45,6 +45,10 @@ pub(crate) struct Rewritten {
     pub body: Vec<u8>,
     /// Offsets of the instrumented calls and trap points, in order.
     pub sites: Vec<Site>,
+    /// Offset of the first operator in the input body.
+    pub ops_start: u32,
+    /// Bytes inserted before the first operator (the two block headers).
+    pub prefix: u32,
 }
 
 /// What every body needs to know of the rest of the module.
@@ -96,6 +100,7 @@ pub(crate) fn instrument(
         many => BlockType::FunctionType(types.func(&[], many)),
     }
     .encode(&mut out);
+    let prefix = (out.len() - (ops_start - start)) as u32;
 
     let mut sites = Vec::new();
     let mut copied = ops_start; // input bytes up to here are in `out`
@@ -164,7 +169,12 @@ pub(crate) fn instrument(
         });
     }
     debug_assert_eq!(copied, range.end);
-    Ok(Rewritten { body: out, sites })
+    Ok(Rewritten {
+        body: out,
+        sites,
+        ops_start: (ops_start - start) as u32,
+        prefix,
+    })
 }
 
 /// After a call: if a trap is unwinding, branch to the landing pad with the

@@ -26,6 +26,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod address_map;
 mod analysis;
 mod assemble;
 mod error;
@@ -34,8 +35,8 @@ mod module;
 mod runtime;
 mod types;
 
+pub use address_map::AddressMap;
 pub use error::Error;
-pub use instrument::Site;
 pub use runtime::{LOW_BYTES_SECTION, ORIGINAL_OFFSETS_SECTION, PADDING_SECTION, RUNTIME_SECTION};
 
 /// How to rewrite.
@@ -78,9 +79,8 @@ pub struct Output {
     pub build_id: [u8; 16],
     /// What was done.
     pub stats: Stats,
-    /// Per defined function (index without imports), the instrumented points
-    /// in order; empty for functions copied unchanged.
-    pub sites: Vec<Vec<Site>>,
+    /// Input to output code addresses, for DWARF and for frame offsets.
+    pub address_map: AddressMap,
 }
 
 /// Rewrites `input` so that a trap leaves a core dump in linear memory.

@@ -10,6 +10,43 @@ use wasm_coredump_tests::{Fixture, NodeCommand, NodeRun, Profile, fixture, funct
 
 const PROFILES: [Profile; 2] = [Profile::Debug, Profile::Release];
 
+/// The number of imported functions of a module.
+fn imported_funcs(module: &[u8]) -> u32 {
+    let mut count = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        if let Ok(wasmparser::Payload::ImportSection(imports)) = payload {
+            for import in imports.into_imports().flatten() {
+                if matches!(import.ty, wasmparser::TypeRef::Func(_)) {
+                    count += 1;
+                }
+            }
+        }
+    }
+    count
+}
+
+#[test]
+fn recorded_offsets_agree_with_the_address_map() {
+    for profile in PROFILES {
+        let input = std::fs::read(fixture(Fixture::MyThing, profile)).unwrap();
+        let out = rewriter::rewrite(&input, &rewriter::Options::default()).unwrap();
+        let (run, _) = crash(Fixture::MyThing, profile, &[]);
+        let core = run.core.unwrap();
+        let dump = CoreDump::parse(&core).unwrap();
+        let imported = imported_funcs(&input);
+        let original = dump.original_code_offsets().unwrap();
+        for (frame, &orig) in dump.threads()[0].frames.iter().zip(&original) {
+            let index = (frame.func - imported) as usize;
+            assert_eq!(
+                out.address_map.map_code_offset(index, orig),
+                Some(frame.code_offset),
+                "{profile:?}: func {} original offset {orig:#x}",
+                frame.func
+            );
+        }
+    }
+}
+
 /// Rewrites a fixture into the test's scratch directory.
 fn rewritten(kind: Fixture, profile: Profile) -> (PathBuf, Vec<u8>) {
     let input = std::fs::read(fixture(kind, profile)).unwrap();
