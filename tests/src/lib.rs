@@ -258,6 +258,18 @@ pub fn fixture(fixture: Fixture, profile: Profile) -> PathBuf {
     path
 }
 
+/// The benchmark kernels (`tests/fixtures/kernels`, not a crash fixture): a wasm32-unknown-unknown
+/// module without imports exporting `fib(n: u32) -> u64` and `sieve(n: u32) -> u32`, with
+/// overflow checks on in both profiles.
+pub fn kernels(profile: Profile) -> PathBuf {
+    let path = fixtures_target_dir()
+        .join("wasm32-unknown-unknown")
+        .join(profile.dir_name())
+        .join("kernels.wasm");
+    assert!(path.is_file(), "kernels ({profile}) missing at {}", path.display());
+    path
+}
+
 /// A `marker 0x<hex address> <string>` line printed by a fixture.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Marker {

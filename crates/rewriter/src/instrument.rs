@@ -20,7 +20,7 @@ use wasmparser::{BinaryReader, FunctionBody, Operator, ValType};
 
 use crate::error::{Error, unsupported};
 use crate::module::ModuleInfo;
-use crate::runtime::{G, Rt, Runtime, helper_for};
+use crate::runtime::{G, Rt, Runtime, helper_for, kind};
 use crate::types::TypeRegistry;
 
 /// One instrumented point: where its instruction starts and where the code
@@ -73,15 +73,21 @@ pub(crate) fn instrument(
 
     let mut local_types: Vec<ValType> = sig.params().to_vec();
     let mut locals = body.get_locals_reader()?;
-    for _ in 0..locals.get_count() {
+    let local_groups = locals.get_count();
+    let groups_start = locals.original_position() as usize;
+    for _ in 0..local_groups {
         let (count, ty) = locals.read()?;
         local_types.extend(std::iter::repeat_n(ty, count as usize));
     }
     let mut ops = body.get_operators_reader()?;
     let ops_start = ops.original_position() as usize;
 
+    // The locals, plus two scratch ones (i32, i64) for inline divisor checks.
     let mut out = Vec::with_capacity((range.end - start) * 3 / 2);
-    out.extend_from_slice(&bytes[start..ops_start]);
+    (local_groups + 2).encode(&mut out);
+    out.extend_from_slice(&bytes[groups_start..ops_start]);
+    out.extend_from_slice(&[0x01, 0x7f, 0x01, 0x7e]);
+    let scratch = local_types.len() as u32;
     let results: Vec<wasm_encoder::ValType> = sig
         .results()
         .iter()
@@ -105,6 +111,8 @@ pub(crate) fn instrument(
     let mut sites = Vec::new();
     let mut copied = ops_start; // input bytes up to here are in `out`
     let mut depth: u32 = 0; // open blocks inside the original body
+    let mut after_checked_call = false;
+    let mut guarded = false; // whether the landing pad must check it is unwinding
     let unwinding = cx.runtime.global(G::Unwinding);
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset()?;
@@ -124,6 +132,11 @@ pub(crate) fn instrument(
                 copied = next;
                 out.push(0x0f); // return
                 out.push(0x0b); // end $unwind
+                if guarded {
+                    let mut s = InstructionSink::new(&mut out);
+                    s.global_get(unwinding).i32_eqz().if_(BlockType::Empty);
+                    s.unreachable().end();
+                }
                 landing_pad(cx, &mut out, func, &local_types, &results)?;
                 out.push(0x0b);
                 continue;
@@ -137,13 +150,35 @@ pub(crate) fn instrument(
             Operator::CallIndirect { .. } | Operator::CallRef { .. } => true,
             _ => false,
         };
-        let helper = helper_for(&op);
+        // An `unreachable` right after a checked call is only reached if the
+        // callee returned without unwinding; it stays as it is.
+        let helper = helper_for(&op).filter(|_| !after_checked_call);
+        after_checked_call = false;
         if !call_unwinds && helper.is_none() {
             continue;
         }
         out.extend_from_slice(&bytes[copied..offset]);
         let new = out.len() as u32;
         match helper {
+            Some(rt) if divisor_check(rt).is_some() => {
+                let (kind, wide) = divisor_check(rt).expect("matched");
+                let mut s = InstructionSink::new(&mut out);
+                let local = scratch + wide as u32;
+                s.local_tee(local);
+                if wide {
+                    s.i64_eqz()
+                } else {
+                    s.i32_eqz()
+                };
+                s.if_(BlockType::Empty);
+                s.i32_const(kind).call(cx.runtime.func(Rt::Trap));
+                s.i32_const(new as i32)
+                    .i32_const(original as i32)
+                    .br(depth + 2);
+                s.end();
+                s.local_get(local);
+                out.extend_from_slice(&bytes[offset..next]);
+            }
             // `unreachable` stays after the check: it traps if unwinding is
             // off (a second trap re-raises inside the runtime instead).
             Some(rt @ Rt::Unreachable) => {
@@ -157,7 +192,19 @@ pub(crate) fn instrument(
             }
             None => {
                 out.extend_from_slice(&bytes[offset..next]);
-                check(&mut out, unwinding, new, original, depth);
+                after_checked_call = true;
+                let mut peek = ops.clone();
+                if matches!(peek.read(), Ok(Operator::Unreachable)) {
+                    // The callee cannot return normally: branch without a
+                    // check (the landing pad traps if nothing is unwinding).
+                    let mut s = InstructionSink::new(&mut out);
+                    s.i32_const(new as i32)
+                        .i32_const(original as i32)
+                        .br(depth + 1);
+                    guarded = true;
+                } else {
+                    check(&mut out, unwinding, new, original, depth);
+                }
             }
         }
         copied = next;
@@ -174,6 +221,19 @@ pub(crate) fn instrument(
         sites,
         ops_start: (ops_start - start) as u32,
         prefix,
+    })
+}
+
+/// For a division or remainder whose only trap is a zero divisor, the trap
+/// kind and whether it is 64-bit: these check the divisor inline instead of
+/// calling the runtime. Signed division (which also overflows) calls it.
+fn divisor_check(rt: Rt) -> Option<(i32, bool)> {
+    Some(match rt {
+        Rt::I32DivU => (kind::DIV_BY_ZERO, false),
+        Rt::I64DivU => (kind::DIV_BY_ZERO, true),
+        Rt::I32RemU | Rt::I32RemS => (kind::REM_BY_ZERO, false),
+        Rt::I64RemU | Rt::I64RemS => (kind::REM_BY_ZERO, true),
+        _ => return None,
     })
 }
 

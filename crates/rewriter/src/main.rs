@@ -105,7 +105,7 @@ fn run(opts: &Opts) -> Result<()> {
         let s = &out.stats;
         eprintln!(
             "{input_name}: {} functions instrumented, {} call sites, {} trap points, {} entry points; \
-             code {} -> {} bytes ({:.2}x), module {} -> {} bytes, {:.0} ms",
+             code {} -> {} bytes ({:.2}x), module {} -> {} bytes, {:.0} ms{}",
             s.functions_instrumented,
             s.call_sites,
             s.trap_points,
@@ -115,8 +115,17 @@ fn run(opts: &Opts) -> Result<()> {
             s.code_size_after as f64 / s.code_size_before.max(1) as f64,
             s.input_size,
             s.output_size,
-            started.elapsed().as_secs_f64() * 1000.0
+            started.elapsed().as_secs_f64() * 1000.0,
+            peak_rss_mib().map_or(String::new(), |m| format!(", peak RSS {m:.1} MiB")),
         );
     }
     Ok(())
+}
+
+/// The process's peak resident set size, where the OS tells (Linux).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }

@@ -1,0 +1,120 @@
+//! The rewriter's speed, size and runtime cost, on the real fixtures.
+//!
+//! `cargo bench -p wasm-coredump-rewriter` prints:
+//! - the time of `rewrite()` in process (best of 5) and of the whole CLI
+//!   (file I/O included) with its peak RSS, on the large serde-regex fixture,
+//!   debug and release; the Code section growth;
+//! - the run time in Node (V8) of the benchmark kernels, original vs
+//!   rewritten: recursive `fib` (call-bound) and `sieve` (loop-bound), best of
+//!   interleaved rounds.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use wasm_coredump_tests::{Fixture, Profile, fixture, kernels};
+
+fn main() {
+    for profile in [Profile::Debug, Profile::Release] {
+        rewrite_speed(&fixture(Fixture::SerdeRegex, profile), profile);
+    }
+    for profile in [Profile::Release, Profile::Debug] {
+        runtime_cost(&kernels(profile), profile);
+    }
+}
+
+fn rewrite_speed(path: &Path, profile: Profile) {
+    let input = std::fs::read(path).unwrap();
+    let options = rewriter::Options::default();
+    let mut best = f64::INFINITY;
+    let mut out = None;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let o = rewriter::rewrite(&input, &options).unwrap();
+        best = best.min(started.elapsed().as_secs_f64());
+        out = Some(o);
+    }
+    let stats = out.unwrap().stats;
+    println!(
+        "rewrite serde-regex {profile}: {:.1} MB in {:.0} ms (best of 5, in process); code {} -> {} bytes = {:.2}x",
+        input.len() as f64 / 1e6,
+        best * 1000.0,
+        stats.code_size_before,
+        stats.code_size_after,
+        stats.code_size_after as f64 / stats.code_size_before as f64,
+    );
+    let target = std::env::temp_dir().join(format!("rewrite-bench-{}.wasm", std::process::id()));
+    let cli = Command::new(env!("CARGO_BIN_EXE_wasm-coredump-rewriter"))
+        .arg(path)
+        .arg("-o")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(cli.status.success());
+    let report = String::from_utf8_lossy(&cli.stderr);
+    let tail = report.split("bytes, ").last().unwrap_or_default().trim();
+    println!(
+        "  CLI (read, rewrite, write): {tail}; input {:.1} MiB",
+        input.len() as f64 / 1048576.0
+    );
+    std::fs::remove_file(target).ok();
+}
+
+const HARNESS: &str = r#"
+import { readFileSync } from 'node:fs';
+const [original, rewritten, fibN, sieveN, rounds] = process.argv.slice(2);
+const load = async (p) => (await WebAssembly.instantiate(readFileSync(p))).instance.exports;
+const a = await load(original), b = await load(rewritten);
+const time = (f) => { const t = process.hrtime.bigint(); f(); return Number(process.hrtime.bigint() - t) / 1e6; };
+const result = {};
+for (const [name, arg] of [['fib', Number(fibN)], ['sieve', Number(sieveN)]]) {
+  if (a[name](arg) !== b[name](arg)) throw new Error(`${name}: results differ`);
+  let ta = Infinity, tb = Infinity;
+  for (let i = 0; i < Number(rounds); i++) {
+    ta = Math.min(ta, time(() => a[name](arg)));
+    tb = Math.min(tb, time(() => b[name](arg)));
+  }
+  result[name] = [ta, tb];
+}
+console.log(JSON.stringify(result));
+"#;
+
+fn runtime_cost(path: &Path, profile: Profile) {
+    let input = std::fs::read(path).unwrap();
+    let out = rewriter::rewrite(&input, &rewriter::Options::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("rewrite-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rewritten = dir.join("kernels.rewritten.wasm");
+    std::fs::write(&rewritten, &out.module).unwrap();
+    let harness = dir.join("harness.mjs");
+    std::fs::write(&harness, HARNESS).unwrap();
+    let (fib_n, sieve_n, rounds) = match profile {
+        Profile::Release => ("32", "20000000", "15"),
+        Profile::Debug => ("27", "2000000", "7"),
+    };
+    let run = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
+        .arg(&harness)
+        .args([path, &rewritten])
+        .args([fib_n, sieve_n, rounds])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let line = String::from_utf8_lossy(&run.stdout);
+    let numbers: Vec<f64> = line
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let [fa, fb, sa, sb] = numbers[..] else {
+        panic!("unexpected harness output {line}");
+    };
+    println!(
+        "node kernels {profile}: fib({fib_n}) {fa:.1} -> {fb:.1} ms = {:.3}x; sieve({sieve_n}) {sa:.1} -> {sb:.1} ms = {:.3}x (best of {rounds})",
+        fb / fa,
+        sb / sa
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

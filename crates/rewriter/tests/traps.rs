@@ -1,0 +1,145 @@
+//! Every trap kind the rewriter handles, on small hand-written modules run by
+//! Node: the rewritten module raises the same trap as the original (V8's
+//! message compared), and the dump records the trapping frame and its caller
+//! with their locals.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use coredump::{CoreDump, Value};
+use wasm_coredump_tests::NodeCommand;
+
+/// `inner(x)` traps in the way `op` does; `outer_NAME(x)` calls it from
+/// `outer`, which holds the local 41.
+const MODULE: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func $div_u (param i32) (result i32) (i32.div_u (i32.const 7) (local.get 0)))
+  (func $rem_s (param i32) (result i32) (i32.rem_s (i32.const 7) (local.get 0)))
+  (func $div_s (param i32) (result i32) (i32.div_s (i32.const 0x80000000) (local.get 0)))
+  (func $div_u64 (param i32) (result i32)
+    (i32.wrap_i64 (i64.div_u (i64.const 7) (i64.extend_i32_u (local.get 0)))))
+  (func $trunc (param i32) (result i32) (i32.trunc_f32_s (f32.const nan)))
+  (func $trunc_big (param i32) (result i32) (i64.trunc_f64_u (f64.const -5)) (drop) (i32.const 0))
+  (func $unreachable (param i32) (result i32) unreachable)
+  (func $outer (param $f i32) (param $x i32) (result i32)
+    (local $kept i32) (local $wide i64) (local $real f64)
+    (local.set $kept (i32.const 41))
+    (local.set $wide (i64.const -9000000000))
+    (local.set $real (f64.const 2.5))
+    (call_indirect (param i32) (result i32) (local.get $x) (local.get $f)))
+  (table 7 funcref)
+  (elem (i32.const 0) $div_u $rem_s $div_s $div_u64 $trunc $trunc_big $unreachable)
+  (func (export "div_u") (param i32) (result i32) (call $outer (i32.const 0) (local.get 0)))
+  (func (export "rem_s") (param i32) (result i32) (call $outer (i32.const 1) (local.get 0)))
+  (func (export "div_s") (param i32) (result i32) (call $outer (i32.const 2) (local.get 0)))
+  (func (export "div_u64") (param i32) (result i32) (call $outer (i32.const 3) (local.get 0)))
+  (func (export "trunc") (param i32) (result i32) (call $outer (i32.const 4) (local.get 0)))
+  (func (export "trunc_big") (param i32) (result i32) (call $outer (i32.const 5) (local.get 0)))
+  (func (export "unreachable") (param i32) (result i32) (call $outer (i32.const 6) (local.get 0)))
+)
+"#;
+
+fn scratch(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+fn modules() -> (PathBuf, PathBuf) {
+    let original = wat::parse_str(MODULE).unwrap();
+    let rewritten = rewriter::rewrite(&original, &rewriter::Options::default()).unwrap();
+    let (a, b) = (scratch("traps.wasm"), scratch("traps.rewritten.wasm"));
+    std::fs::write(&a, &original).unwrap();
+    std::fs::write(&b, &rewritten.module).unwrap();
+    (a, b)
+}
+
+#[test]
+fn each_trap_is_re_raised_unchanged_and_recorded() {
+    let (original, rewritten) = modules();
+    // (export, argument that makes it trap, the inner function's index)
+    let cases = [
+        ("div_u", "0", 0),
+        ("rem_s", "0", 1),
+        ("div_s", "-1", 2),
+        ("div_u64", "0", 3),
+        ("trunc", "1", 4),
+        ("trunc_big", "1", 5),
+        ("unreachable", "1", 6),
+    ];
+    for (export, arg, inner) in cases {
+        let before = NodeCommand::new(&original)
+            .invoke(export)
+            .invoke_args(&[arg])
+            .core(false)
+            .run();
+        let after = NodeCommand::new(&rewritten)
+            .invoke(export)
+            .invoke_args(&[arg])
+            .run();
+        assert!(before.trapped(), "{export}: the original traps");
+        assert_eq!(after.trap, before.trap, "{export}: the same trap");
+        let core = after.core.expect("core written");
+        let dump = CoreDump::parse(&core).unwrap_or_else(|e| panic!("{export}: {e}"));
+        let frames = &dump.threads()[0].frames;
+        let funcs: Vec<u32> = frames.iter().map(|f| f.func).collect();
+        // inner, $outer (7), the export (8 + case index).
+        assert_eq!(funcs, [inner, 7, 8 + inner], "{export}");
+        assert_eq!(
+            frames[0].locals[0],
+            Value::I32(arg.parse().unwrap()),
+            "{export}"
+        );
+        assert_eq!(
+            frames[1].locals,
+            [
+                Value::I32(inner as i32),
+                Value::I32(arg.parse().unwrap()),
+                Value::I32(41),
+                Value::I64(-9000000000),
+                Value::F64(2.5f64.to_bits()),
+            ],
+            "{export}: $outer's params and locals"
+        );
+    }
+}
+
+#[test]
+fn a_second_trap_keeps_the_first_dump() {
+    let (_, rewritten) = modules();
+    let script = r#"
+import { readFileSync, writeFileSync } from 'node:fs';
+const [module, first, second] = process.argv.slice(1);
+const { instance } = await WebAssembly.instantiate(readFileSync(module));
+const e = instance.exports;
+const messages = [];
+for (const [name, out] of [['div_u', first], ['unreachable', second]]) {
+  try { e[name](0); messages.push('no trap'); } catch (err) { messages.push(err.message); }
+  writeFileSync(out, new Uint8Array(e.memory.buffer));
+}
+// Still usable for calls that do not trap.
+messages.push(String(e.div_u(7)));
+console.log(JSON.stringify(messages));
+"#;
+    let (first, second) = (scratch("first.core"), scratch("second.core"));
+    let out = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
+        .args(["--input-type=module", "-e", script])
+        .arg(&rewritten)
+        .arg(&first)
+        .arg(&second)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"["divide by zero","unreachable","1"]"#
+    );
+    let first = std::fs::read(first).unwrap();
+    let second = std::fs::read(second).unwrap();
+    let frames = |bytes: &[u8]| CoreDump::parse(bytes).unwrap().threads()[0].frames.clone();
+    assert_eq!(frames(&first)[0].func, 0, "div_u's dump");
+    assert_eq!(frames(&second), frames(&first), "the first dump is kept");
+}
