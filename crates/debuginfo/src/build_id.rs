@@ -1,0 +1,116 @@
+//! Build ids and where a module's debug file `debug-<id>.wasm` is looked for.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A module's build id: the raw payload of its `build_id` custom section.
+///
+/// Usually 16 bytes, shown as a hyphenated lowercase UUID
+/// (`1b4e28ba-2fa1-11d2-883f-0016d3cca427`); an id of another length (lld
+/// `--build-id=fast` writes 8 bytes) shows as lowercase hex. The debug file is named
+/// `debug-<id>.wasm` ([`BuildId::debug_file_name`]).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BuildId(Vec<u8>);
+
+impl BuildId {
+    /// An id from the raw section payload. `None` if it is empty.
+    pub fn from_bytes(bytes: &[u8]) -> Option<BuildId> {
+        (!bytes.is_empty()).then(|| BuildId(bytes.to_vec()))
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// `debug-<id>.wasm`.
+    pub fn debug_file_name(&self) -> String {
+        format!("debug-{self}.wasm")
+    }
+}
+
+impl fmt::Display for BuildId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if self.0.len() == 16 && matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for BuildId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BuildId({self})")
+    }
+}
+
+/// The paths where the debug file of a module with `build_id` is looked for, in order: next to
+/// the module (when its path is known), then in each of `dirs`.
+pub fn debug_file_candidates(
+    module_path: Option<&Path>,
+    build_id: &BuildId,
+    dirs: &[PathBuf],
+) -> Vec<PathBuf> {
+    let name = build_id.debug_file_name();
+    let beside = module_path.map(|p| match p.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(&name),
+        _ => PathBuf::from(&name),
+    });
+    beside
+        .into_iter()
+        .chain(dirs.iter().map(|d| d.join(&name)))
+        .collect()
+}
+
+/// The first of [`debug_file_candidates`] that is a file.
+pub fn find_debug_file(
+    module_path: Option<&Path>,
+    build_id: &BuildId,
+    dirs: &[PathBuf],
+) -> Option<PathBuf> {
+    debug_file_candidates(module_path, build_id, dirs)
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixteen_bytes_show_as_a_uuid() {
+        let id = BuildId::from_bytes(&[
+            0x1b, 0x4e, 0x28, 0xba, 0x2f, 0xa1, 0x11, 0xd2, 0x88, 0x3f, 0x00, 0x16, 0xd3, 0xcc,
+            0xa4, 0x27,
+        ])
+        .unwrap();
+        assert_eq!(
+            id.debug_file_name(),
+            "debug-1b4e28ba-2fa1-11d2-883f-0016d3cca427.wasm"
+        );
+        assert_eq!(BuildId::from_bytes(&[1, 0xab]).unwrap().to_string(), "01ab");
+        assert_eq!(BuildId::from_bytes(&[]), None);
+    }
+
+    #[test]
+    fn candidates_are_beside_the_module_then_in_dirs() {
+        let id = BuildId::from_bytes(&[0xaa; 2]).unwrap();
+        let c = debug_file_candidates(
+            Some(Path::new("/srv/app.wasm")),
+            &id,
+            &[PathBuf::from("/debug")],
+        );
+        assert_eq!(
+            c,
+            [
+                PathBuf::from("/srv/debug-aaaa.wasm"),
+                PathBuf::from("/debug/debug-aaaa.wasm")
+            ]
+        );
+        let c = debug_file_candidates(Some(Path::new("app.wasm")), &id, &[]);
+        assert_eq!(c, [PathBuf::from("debug-aaaa.wasm")]);
+    }
+}

@@ -1,0 +1,344 @@
+//! [`DebugInfo`]: the debug info of one module, loaded lazily, and symbolization.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::build_id::find_debug_file;
+use crate::error::{Error, Result};
+use crate::frame::{Frame, FunctionName, NameSource, Scope};
+use crate::layout::CodeLayout;
+use crate::module::Module;
+use crate::names::FunctionNames;
+use crate::qualify::UnitNames;
+use crate::types::{Type, TypeId};
+use crate::units::UnitCache;
+
+/// The gimli reader this crate reads DWARF with: slices of the module's shared bytes.
+pub type Reader = gimli::EndianArcSlice<gimli::LittleEndian>;
+
+/// Where a [`DebugInfo`]'s DWARF came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DwarfSource {
+    /// The module itself.
+    Module,
+    /// A separate debug file (`debug-<build_id>.wasm`), at this path if it was read from one.
+    DebugFile(Option<PathBuf>),
+    /// No DWARF: names come from the `name` section or are `func[N]`.
+    None,
+}
+
+/// The debug info of one Wasm module: its DWARF, its `name` section and its Code section's
+/// layout. Everything about code addresses goes through here.
+///
+/// Like addr2line's `Context` (which it is built on), a `DebugInfo` is somewhat costly to
+/// create (it indexes every compilation unit's address ranges) and cheap to query: line tables,
+/// function tables and inline trees are parsed per unit on first use and kept, so a backtrace only
+/// parses the units its frames live in. Build one per module and keep it.
+///
+/// A `DebugInfo` is `Send` but not `Sync` (its caches fill through `OnceCell`s): to share one
+/// between threads, put it behind a `Mutex`.
+pub struct DebugInfo {
+    pub(crate) dwarf_module: Option<Module>,
+    pub(crate) layout: Option<CodeLayout>,
+    pub(crate) dwarf: Arc<gimli::Dwarf<Reader>>,
+    pub(crate) ctx: addr2line::Context<Reader>,
+    pub(crate) names: FunctionNames,
+    pub(crate) units: UnitCache,
+    pub(crate) types: RefCell<HashMap<TypeId, Arc<Type>>>,
+    pub(crate) unit_names: RefCell<HashMap<usize, Arc<UnitNames>>>,
+    source: DwarfSource,
+}
+
+impl std::fmt::Debug for DebugInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DebugInfo")
+            .field("source", &self.source)
+            .field("layout", &self.layout.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn load_dwarf(module: Option<&Module>) -> Result<gimli::Dwarf<Reader>> {
+    let empty = Reader::new(Arc::from(&[][..]), gimli::LittleEndian);
+    let mut dwarf = gimli::Dwarf::load(|id| -> Result<Reader> {
+        Ok(module
+            .and_then(|m| {
+                let range = m.custom_section_range(id.name())?;
+                Some(Reader::new(m.shared_bytes().clone(), gimli::LittleEndian).range(range))
+            })
+            .unwrap_or_else(|| empty.clone()))
+    })?;
+    dwarf.populate_abbreviations_cache(gimli::AbbreviationsCacheStrategy::Duplicates);
+    Ok(dwarf)
+}
+
+impl DebugInfo {
+    /// Debug info from one module that carries its own DWARF (or none: then names come from
+    /// the `name` section).
+    pub fn new(module: Module) -> Result<DebugInfo> {
+        let source = if module.has_dwarf() {
+            DwarfSource::Module
+        } else {
+            DwarfSource::None
+        };
+        Self::build(module.code_layout().cloned(), Some(module), None, source)
+    }
+
+    /// Debug info of `module` (typically stripped) from its separate `debug_file`. The code
+    /// layout comes from `module` when it has a Code section (the debug file keeps Code at the
+    /// same offsets), else from the debug file; names from the debug file's `name` section, else
+    /// from the module's.
+    ///
+    /// Fails with [`Error::BuildIdMismatch`] if both have build ids and they differ, and with
+    /// [`Error::NoDebugInfo`] if the debug file has no DWARF.
+    pub fn with_debug_file(module: Module, debug_file: Module) -> Result<DebugInfo> {
+        Self::with_debug_file_at(module, debug_file, None)
+    }
+
+    fn with_debug_file_at(
+        module: Module,
+        debug_file: Module,
+        path: Option<PathBuf>,
+    ) -> Result<DebugInfo> {
+        if let (Some(expected), Some(found)) = (module.build_id(), debug_file.build_id())
+            && expected != found
+        {
+            return Err(Error::BuildIdMismatch {
+                path: path.unwrap_or_default(),
+                expected: expected.to_string(),
+                found: found.to_string(),
+            });
+        }
+        if !debug_file.has_dwarf() {
+            return Err(Error::NoDebugInfo {
+                build_id: module.build_id().map(|id| id.to_string()),
+            });
+        }
+        let layout = module.code_layout().or(debug_file.code_layout()).cloned();
+        let names_from = if debug_file.custom_section("name").is_some() {
+            debug_file.clone()
+        } else {
+            module
+        };
+        Self::build(
+            layout,
+            Some(debug_file),
+            Some(names_from),
+            DwarfSource::DebugFile(path),
+        )
+    }
+
+    /// Reads the module at `path` and its debug info: its own DWARF if it has some, else the
+    /// debug file named by its `build_id` (`debug-<id>.wasm`), looked for next to the module and
+    /// then in `debug_dirs` (see [`debug_file_candidates`](crate::debug_file_candidates)).
+    /// Without either, the debug info has names only ([`DwarfSource::None`]).
+    ///
+    /// The `external_debug_info` URL is not followed: see [`Module::external_debug_info`].
+    pub fn load(path: impl AsRef<Path>, debug_dirs: &[PathBuf]) -> Result<DebugInfo> {
+        let path = path.as_ref();
+        let module = Module::read(path)?;
+        if module.has_dwarf() {
+            return DebugInfo::new(module);
+        }
+        if let Some(id) = module.build_id()
+            && let Some(debug_path) = find_debug_file(Some(path), &id, debug_dirs)
+        {
+            let debug_file = Module::read(&debug_path)?;
+            return Self::with_debug_file_at(module, debug_file, Some(debug_path));
+        }
+        DebugInfo::new(module)
+    }
+
+    /// Debug info from its parts: the code layout (needed to map code offsets), the module that
+    /// holds the DWARF, and the module whose `name` section gives fallback names (the DWARF
+    /// module's when `None`).
+    pub fn from_parts(
+        layout: Option<CodeLayout>,
+        dwarf_module: Option<Module>,
+        names_module: Option<Module>,
+    ) -> Result<DebugInfo> {
+        let source = if dwarf_module.as_ref().is_some_and(Module::has_dwarf) {
+            DwarfSource::DebugFile(None)
+        } else {
+            DwarfSource::None
+        };
+        Self::build(layout, dwarf_module, names_module, source)
+    }
+
+    fn build(
+        layout: Option<CodeLayout>,
+        dwarf_module: Option<Module>,
+        names_module: Option<Module>,
+        source: DwarfSource,
+    ) -> Result<DebugInfo> {
+        let dwarf = Arc::new(load_dwarf(dwarf_module.as_ref())?);
+        let ctx = addr2line::Context::from_arc_dwarf(dwarf.clone())?;
+        let names = FunctionNames::new(names_module.as_ref().or(dwarf_module.as_ref()));
+        Ok(DebugInfo {
+            dwarf_module,
+            layout,
+            dwarf,
+            ctx,
+            names,
+            units: UnitCache::default(),
+            types: RefCell::default(),
+            unit_names: RefCell::default(),
+            source,
+        })
+    }
+
+    /// The module (or debug file) the DWARF was read from.
+    pub fn dwarf_module(&self) -> Option<&Module> {
+        self.dwarf_module.as_ref()
+    }
+
+    /// Where the DWARF came from.
+    pub fn dwarf_source(&self) -> &DwarfSource {
+        &self.source
+    }
+
+    /// Whether there is DWARF (else names only).
+    pub fn has_dwarf(&self) -> bool {
+        self.source != DwarfSource::None
+    }
+
+    /// The Code section's layout, if known.
+    pub fn code_layout(&self) -> Option<&CodeLayout> {
+        self.layout.as_ref()
+    }
+
+    /// The loaded DWARF sections, for what this crate does not cover.
+    pub fn dwarf(&self) -> &gimli::Dwarf<Reader> {
+        &self.dwarf
+    }
+
+    /// The DWARF address of `code_offset` in function `func` (see
+    /// [`CodeLayout::dwarf_address`]). Fails with [`Error::NoCodeSection`] without a layout.
+    pub fn dwarf_address(&self, func: u32, code_offset: u32) -> Result<u64> {
+        self.layout
+            .as_ref()
+            .ok_or(Error::NoCodeSection)?
+            .dwarf_address(func, code_offset)
+    }
+
+    /// Symbolizes a core dump frame's code location: one [`Frame`] per function, the innermost
+    /// inlined one first and the function `func` itself last; always at least one.
+    ///
+    /// The name comes from the DWARF, else from the `name` section, else is `func[N]`
+    /// ([`NameSource`]). A caller frame's code offset points at its call instruction, so its
+    /// line is the call's line.
+    pub fn frames(&self, func: u32, code_offset: u32) -> Result<Vec<Frame>> {
+        match &self.layout {
+            Some(layout) => {
+                let address = layout.dwarf_address(func, code_offset)?;
+                self.frames_at(address, Some(func))
+            }
+            None => Ok(vec![self.fallback_frame(func)]),
+        }
+    }
+
+    /// Symbolizes a DWARF address (code-section relative). The function index for fallback
+    /// names comes from the code layout; without one, an address no DWARF function covers gives
+    /// no frames.
+    pub fn frames_for_address(&self, address: u64) -> Result<Vec<Frame>> {
+        let func = self
+            .layout
+            .as_ref()
+            .and_then(|l| l.code_location(address))
+            .map(|l| l.func);
+        self.frames_at(address, func)
+    }
+
+    fn frames_at(&self, address: u64, func: Option<u32>) -> Result<Vec<Frame>> {
+        let mut frames = Vec::new();
+        let mut iter = self.ctx.find_frames(address).skip_all_loads()?;
+        while let Some(frame) = iter.next()? {
+            let function = match &frame.function {
+                Some(name) => Some(FunctionName::new(
+                    &name.raw_name()?,
+                    name.language,
+                    NameSource::Dwarf,
+                )),
+                None => None,
+            };
+            frames.push((
+                function,
+                frame.location.map(Into::into),
+                frame.dw_die_offset,
+            ));
+        }
+        let unit = match frames.last() {
+            Some((_, _, Some(_))) => self.unit_offset(address)?,
+            _ => None,
+        };
+        let outer_die = frames.last().and_then(|f| f.2);
+        let count = frames.len();
+        let mut out: Vec<Frame> = frames
+            .into_iter()
+            .enumerate()
+            .map(|(i, (function, location, die))| {
+                let outermost = i + 1 == count;
+                let function = function.unwrap_or_else(|| match (outermost, func) {
+                    (true, Some(func)) => self.fallback_name(func),
+                    _ => FunctionName {
+                        name: "??".into(),
+                        raw: None,
+                        source: NameSource::Unknown,
+                    },
+                });
+                let scope = match (unit, die, outer_die) {
+                    (Some(unit), Some(die), Some(function)) => Some(Scope {
+                        address,
+                        unit,
+                        die: die.0,
+                        function: function.0,
+                    }),
+                    _ => None,
+                };
+                Frame {
+                    function,
+                    location,
+                    inlined: !outermost,
+                    scope,
+                }
+            })
+            .collect();
+        if out.is_empty()
+            && let Some(func) = func
+        {
+            out.push(self.fallback_frame(func));
+        }
+        Ok(out)
+    }
+
+    /// The `.debug_info` offset of the unit that describes `address`.
+    fn unit_offset(&self, address: u64) -> Result<Option<usize>> {
+        let unit = self.ctx.find_dwarf_and_unit(address).skip_all_loads();
+        Ok(unit.map(|u| u.header.offset().0))
+    }
+
+    fn fallback_name(&self, func: u32) -> FunctionName {
+        match self.names.get(func) {
+            Some(raw) => FunctionName::new(raw, None, NameSource::NameSection),
+            None => FunctionName::index(func),
+        }
+    }
+
+    fn fallback_frame(&self, func: u32) -> Frame {
+        Frame {
+            function: self.fallback_name(func),
+            location: None,
+            inlined: false,
+            scope: None,
+        }
+    }
+
+    /// The name of function `func` without DWARF: from the `name` section (demangled), else
+    /// `func[N]`.
+    pub fn function_name(&self, func: u32) -> FunctionName {
+        self.fallback_name(func)
+    }
+}

@@ -1,0 +1,131 @@
+//! The errors of this crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading debug info or reading a frame.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The module is not a valid Wasm binary. wasmparser's message says where ("(at offset
+    /// 0x...)").
+    #[error("invalid Wasm module: {0}")]
+    Wasm(#[from] wasmparser::BinaryReaderError),
+    /// A custom section is malformed.
+    #[error("malformed `{section}` section (at offset {offset:#x}): {message}")]
+    CustomSection {
+        /// The section's name.
+        section: String,
+        /// The file offset of the section's payload.
+        offset: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The DWARF is malformed, or uses something gimli cannot read.
+    #[error("malformed DWARF: {0}")]
+    Dwarf(#[from] gimli::Error),
+    /// The module has no Code section, so code offsets cannot be mapped to DWARF addresses.
+    #[error("the module has no Code section (is it a debug file without code?)")]
+    NoCodeSection,
+    /// The function index names an imported function, which has no code.
+    #[error("function {func} is imported (the module imports {imported} functions)")]
+    ImportedFunction {
+        /// The function index.
+        func: u32,
+        /// The number of imported functions.
+        imported: u32,
+    },
+    /// The function index is past the last function of the module.
+    #[error("no function {func}: the module has {count} functions")]
+    NoSuchFunction {
+        /// The function index.
+        func: u32,
+        /// The number of functions (imported and defined).
+        count: u32,
+    },
+    /// The code offset is past the end of the function's body.
+    #[error("code offset {code_offset:#x} is past the end of function {func} ({len:#x} bytes)")]
+    CodeOffsetOutOfRange {
+        /// The function index.
+        func: u32,
+        /// The offset relative to the start of the body.
+        code_offset: u32,
+        /// The length of the body.
+        len: u64,
+    },
+    /// Neither the module nor any debug file found for it has DWARF.
+    #[error("no DWARF in the module{}", build_id.as_ref().map(|id| format!(" and no debug-{id}.wasm found")).unwrap_or_default())]
+    NoDebugInfo {
+        /// The module's build id, if it has one.
+        build_id: Option<String>,
+    },
+    /// The debug file's build id differs from the module's.
+    #[error("debug file {path} has build id {found}, the module has {expected}")]
+    BuildIdMismatch {
+        /// The debug file.
+        path: PathBuf,
+        /// The module's build id.
+        expected: String,
+        /// The debug file's build id (or "none").
+        found: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A value the location expression needs was not recorded in the frame (a Wasmtime dump
+    /// has no locals; an operand-stack slot may be past the recorded stack).
+    #[error("{0} is not available in this frame")]
+    Unavailable(Unavailable),
+    /// Memory could not be read.
+    #[error("cannot read {len} bytes of memory at {address:#x}: {message}")]
+    Memory {
+        /// The address of the first byte.
+        address: u64,
+        /// The number of bytes.
+        len: u64,
+        /// Why.
+        message: String,
+    },
+    /// The compiler kept no location for the value at this code address.
+    #[error("optimized out")]
+    OptimizedOut,
+    /// A DWARF expression uses an operation this crate does not evaluate.
+    #[error("unsupported DWARF expression: {0}")]
+    UnsupportedExpression(String),
+    /// The handle passed in does not belong to this debug info (a scope or type from another
+    /// [`DebugInfo`](crate::DebugInfo)), or its DIE is not what it should be.
+    #[error("invalid DWARF reference: {0}")]
+    InvalidReference(String),
+}
+
+/// Which part of a frame's state was missing: see [`Error::Unavailable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// Wasm local `N`.
+    Local(u32),
+    /// Wasm global `N`.
+    Global(u32),
+    /// Operand-stack slot `N` (0 = bottom).
+    Stack(u32),
+    /// The function's frame base.
+    FrameBase,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unavailable::Local(i) => write!(f, "local {i}"),
+            Unavailable::Global(i) => write!(f, "global {i}"),
+            Unavailable::Stack(i) => write!(f, "operand stack slot {i}"),
+            Unavailable::FrameBase => f.write_str("the frame base"),
+        }
+    }
+}
+
+/// This crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,368 @@
+//! Formatting values the way gdb prints them: Rust syntax for Rust types
+//! (`mything::MyThing {value: 3}`, `core::option::Option<i32>::Some(5)`), C syntax for C types
+//! (`{value = 3}`), pointers as `0x...`.
+
+use std::fmt::Write as _;
+
+use crate::context::DebugInfo;
+use crate::error::{Error, Result};
+use crate::state::FrameState;
+use crate::types::{Composite, Member, Type, TypeId, TypeKind};
+use crate::variables::Variable;
+
+/// Limits for formatting values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatOptions {
+    /// At most this many elements of an array, slice or `Vec`, and characters of a string
+    /// (gdb's `print elements`, 200 by default).
+    pub max_elements: usize,
+    /// Nesting depth past which values print as `{...}`.
+    pub max_depth: usize,
+}
+
+impl Default for FormatOptions {
+    fn default() -> Self {
+        FormatOptions {
+            max_elements: 200,
+            max_depth: 12,
+        }
+    }
+}
+
+pub(crate) struct Printer<'a> {
+    pub(crate) info: &'a DebugInfo,
+    pub(crate) state: &'a dyn FrameState,
+    pub(crate) options: FormatOptions,
+    pub(crate) out: String,
+    depth: usize,
+}
+
+/// Little-endian bytes as an unsigned integer (at most 16 bytes).
+pub(crate) fn unsigned(bytes: &[u8]) -> u128 {
+    bytes
+        .iter()
+        .take(16)
+        .rev()
+        .fold(0u128, |acc, &b| (acc << 8) | u128::from(b))
+}
+
+/// Little-endian bytes as a sign-extended integer.
+pub(crate) fn signed(bytes: &[u8]) -> i128 {
+    let n = bytes.len().min(16);
+    if n == 0 {
+        return 0;
+    }
+    let shift = 128 - 8 * n as u32;
+    ((unsigned(bytes) << shift) as i128) >> shift
+}
+
+/// `bytes[range]`, or an error naming what did not fit.
+pub(crate) fn field(bytes: &[u8], offset: u64, size: u64) -> Result<&[u8]> {
+    let start = offset as usize;
+    bytes.get(start..start + size as usize).ok_or_else(|| {
+        Error::InvalidReference(format!("field at {offset}+{size} outside the value"))
+    })
+}
+
+impl<'a> Printer<'a> {
+    pub(crate) fn new(
+        info: &'a DebugInfo,
+        state: &'a dyn FrameState,
+        options: FormatOptions,
+    ) -> Self {
+        Printer {
+            info,
+            state,
+            options,
+            out: String::new(),
+            depth: 0,
+        }
+    }
+
+    /// Prints a value of type `ty` held in `bytes` (its size).
+    pub(crate) fn value(&mut self, ty: TypeId, bytes: &[u8]) -> Result<()> {
+        if self.depth > self.options.max_depth {
+            self.out.push_str("{...}");
+            return Ok(());
+        }
+        self.depth += 1;
+        let result = self.value_inner(ty, bytes);
+        self.depth -= 1;
+        result
+    }
+
+    fn value_inner(&mut self, ty: TypeId, bytes: &[u8]) -> Result<()> {
+        let (_, t) = self.info.strip_type(ty)?;
+        if t.rust && self.rust_special(&t, bytes)? {
+            return Ok(());
+        }
+        match &t.kind {
+            TypeKind::Base(encoding) => self.base(*encoding, &t, bytes),
+            TypeKind::Pointer(_) | TypeKind::Reference(_) | TypeKind::Function => {
+                let address = unsigned(bytes);
+                write!(self.out, "{address:#x}").ok();
+                if !t.rust
+                    && let TypeKind::Pointer(Some(target)) = t.kind
+                {
+                    self.c_string_after_pointer(target, address as u64)?;
+                }
+                Ok(())
+            }
+            TypeKind::Struct(c) | TypeKind::Union(c) => match &c.variant_part {
+                Some(_) if t.rust => self.rust_enum(&t, c, bytes),
+                _ => self.composite(&t, c, bytes),
+            },
+            TypeKind::Enum(e) => {
+                let value = if e.signed {
+                    signed(bytes)
+                } else {
+                    unsigned(bytes) as i128
+                };
+                match e.enumerators.iter().find(|(_, v)| *v == value) {
+                    Some((name, _)) if t.rust => {
+                        let ty_name = t.name.as_deref().unwrap_or("");
+                        write!(self.out, "{ty_name}::{name}").ok();
+                    }
+                    Some((name, _)) => self.out.push_str(name),
+                    None => {
+                        write!(self.out, "{value}").ok();
+                    }
+                }
+                Ok(())
+            }
+            TypeKind::Array { element, counts } => self.array(&t, *element, counts, bytes),
+            TypeKind::Typedef(None) | TypeKind::Const(None) | TypeKind::Volatile(None) => {
+                self.out.push_str("void");
+                Ok(())
+            }
+            _ => {
+                self.out.push_str(if t.rust { "()" } else { "void" });
+                Ok(())
+            }
+        }
+    }
+
+    fn base(&mut self, encoding: gimli::DwAte, t: &Type, bytes: &[u8]) -> Result<()> {
+        let out = &mut self.out;
+        match encoding {
+            gimli::DW_ATE_boolean => out.push_str(if unsigned(bytes) != 0 {
+                "true"
+            } else {
+                "false"
+            }),
+            gimli::DW_ATE_float if bytes.len() == 4 => {
+                write!(out, "{}", f32::from_bits(unsigned(bytes) as u32)).ok();
+            }
+            gimli::DW_ATE_float if bytes.len() == 8 => {
+                write!(out, "{}", f64::from_bits(unsigned(bytes) as u64)).ok();
+            }
+            gimli::DW_ATE_signed_char | gimli::DW_ATE_unsigned_char if !t.rust => {
+                let v = if encoding == gimli::DW_ATE_signed_char {
+                    signed(bytes)
+                } else {
+                    unsigned(bytes) as i128
+                };
+                let c = char::from(v as u8);
+                write!(out, "{v} {:?}", c).ok();
+            }
+            gimli::DW_ATE_UTF => {
+                let v = unsigned(bytes) as u32;
+                match char::from_u32(v) {
+                    Some(c) => write!(out, "{v} {c:?}"),
+                    None => write!(out, "{v}"),
+                }
+                .ok();
+            }
+            gimli::DW_ATE_signed | gimli::DW_ATE_signed_char => {
+                write!(out, "{}", signed(bytes)).ok();
+            }
+            _ => {
+                write!(out, "{}", unsigned(bytes)).ok();
+            }
+        }
+        Ok(())
+    }
+
+    /// C's `char *`: gdb prints the string after the address.
+    fn c_string_after_pointer(&mut self, target: TypeId, address: u64) -> Result<()> {
+        let (_, t) = self.info.strip_type(target)?;
+        let is_char = matches!(
+            t.kind,
+            TypeKind::Base(gimli::DW_ATE_signed_char | gimli::DW_ATE_unsigned_char)
+        ) && t.size == Some(1);
+        if !is_char || address == 0 {
+            return Ok(());
+        }
+        let mut s = Vec::new();
+        let mut truncated = true;
+        for i in 0..self.options.max_elements as u64 {
+            match self.state.read_memory(address + i, 1) {
+                Ok(b) if b[0] != 0 => s.push(b[0]),
+                Ok(_) => {
+                    truncated = false;
+                    break;
+                }
+                Err(_) => return Ok(()),
+            }
+        }
+        write!(self.out, " {:?}", String::from_utf8_lossy(&s)).ok();
+        if truncated {
+            self.out.push_str("...");
+        }
+        Ok(())
+    }
+
+    /// Prints member `m` of a value.
+    pub(crate) fn member(&mut self, m: &Member, bytes: &[u8]) -> Result<()> {
+        let Some(ty) = m.ty else {
+            self.out.push_str("void");
+            return Ok(());
+        };
+        let size = self.info.type_size(ty)?.unwrap_or(0);
+        if let Some((bit_offset, bits)) = m.bits {
+            let raw = unsigned(field(bytes, m.offset, size.max(1))?);
+            let v = (raw >> bit_offset) & ((1u128 << bits) - 1);
+            write!(self.out, "{v}").ok();
+            return Ok(());
+        }
+        match field(bytes, m.offset, size) {
+            Ok(b) => self.value(ty, b),
+            Err(e) => {
+                write!(self.out, "<{e}>").ok();
+                Ok(())
+            }
+        }
+    }
+
+    fn composite(&mut self, t: &Type, c: &Composite, bytes: &[u8]) -> Result<()> {
+        if !t.rust {
+            self.out.push('{');
+            for (i, m) in c.members.iter().enumerate() {
+                if i > 0 {
+                    self.out.push_str(", ");
+                }
+                write!(
+                    self.out,
+                    "{} = ",
+                    m.name.as_deref().unwrap_or("<anonymous>")
+                )
+                .ok();
+                self.member(m, bytes)?;
+            }
+            self.out.push('}');
+            return Ok(());
+        }
+        let name = t.name.as_deref().unwrap_or("");
+        let tuple = !c.members.is_empty()
+            && c.members
+                .iter()
+                .all(|m| m.name.as_deref().is_some_and(|n| n.starts_with("__")));
+        if name.starts_with('(') {
+            // A tuple type: `(1, 2)`.
+            self.fields(c, bytes, "(", ")", false)
+        } else if c.members.is_empty() {
+            self.out.push_str(name);
+            Ok(())
+        } else if tuple {
+            self.out.push_str(name);
+            self.fields(c, bytes, "(", ")", false)
+        } else {
+            write!(self.out, "{name} ").ok();
+            self.fields(c, bytes, "{", "}", true)
+        }
+    }
+
+    /// `open field, field close`, with `name: ` before each when `named`.
+    pub(crate) fn fields(
+        &mut self,
+        c: &Composite,
+        bytes: &[u8],
+        open: &str,
+        close: &str,
+        named: bool,
+    ) -> Result<()> {
+        self.out.push_str(open);
+        for (i, m) in c.members.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            if named {
+                write!(self.out, "{}: ", m.name.as_deref().unwrap_or("<anonymous>")).ok();
+            }
+            self.member(m, bytes)?;
+        }
+        self.out.push_str(close);
+        Ok(())
+    }
+
+    fn array(
+        &mut self,
+        t: &Type,
+        element: TypeId,
+        counts: &[Option<u64>],
+        bytes: &[u8],
+    ) -> Result<()> {
+        let (open, close) = if t.rust { ('[', ']') } else { ('{', '}') };
+        let element_size = self.info.type_size(element)?.unwrap_or(0);
+        // The inner dimensions form one element of the outer one.
+        let inner: u64 = counts.iter().skip(1).map(|c| c.unwrap_or(0)).product();
+        let stride = element_size * inner;
+        let count = counts.first().copied().flatten().unwrap_or(0);
+        self.out.push(open);
+        for i in 0..count {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            if i as usize >= self.options.max_elements {
+                self.out.push_str("...");
+                break;
+            }
+            let b = field(bytes, i * stride, stride)?;
+            if counts.len() > 1 {
+                self.array(t, element, &counts[1..], b)?;
+            } else {
+                self.value(element, b)?;
+            }
+        }
+        self.out.push(close);
+        Ok(())
+    }
+}
+
+impl DebugInfo {
+    /// Formats a value of type `ty` whose bytes are `bytes`, as gdb prints it. Pointed-to data
+    /// (strings, `Vec` elements) is read through `state`.
+    pub fn format_value(
+        &self,
+        ty: TypeId,
+        bytes: &[u8],
+        state: &dyn FrameState,
+        options: FormatOptions,
+    ) -> Result<String> {
+        let mut printer = Printer::new(self, state, options);
+        printer.value(ty, bytes)?;
+        Ok(printer.out)
+    }
+
+    /// Reads and formats a variable's value. Never fails: what cannot be shown is shown as
+    /// gdb does, `<optimized out>`, or as `<unavailable: ...>` / `<error: ...>`.
+    pub fn format_variable(
+        &self,
+        var: &Variable,
+        state: &dyn FrameState,
+        options: FormatOptions,
+    ) -> String {
+        let Some(ty) = var.ty else {
+            return "<no type>".into();
+        };
+        let result = self
+            .read_variable(var, state)
+            .and_then(|bytes| self.format_value(ty, &bytes, state, options));
+        match result {
+            Ok(s) => s,
+            Err(Error::OptimizedOut) => "<optimized out>".into(),
+            Err(Error::Unavailable(what)) => format!("<unavailable: {what}>"),
+            Err(e) => format!("<error: {e}>"),
+        }
+    }
+}

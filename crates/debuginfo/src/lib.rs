@@ -1,0 +1,69 @@
+//! DWARF for WebAssembly: the debug info of a module, for a debugger (`wasmgdb`) and a crash
+//! collector.
+//!
+//! [`DebugInfo`] is the main type. Build one from a [`Module`] that carries DWARF, from a
+//! stripped module and its `debug-<build_id>.wasm` ([`DebugInfo::with_debug_file`],
+//! [`DebugInfo::load`]), or with names only. It is built like addr2line's `Context`: costly to
+//! create, cheap to query, and lazy (a backtrace parses only the units its frames live in).
+//!
+//! - [`DebugInfo::frames`] symbolizes a core dump frame (function index, code offset) into
+//!   [`Frame`]s, inlined ones first, with demangled names and source locations. Code offsets
+//!   become DWARF addresses in one place: [`CodeLayout::dwarf_address`].
+//! - [`DebugInfo::variables`] lists the variables in scope at a frame ([`Frame::scope`]);
+//!   [`DebugInfo::locate`] evaluates a variable's location (`DW_OP_WASM_location`, frame base,
+//!   pieces, location lists) against a [`FrameState`] the caller implements
+//!   ([`CoreDumpFrame`] for a core dump), so the crate does no I/O.
+//! - [`DebugInfo::type_of`] reads [`Type`]s; [`DebugInfo::format_variable`] and
+//!   [`DebugInfo::format_value`] print values as gdb does (`mything::MyThing {value: 3}`,
+//!   `core::option::Option<&str>::Some("alice")`, `Vec(size=2) = {1, 2}`, pointers as `0x...`).
+//!
+//! gimli is re-exported ([`gimli`]) so callers use the same version.
+//!
+//! ```
+//! use debuginfo::{DebugInfo, Module, NameSource};
+//!
+//! // A module without DWARF: names come from its `name` section.
+//! let wasm = wat::parse_str(r#"(module (func $crash unreachable))"#)?;
+//! let info = DebugInfo::new(Module::parse(wasm)?)?;
+//! let frames = info.frames(0, 0)?;
+//! assert_eq!(frames[0].function.name, "crash");
+//! assert_eq!(frames[0].function.source, NameSource::NameSection);
+//! assert_eq!(frames[0].to_string(), "crash");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod build_id;
+mod context;
+mod demangle;
+mod error;
+mod eval;
+mod format;
+mod frame;
+mod layout;
+mod module;
+mod names;
+mod place;
+mod qualify;
+mod rust;
+mod state;
+mod types;
+mod units;
+mod variables;
+
+pub use gimli;
+
+pub use build_id::{BuildId, debug_file_candidates, find_debug_file};
+pub use context::{DebugInfo, DwarfSource, Reader};
+pub use demangle::demangle;
+pub use error::{Error, Result, Unavailable};
+pub use format::FormatOptions;
+pub use frame::{Frame, FunctionName, Location, NameSource, Scope};
+pub use layout::{CodeLayout, CodeLocation};
+pub use module::{
+    BUILD_ID_SECTION, EXTERNAL_DEBUG_INFO_SECTION, Module, parse_external_debug_info,
+};
+pub use place::{Piece, Place};
+pub use state::{CoreDumpFrame, FrameState, WasmValue};
+pub use types::{Composite, Enumeration, Member, Type, TypeId, TypeKind, Variant, VariantPart};
+pub use variables::{Variable, VariableKind};
