@@ -15,9 +15,18 @@ use std::time::Instant;
 const BUILDS: &[(&str, &[&str])] = &[
     (
         "wasm32-wasip1",
-        &["--workspace", "--exclude", "cdylib-panic", "--exclude", "kernels"],
+        &[
+            "--workspace",
+            "--exclude",
+            "cdylib-panic",
+            "--exclude",
+            "kernels",
+        ],
     ),
-    ("wasm32-unknown-unknown", &["--package", "cdylib-panic", "--package", "kernels"]),
+    (
+        "wasm32-unknown-unknown",
+        &["--package", "cdylib-panic", "--package", "kernels"],
+    ),
 ];
 
 fn main() {

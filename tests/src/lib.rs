@@ -266,7 +266,11 @@ pub fn kernels(profile: Profile) -> PathBuf {
         .join("wasm32-unknown-unknown")
         .join(profile.dir_name())
         .join("kernels.wasm");
-    assert!(path.is_file(), "kernels ({profile}) missing at {}", path.display());
+    assert!(
+        path.is_file(),
+        "kernels ({profile}) missing at {}",
+        path.display()
+    );
     path
 }
 

@@ -1,0 +1,53 @@
+//! wasm-smith modules (every feature wasm-smith enables by default) through
+//! the rewriter: it never panics, and whatever it outputs validates.
+
+use arbitrary::Unstructured;
+use proptest::prelude::*;
+use wasmparser::{Validator, WasmFeatures};
+
+fn check(config: wasm_smith::Config, seed: &[u8]) -> Result<(), TestCaseError> {
+    let mut u = Unstructured::new(seed);
+    let Ok(module) = wasm_smith::Module::new(config, &mut u) else {
+        return Ok(());
+    };
+    let input = module.to_bytes();
+    match rewriter::rewrite(&input, &rewriter::Options::default()) {
+        Ok(out) => {
+            if let Err(e) =
+                Validator::new_with_features(WasmFeatures::all()).validate_all(&out.module)
+            {
+                let path = std::env::temp_dir().join("smith-failure.wasm");
+                std::fs::write(&path, &input).ok();
+                return Err(TestCaseError::fail(format!(
+                    "invalid output: {e} (input saved to {})",
+                    path.display()
+                )));
+            }
+        }
+        // Every refusal is a one-line message naming what is wrong.
+        Err(e) => prop_assert!(!e.to_string().contains('\n')),
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn default_config(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
+        check(wasm_smith::Config::default(), &seed)?;
+    }
+
+    #[test]
+    fn with_one_memory_and_exports(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
+        let config = wasm_smith::Config {
+            min_memories: 1,
+            max_memories: 1,
+            memory64_enabled: false,
+            min_funcs: 2,
+            export_everything: true,
+            ..wasm_smith::Config::default()
+        };
+        check(config, &seed)?;
+    }
+}
