@@ -4,6 +4,7 @@
 
 use wasmparser::{BinaryReader, FunctionBody, Operator};
 
+use crate::Options;
 use crate::error::Error;
 use crate::module::ModuleInfo;
 
@@ -34,9 +35,13 @@ pub(crate) fn is_trap_point(op: &Operator<'_>) -> bool {
 }
 
 /// `may_unwind[i]` for every defined function `i` (index without imports).
-pub(crate) fn may_unwind(info: &ModuleInfo<'_>) -> Result<Vec<bool>, Error> {
+pub(crate) fn may_unwind(info: &ModuleInfo<'_>, options: &Options) -> Result<Vec<bool>, Error> {
     let imported = info.imported_funcs;
     let n = info.bodies.len();
+    if options.max_call_depth.is_some() {
+        // Every function checks the depth on entry.
+        return Ok(vec![true; n]);
+    }
     let mut unwinds = vec![false; n];
     // callers[callee] = functions calling it directly.
     let mut callers: Vec<Vec<u32>> = vec![Vec::new(); n];
@@ -59,6 +64,7 @@ pub(crate) fn may_unwind(info: &ModuleInfo<'_>) -> Result<Vec<bool>, Error> {
                 | Operator::CallRef { .. }
                 | Operator::ReturnCallRef { .. } => unwinds[i] = true,
                 ref op if is_trap_point(op) => unwinds[i] = true,
+                ref op if options.check_memory && memory_access(op).is_some() => unwinds[i] = true,
                 _ => {}
             }
         }
@@ -73,4 +79,53 @@ pub(crate) fn may_unwind(info: &ModuleInfo<'_>) -> Result<Vec<bool>, Error> {
         }
     }
     Ok(unwinds)
+}
+
+/// A load or store that `--check-memory` checks: its static offset, its
+/// access size, and for a store the type of the stored value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MemoryAccess {
+    /// The static offset of the memarg.
+    pub offset: u64,
+    /// Bytes accessed.
+    pub size: u64,
+    /// For a store, the stored value's type.
+    pub stored: Option<wasm_encoder::ValType>,
+}
+
+/// The plain loads and stores (SIMD, atomics and bulk memory
+/// instructions are not checked).
+pub(crate) fn memory_access(op: &Operator<'_>) -> Option<MemoryAccess> {
+    use Operator::*;
+    use wasm_encoder::ValType::{F32, F64, I32, I64};
+    let (memarg, size, stored) = match *op {
+        I32Load { memarg } | F32Load { memarg } | I64Load32S { memarg } | I64Load32U { memarg } => {
+            (memarg, 4, None)
+        }
+        I64Load { memarg } | F64Load { memarg } => (memarg, 8, None),
+        I32Load8S { memarg }
+        | I32Load8U { memarg }
+        | I64Load8S { memarg }
+        | I64Load8U { memarg } => (memarg, 1, None),
+        I32Load16S { memarg }
+        | I32Load16U { memarg }
+        | I64Load16S { memarg }
+        | I64Load16U { memarg } => (memarg, 2, None),
+        I32Store { memarg } => (memarg, 4, Some(I32)),
+        I64Store { memarg } => (memarg, 8, Some(I64)),
+        F32Store { memarg } => (memarg, 4, Some(F32)),
+        F64Store { memarg } => (memarg, 8, Some(F64)),
+        I32Store8 { memarg } => (memarg, 1, Some(I32)),
+        I32Store16 { memarg } => (memarg, 2, Some(I32)),
+        I64Store8 { memarg } => (memarg, 1, Some(I64)),
+        I64Store16 { memarg } => (memarg, 2, Some(I64)),
+        I64Store32 { memarg } => (memarg, 4, Some(I64)),
+        _ => return None,
+    };
+    // The rewriter takes modules of one memory only.
+    Some(MemoryAccess {
+        offset: memarg.offset,
+        size,
+        stored,
+    })
 }

@@ -28,7 +28,7 @@ fn rank(id: u8) -> usize {
 pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> {
     let info = ModuleInfo::scan(input)?;
     check_supported(&info)?;
-    let may_unwind = may_unwind(&info)?;
+    let may_unwind = may_unwind(&info, options)?;
     let mut types = TypeRegistry::new(info.types.len() as u32);
     let runtime = Runtime {
         func_base: info.func_count(),
@@ -38,6 +38,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         info: &info,
         runtime,
         may_unwind: &may_unwind,
+        options,
     };
 
     let mut stats = Stats {

@@ -18,6 +18,7 @@
 use wasm_encoder::{BlockType, Encode, InstructionSink};
 use wasmparser::{BinaryReader, FunctionBody, Operator, ValType};
 
+use crate::Options;
 use crate::error::{Error, unsupported};
 use crate::module::ModuleInfo;
 use crate::runtime::{G, Rt, Runtime, helper_for, kind};
@@ -56,6 +57,7 @@ pub(crate) struct Context<'a> {
     pub info: &'a ModuleInfo<'a>,
     pub runtime: Runtime,
     pub may_unwind: &'a [bool],
+    pub options: &'a Options,
 }
 
 pub(crate) fn instrument(
@@ -82,11 +84,19 @@ pub(crate) fn instrument(
     let mut ops = body.get_operators_reader()?;
     let ops_start = ops.original_position() as usize;
 
-    // The locals, plus two scratch ones (i32, i64) for inline divisor checks.
+    // The locals, plus scratch ones: i32 and i64 for inline divisor checks,
+    // f32 and f64 too for stored values with `check_memory`.
+    let scratch_types: &[u8] = if cx.options.check_memory {
+        &[0x7f, 0x7e, 0x7d, 0x7c]
+    } else {
+        &[0x7f, 0x7e]
+    };
     let mut out = Vec::with_capacity((range.end - start) * 3 / 2);
-    (local_groups + 2).encode(&mut out);
+    (local_groups + scratch_types.len() as u32).encode(&mut out);
     out.extend_from_slice(&bytes[groups_start..ops_start]);
-    out.extend_from_slice(&[0x01, 0x7f, 0x01, 0x7e]);
+    for &ty in scratch_types {
+        out.extend_from_slice(&[0x01, ty]);
+    }
     let scratch = local_types.len() as u32;
     let results: Vec<wasm_encoder::ValType> = sig
         .results()
@@ -106,6 +116,24 @@ pub(crate) fn instrument(
         many => BlockType::FunctionType(types.func(&[], many)),
     }
     .encode(&mut out);
+    let depth_limit = cx.options.max_call_depth;
+    let call_depth = cx.runtime.global(G::Depth);
+    if let Some(limit) = depth_limit {
+        let new = out.len() as u32;
+        let mut s = InstructionSink::new(&mut out);
+        s.global_get(call_depth)
+            .i32_const(1)
+            .i32_add()
+            .global_set(call_depth);
+        s.global_get(call_depth);
+        s.i32_const(limit as i32).i32_gt_u().if_(BlockType::Empty);
+        s.i32_const(kind::CALL_DEPTH)
+            .call(cx.runtime.func(Rt::Trap));
+        s.i32_const(new as i32)
+            .i32_const((ops_start - start) as i32)
+            .br(2);
+        s.end();
+    }
     let prefix = (out.len() - (ops_start - start)) as u32;
 
     let mut sites = Vec::new();
@@ -130,6 +158,9 @@ pub(crate) fn instrument(
                 // The function's own `end` now closes the inner block.
                 out.extend_from_slice(&bytes[copied..next]);
                 copied = next;
+                if depth_limit.is_some() {
+                    decrement(&mut out, call_depth);
+                }
                 out.push(0x0f); // return
                 out.push(0x0b); // end $unwind
                 if guarded {
@@ -142,6 +173,46 @@ pub(crate) fn instrument(
                 continue;
             }
             _ => {}
+        }
+        let returns = matches!(
+            op,
+            Operator::Return
+                | Operator::ReturnCall { .. }
+                | Operator::ReturnCallIndirect { .. }
+                | Operator::ReturnCallRef { .. }
+        );
+        let access = cx
+            .options
+            .check_memory
+            .then(|| crate::analysis::memory_access(&op))
+            .flatten();
+        if (returns && depth_limit.is_some()) || access.is_some() {
+            out.extend_from_slice(&bytes[copied..offset]);
+            let new = out.len() as u32;
+            if let Some(access) = access {
+                let stash = access.stored.map(|ty| scratch + scratch_index(ty));
+                let mut s = InstructionSink::new(&mut out);
+                if let Some(local) = stash {
+                    s.local_set(local);
+                }
+                s.i64_const((access.offset + access.size) as i64);
+                s.call(cx.runtime.func(Rt::CheckMem));
+                check(&mut out, unwinding, new, original, depth);
+                if let Some(local) = stash {
+                    InstructionSink::new(&mut out).local_get(local);
+                }
+            } else {
+                decrement(&mut out, call_depth);
+            }
+            out.extend_from_slice(&bytes[offset..next]);
+            copied = next;
+            sites.push(Site {
+                original,
+                new,
+                original_end: (next - start) as u32,
+                new_end: out.len() as u32,
+            });
+            continue;
         }
         let call_unwinds = match op {
             Operator::Call { function_index } => function_index
@@ -222,6 +293,25 @@ pub(crate) fn instrument(
         ops_start: (ops_start - start) as u32,
         prefix,
     })
+}
+
+/// `Depth -= 1`, before the function returns.
+fn decrement(out: &mut Vec<u8>, call_depth: u32) {
+    let mut s = InstructionSink::new(out);
+    s.global_get(call_depth)
+        .i32_const(1)
+        .i32_sub()
+        .global_set(call_depth);
+}
+
+/// Which scratch local (after the function's own) holds a value of `ty`.
+fn scratch_index(ty: wasm_encoder::ValType) -> u32 {
+    match ty {
+        wasm_encoder::ValType::I32 => 0,
+        wasm_encoder::ValType::I64 => 1,
+        wasm_encoder::ValType::F32 => 2,
+        _ => 3,
+    }
 }
 
 /// For a division or remainder whose only trap is a zero divisor, the trap

@@ -47,6 +47,13 @@ pub struct Options {
     pub module_name: Option<String>,
     /// The instance index recorded in every frame.
     pub instance_id: u32,
+    /// Also turn out-of-bounds loads and stores into dumps (a bounds check
+    /// before each access of the plain load and store instructions).
+    pub check_memory: bool,
+    /// Trap with a dump when the Wasm call depth exceeds this, so that stack
+    /// exhaustion (a RangeError in V8 that no Wasm code sees) leaves a dump;
+    /// the host then sees the same RangeError. Every function counts.
+    pub max_call_depth: Option<u32>,
 }
 
 /// What [`rewrite`] did, for the one-line report and benchmarks.

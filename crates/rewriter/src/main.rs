@@ -39,6 +39,14 @@ struct Opts {
     /// The instance index recorded in every frame.
     #[arg(long, default_value_t = 0)]
     instance_id: u32,
+    /// Also turn out-of-bounds loads and stores into dumps (costly: a check
+    /// before every plain load and store; see the README for figures).
+    #[arg(long)]
+    check_memory: bool,
+    /// Turn a call depth above N into a dump, so that stack exhaustion (a
+    /// RangeError in V8) leaves one; the host still sees the RangeError.
+    #[arg(long, value_name = "N")]
+    max_call_depth: Option<u32>,
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
@@ -84,6 +92,8 @@ fn run(opts: &Opts) -> Result<()> {
     let options = rewriter::Options {
         module_name,
         instance_id: opts.instance_id,
+        check_memory: opts.check_memory,
+        max_call_depth: opts.max_call_depth,
     };
     let out =
         rewriter::rewrite(&input, &options).with_context(|| format!("rewriting {input_name}"))?;

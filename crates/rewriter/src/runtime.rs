@@ -34,6 +34,8 @@ pub(crate) mod kind {
     pub const REM_BY_ZERO: i32 = 3;
     pub const DIV_OVERFLOW: i32 = 4;
     pub const FLOAT_UNREPRESENTABLE: i32 = 5;
+    pub const CALL_DEPTH: i32 = 6;
+    pub const MEMORY: i32 = 7;
 }
 
 /// Runtime functions, in the order they are appended to the module.
@@ -59,6 +61,11 @@ pub(crate) enum Rt {
     SecBegin,
     SecEnd,
     Finish,
+    /// Recurses until the engine's stack overflows (V8's RangeError).
+    Overflow,
+    /// `CheckMem(addr, end) -> addr`: starts unwinding when `addr + end`
+    /// is past the end of memory.
+    CheckMem,
     I32DivS,
     I32DivU,
     I32RemS,
@@ -94,10 +101,12 @@ pub(crate) enum G {
     Frames,
     /// Bit 0: memory could not grow, frames were dropped.
     Flags,
+    /// The Wasm call depth, with `max_call_depth`.
+    Depth,
 }
 
 /// How many runtime globals there are.
-pub(crate) const G_COUNT: u32 = G::Flags as u32 + 1;
+pub(crate) const G_COUNT: u32 = G::Depth as u32 + 1;
 
 /// The helper that replaces a trapping operator, if it is one.
 pub(crate) fn helper_for(op: &Operator<'_>) -> Option<Rt> {
@@ -201,6 +210,8 @@ impl Runtime {
             Rt::SecBegin,
             Rt::SecEnd,
             Rt::Finish,
+            Rt::Overflow,
+            Rt::CheckMem,
             Rt::I32DivS,
             Rt::I32DivU,
             Rt::I32RemS,
@@ -226,7 +237,7 @@ impl Runtime {
                     sig(types, &[], &[]),
                     self.call_const(Rt::Trap, kind::UNREACHABLE),
                 ),
-                Rt::Retrap => (sig(types, &[I32], &[]), retrap()),
+                Rt::Retrap => (sig(types, &[I32], &[]), self.retrap()),
                 Rt::Reserve => (sig(types, &[I32], &[I32]), self.reserve()),
                 Rt::Frame => (sig(types, &[I32, I32, I32, I32], &[]), self.frame()),
                 Rt::I32 => (
@@ -268,6 +279,8 @@ impl Runtime {
                 Rt::SecBegin => (sig(types, &[], &[I32]), self.section_begin()),
                 Rt::SecEnd => (sig(types, &[I32], &[]), self.section_end()),
                 Rt::Finish => (sig(types, &[], &[]), self.finish(info)),
+                Rt::Overflow => (sig(types, &[], &[]), self.overflow()),
+                Rt::CheckMem => (sig(types, &[I32, I64], &[I32]), self.check_memory()),
                 Rt::I32DivS | Rt::I32DivU | Rt::I32RemS | Rt::I32RemU => {
                     (sig(types, &[I32, I32], &[I32]), self.divide(rt, false))
                 }
@@ -567,6 +580,57 @@ impl Runtime {
         f
     }
 
+    /// `Retrap(kind)`: raises the trap of that kind for real, so the host
+    /// sees the same trap as without the rewriter.
+    fn retrap(&self) -> Function {
+        use wasm_encoder::BlockType::Empty;
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        let when = |s: &mut InstructionSink<'_>, k: i32| {
+            s.local_get(0).i32_const(k).i32_eq().if_(Empty);
+        };
+        when(&mut s, kind::DIV_BY_ZERO);
+        s.i32_const(1).i32_const(0).i32_div_u().drop().end();
+        when(&mut s, kind::REM_BY_ZERO);
+        s.i32_const(1).i32_const(0).i32_rem_u().drop().end();
+        when(&mut s, kind::DIV_OVERFLOW);
+        s.i32_const(i32::MIN).i32_const(-1).i32_div_s().drop().end();
+        when(&mut s, kind::FLOAT_UNREPRESENTABLE);
+        s.f32_const(Ieee32::from(f32::NAN))
+            .i32_trunc_f32_s()
+            .drop()
+            .end();
+        when(&mut s, kind::CALL_DEPTH);
+        s.call(self.f(Rt::Overflow)).end();
+        when(&mut s, kind::MEMORY);
+        s.i32_const(-1).i32_load(mem(0)).drop().end();
+        s.unreachable();
+        s.end();
+        f
+    }
+
+    /// `Overflow()`: calls itself until the engine runs out of stack.
+    fn overflow(&self) -> Function {
+        let mut f = Function::new([]);
+        f.instructions().call(self.f(Rt::Overflow)).end();
+        f
+    }
+
+    /// `CheckMem(addr, end) -> addr`: `end` is the access's static offset
+    /// plus its size.
+    fn check_memory(&self) -> Function {
+        use wasm_encoder::BlockType::Empty;
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        s.local_get(0).i64_extend_i32_u().local_get(1).i64_add();
+        s.memory_size(0).i64_extend_i32_u().i64_const(16).i64_shl();
+        s.i64_gt_u().if_(Empty);
+        s.i32_const(kind::MEMORY).call(self.f(Rt::Trap));
+        s.end();
+        s.local_get(0).end();
+        f
+    }
+
     /// Division and remainder that start unwinding instead of trapping.
     fn divide(&self, rt: Rt, wide: bool) -> Function {
         use wasm_encoder::BlockType::Empty;
@@ -692,31 +756,6 @@ impl Runtime {
         s.end();
         f
     }
-}
-
-/// `Retrap(kind)`: raises the trap of that kind for real, so the host sees
-/// the same trap as without the rewriter.
-fn retrap() -> Function {
-    use wasm_encoder::BlockType::Empty;
-    let mut f = Function::new([]);
-    let mut s = f.instructions();
-    let when = |s: &mut InstructionSink<'_>, k: i32| {
-        s.local_get(0).i32_const(k).i32_eq().if_(Empty);
-    };
-    when(&mut s, kind::DIV_BY_ZERO);
-    s.i32_const(1).i32_const(0).i32_div_u().drop().end();
-    when(&mut s, kind::REM_BY_ZERO);
-    s.i32_const(1).i32_const(0).i32_rem_u().drop().end();
-    when(&mut s, kind::DIV_OVERFLOW);
-    s.i32_const(i32::MIN).i32_const(-1).i32_div_s().drop().end();
-    when(&mut s, kind::FLOAT_UNREPRESENTABLE);
-    s.f32_const(Ieee32::from(f32::NAN))
-        .i32_trunc_f32_s()
-        .drop()
-        .end();
-    s.unreachable();
-    s.end();
-    f
 }
 
 /// `WFix5At(addr, v)`: a LEB128 of `v` in exactly 5 bytes at `addr`; the

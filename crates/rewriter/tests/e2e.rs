@@ -47,6 +47,46 @@ fn recorded_offsets_agree_with_the_address_map() {
     }
 }
 
+#[test]
+fn opt_in_checks_leave_real_programs_working() {
+    let options = rewriter::Options {
+        check_memory: true,
+        max_call_depth: Some(100_000),
+        ..Default::default()
+    };
+    for profile in PROFILES {
+        let input = std::fs::read(fixture(Fixture::DeepRecursion, profile)).unwrap();
+        let plain = rewriter::rewrite(&input, &rewriter::Options::default()).unwrap();
+        let checked = rewriter::rewrite(&input, &options).unwrap();
+        let mut frames = Vec::new();
+        for (name, module) in [("plain", plain.module), ("checked", checked.module)] {
+            let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("deep-{name}-{profile:?}.wasm"));
+            std::fs::write(&path, module).unwrap();
+            let run = NodeCommand::new(&path).run();
+            assert_eq!(
+                run.trap.as_deref(),
+                Some("unreachable"),
+                "{name}: {}",
+                run.stderr
+            );
+            let core = run.core.unwrap();
+            let dump = CoreDump::parse(&core).unwrap();
+            frames.push(
+                dump.threads()[0]
+                    .frames
+                    .iter()
+                    .map(|f| (f.func, f.locals[..f.locals.len().min(1)].to_vec()))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(
+            frames[0], frames[1],
+            "{profile:?}: same functions and params"
+        );
+    }
+}
+
 /// Rewrites a fixture into the test's scratch directory.
 fn rewritten(kind: Fixture, profile: Profile) -> (PathBuf, Vec<u8>) {
     let input = std::fs::read(fixture(kind, profile)).unwrap();

@@ -143,3 +143,80 @@ console.log(JSON.stringify(messages));
     assert_eq!(frames(&first)[0].func, 0, "div_u's dump");
     assert_eq!(frames(&second), frames(&first), "the first dump is kept");
 }
+
+/// The opt-in checks: an out-of-bounds load or store and a runaway recursion.
+const OPT_IN: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func $load (param i32) (result i32) (i32.load offset=4 (local.get 0)))
+  (func $store (param i32) (result i32) (f64.store offset=2 (local.get 0) (f64.const 1.5)) (i32.const 0))
+  (func $rec (param i32) (result i32) (call $rec (i32.add (local.get 0) (i32.const 1))))
+  (func (export "load") (param i32) (result i32) (call $load (local.get 0)))
+  (func (export "store") (param i32) (result i32) (call $store (local.get 0)))
+  (func (export "recurse") (param i32) (result i32) (call $rec (local.get 0)))
+)
+"#;
+
+#[test]
+fn opt_in_checks_turn_memory_faults_and_stack_exhaustion_into_dumps() {
+    let original = wat::parse_str(OPT_IN).unwrap();
+    let options = rewriter::Options {
+        check_memory: true,
+        max_call_depth: Some(1000),
+        ..Default::default()
+    };
+    let rewritten = rewriter::rewrite(&original, &options).unwrap();
+    let (a, b) = (scratch("opt-in.wasm"), scratch("opt-in.rewritten.wasm"));
+    std::fs::write(&a, &original).unwrap();
+    std::fs::write(&b, &rewritten.module).unwrap();
+
+    for (export, arg, inner) in [("load", "65533", 0), ("store", "65530", 1)] {
+        let before = NodeCommand::new(&a)
+            .invoke(export)
+            .invoke_args(&[arg])
+            .core(false)
+            .run();
+        let after = NodeCommand::new(&b)
+            .invoke(export)
+            .invoke_args(&[arg])
+            .run();
+        assert_eq!(before.trap.as_deref(), Some("memory access out of bounds"));
+        assert_eq!(after.trap, before.trap, "{export}");
+        let dump = CoreDump::parse(after.core.as_deref().unwrap()).unwrap();
+        let frames = &dump.threads()[0].frames;
+        assert_eq!(
+            frames.iter().map(|f| f.func).collect::<Vec<_>>(),
+            [inner, 3 + inner]
+        );
+        assert_eq!(frames[0].locals[0], Value::I32(arg.parse().unwrap()));
+    }
+    // In bounds, the checked accesses work as before.
+    let ok = NodeCommand::new(&b)
+        .invoke("load")
+        .invoke_args(&["65528"])
+        .run();
+    assert_eq!(ok.result(), Some(0), "{}", ok.stderr);
+
+    let before = NodeCommand::new(&a)
+        .invoke("recurse")
+        .invoke_args(&["0"])
+        .core(false)
+        .run();
+    let after = NodeCommand::new(&b)
+        .invoke("recurse")
+        .invoke_args(&["0"])
+        .run();
+    assert_eq!(
+        before.trap.as_deref(),
+        Some("Maximum call stack size exceeded")
+    );
+    assert_eq!(after.trap, before.trap, "the host sees the same RangeError");
+    let dump = CoreDump::parse(after.core.as_deref().unwrap()).unwrap();
+    let frames = &dump.threads()[0].frames;
+    // The export's function, then $rec(0) .. $rec(999): 1001 frames when the
+    // 1001st call trips the limit of 1000.
+    assert_eq!(frames.len(), 1001);
+    assert_eq!(frames[0].locals[0], Value::I32(999));
+    assert_eq!(frames[999].locals[0], Value::I32(0));
+    assert_eq!(frames[1000].func, 5);
+}

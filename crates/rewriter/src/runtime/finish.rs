@@ -98,6 +98,7 @@ impl Runtime {
         w.s.end();
         w.s.i32_const(2).global_set(self.global(G::State));
         w.s.i32_const(0).global_set(self.global(G::Unwinding));
+        w.s.i32_const(0).global_set(self.global(G::Depth));
         // Room for the output: at most twice the raw records plus the fixed
         // parts (header, saved bytes, names) plus slack.
         w.s.global_get(cursor)
