@@ -7,6 +7,7 @@ use wasmparser::{ExternalKind, ValType};
 
 use crate::address_map::{AddressMap, FunctionMap};
 use crate::analysis::may_unwind;
+use crate::dwarf;
 use crate::error::{Error, unsupported};
 use crate::instrument::{Context, Rewritten, instrument};
 use crate::module::ModuleInfo;
@@ -131,6 +132,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
     // Sections the rewrite adds to, created where the input has none.
     let mut missing: Vec<u8> = vec![1, 3, 6, 10];
     let mut address_map = AddressMap::default();
+    let mut dwarf = dwarf::Patcher::default();
     for section in &info.sections {
         let id = section.id;
         if id != 0 {
@@ -173,6 +175,9 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
             }
             10 => code_section(&mut out, &new, &mut stats, &mut address_map),
             0 if section.name.as_deref() == Some("build_id") => {}
+            0 if dwarf::is_dwarf(section.name.as_deref()) => {
+                dwarf.emit(&mut out, &info, section, &address_map)?;
+            }
             _ => out.extend_from_slice(&input[section.range.clone()]),
         }
     }

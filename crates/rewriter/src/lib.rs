@@ -29,6 +29,7 @@
 mod address_map;
 mod analysis;
 mod assemble;
+mod dwarf;
 mod error;
 mod instrument;
 mod module;

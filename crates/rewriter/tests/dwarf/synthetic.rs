@@ -1,0 +1,533 @@
+//! Small modules with hand-made DWARF: the cases the fixtures may not have.
+//! DWARF 4 is written byte by byte (base address selection entries,
+//! tombstones, a unit based at 0, a sequence set at 0); DWARF 5 with
+//! `gimli::write` (`DW_RLE_*`/`DW_LLE_*` entries, a ULEB `DW_AT_high_pc`).
+
+use gimli::write::{self, Address, EndianVec, LineProgram, LineString};
+use gimli::{Encoding, Format, LittleEndian};
+
+use super::{assert_ranges_mapped, debug_sections, line_rows_mapped, load, location, rewrite};
+
+/// A module with a trap point (`$leaf`), a call site (`$mid`) and an entry.
+const WAT: &str = r#"
+    (module
+      (memory (export "memory") 1)
+      (func $leaf (param i32) (result i32) local.get 0 i32.const 0 i32.div_u)
+      (func $mid (param i32) (result i32) local.get 0 call $leaf i32.const 1 i32.add)
+      (func (export "run") (result i32) i32.const 7 call $mid))
+"#;
+
+/// A function body's DWARF addresses: start, end, and each operator's.
+struct Body {
+    start: u64,
+    end: u64,
+    ops: Vec<u64>,
+}
+
+fn bodies(module: &[u8]) -> Vec<Body> {
+    let mut code_start = 0;
+    let mut bodies = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        match payload.unwrap() {
+            wasmparser::Payload::CodeSectionStart {
+                unchecked_range, ..
+            } => {
+                code_start = unchecked_range.start;
+            }
+            wasmparser::Payload::CodeSectionEntry(body) => {
+                let range = body.range();
+                let mut ops = body.get_operators_reader().unwrap();
+                let mut offsets = Vec::new();
+                while !ops.eof() {
+                    offsets.push(ops.read_with_offset().unwrap().1 - code_start);
+                }
+                bodies.push(Body {
+                    start: range.start - code_start,
+                    end: range.end - code_start,
+                    ops: offsets,
+                });
+            }
+            _ => {}
+        }
+    }
+    bodies
+}
+
+fn append_custom(module: &mut Vec<u8>, name: &str, data: &[u8]) {
+    let mut payload = Vec::new();
+    leb(&mut payload, name.len() as u64);
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
+    module.push(0);
+    leb(module, payload.len() as u64);
+    module.extend_from_slice(&payload);
+}
+
+fn leb(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Little-endian byte writer for hand-made sections.
+#[derive(Default)]
+struct Bytes(Vec<u8>);
+
+impl Bytes {
+    fn u8(&mut self, v: u8) -> &mut Self {
+        self.0.push(v);
+        self
+    }
+    fn u16(&mut self, v: u16) -> &mut Self {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    fn u32(&mut self, v: u64) -> &mut Self {
+        self.0.extend_from_slice(&(v as u32).to_le_bytes());
+        self
+    }
+    fn pair(&mut self, a: u64, b: u64) -> &mut Self {
+        self.u32(a).u32(b)
+    }
+    fn uleb(&mut self, v: u64) -> &mut Self {
+        leb(&mut self.0, v);
+        self
+    }
+    fn str(&mut self, s: &str) -> &mut Self {
+        self.0.extend_from_slice(s.as_bytes());
+        self.u8(0)
+    }
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+    /// Writes the 4-byte length of what follows `at` (and its 4 bytes).
+    fn patch_length(&mut self, at: usize) {
+        let length = (self.0.len() - at - 4) as u32;
+        self.0[at..at + 4].copy_from_slice(&length.to_le_bytes());
+    }
+    /// DW_LNE_set_address.
+    fn set_address(&mut self, a: u64) -> &mut Self {
+        self.u8(0).u8(5).u8(2).u32(a)
+    }
+    fn end_sequence(&mut self) -> &mut Self {
+        self.u8(0).u8(1).u8(1)
+    }
+    fn advance_pc(&mut self, d: u64) -> &mut Self {
+        self.u8(2).uleb(d)
+    }
+    fn special(&mut self, address_advance: u64, line_advance: i64) -> &mut Self {
+        // line_base -5, line_range 14, opcode_base 13
+        self.u8(((line_advance + 5) as u64 + 14 * address_advance + 13) as u8)
+    }
+}
+
+const TOMB: u64 = 0xffff_ffff;
+const TOMB_RANGES: u64 = 0xffff_fffe;
+
+/// A DWARF 4 line program header (one file), followed by `program`.
+fn line_program(out: &mut Bytes, program: &Bytes) {
+    let start = out.0.len();
+    out.u32(0).u16(4);
+    let header = out.0.len();
+    out.u32(0).u8(1).u8(1).u8(1).u8(0xfb).u8(14).u8(13);
+    for len in [0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1] {
+        out.u8(len);
+    }
+    out.str("dir")
+        .u8(0)
+        .str("a.rs")
+        .uleb(1)
+        .uleb(0)
+        .uleb(0)
+        .u8(0);
+    out.patch_length(header);
+    out.0.extend_from_slice(&program.0);
+    out.patch_length(start);
+}
+
+#[test]
+fn dwarf4_base_addresses_and_tombstones() {
+    let mut module = wat::parse_str(WAT).unwrap();
+    let b = bodies(&module);
+    let (leaf, mid, run) = (&b[0], &b[1], &b[2]);
+    let base = mid.start; // unit A's base: not 0
+
+    let mut abbrev = Bytes::default();
+    abbrev.uleb(1).uleb(0x11).u8(1); // compile_unit
+    abbrev
+        .uleb(0x10)
+        .uleb(0x17)
+        .uleb(0x11)
+        .uleb(0x01)
+        .uleb(0x55)
+        .uleb(0x17)
+        .u8(0)
+        .u8(0);
+    abbrev.uleb(2).uleb(0x2e).u8(1); // subprogram
+    abbrev
+        .uleb(0x03)
+        .uleb(0x08)
+        .uleb(0x11)
+        .uleb(0x01)
+        .uleb(0x12)
+        .uleb(0x06)
+        .u8(0)
+        .u8(0);
+    abbrev.uleb(3).uleb(0x0b).u8(0); // lexical_block
+    abbrev.uleb(0x55).uleb(0x17).u8(0).u8(0);
+    abbrev.uleb(4).uleb(0x34).u8(0); // variable
+    abbrev
+        .uleb(0x03)
+        .uleb(0x08)
+        .uleb(0x02)
+        .uleb(0x17)
+        .u8(0)
+        .u8(0);
+    abbrev.uleb(5).uleb(0x2e).u8(0); // subprogram, no children
+    abbrev
+        .uleb(0x03)
+        .uleb(0x08)
+        .uleb(0x11)
+        .uleb(0x01)
+        .uleb(0x12)
+        .uleb(0x06)
+        .u8(0)
+        .u8(0);
+    abbrev.u8(0);
+
+    let mut ranges = Bytes::default();
+    let ra = ranges.len();
+    ranges
+        .pair(0, mid.end - base)
+        .pair(TOMB_RANGES, TOMB_RANGES);
+    ranges
+        .pair(TOMB, run.start)
+        .pair(0, run.end - run.start)
+        .pair(0, 0);
+    let rb = ranges.len();
+    ranges.pair(mid.ops[1] - base, mid.end - base).pair(0, 0);
+    let rc = ranges.len();
+    ranges
+        .pair(leaf.start, leaf.end)
+        .pair(0, 5)
+        .pair(TOMB_RANGES, TOMB_RANGES)
+        .pair(0, 0);
+
+    let mut loc = Bytes::default();
+    loc.pair(mid.ops[0] - base, mid.ops[2] - base)
+        .u16(1)
+        .u8(0x31);
+    loc.pair(TOMB, leaf.start);
+    loc.pair(leaf.ops[1] - leaf.start, leaf.end - leaf.start)
+        .u16(1)
+        .u8(0x31);
+    loc.pair(TOMB_RANGES, TOMB_RANGES)
+        .u16(1)
+        .u8(0x31)
+        .pair(0, 0);
+
+    let mut line = Bytes::default();
+    let mut p = Bytes::default();
+    let m = &mid.ops;
+    p.set_address(mid.start)
+        .u8(3)
+        .uleb(9)
+        .advance_pc(m[0] - mid.start)
+        .u8(1);
+    p.special(m[1] - m[0], 1);
+    p.u8(9).u16((m[2] - m[1]) as u16).u8(3).uleb(1).u8(1);
+    p.special(m[3] - m[2], 1)
+        .advance_pc(mid.end - m[3])
+        .end_sequence();
+    p.set_address(TOMB)
+        .u8(3)
+        .uleb(90)
+        .u8(1)
+        .advance_pc(3)
+        .u8(1)
+        .advance_pc(2)
+        .end_sequence();
+    p.set_address(run.start)
+        .u8(3)
+        .uleb(19)
+        .u8(1)
+        .advance_pc(run.ops[1] - run.start);
+    p.u8(1).advance_pc(run.end - run.ops[1]).end_sequence();
+    line_program(&mut line, &p);
+    let pb = line.len();
+    let mut p = Bytes::default();
+    p.set_address(0).u8(1).advance_pc(4).end_sequence();
+    p.set_address(leaf.start).u8(3).uleb(29).u8(1);
+    for w in leaf.ops.windows(2) {
+        p.special(w[1] - w[0], 1);
+    }
+    p.advance_pc(leaf.end - leaf.ops[leaf.ops.len() - 1])
+        .end_sequence();
+    line_program(&mut line, &p);
+
+    let mut info = Bytes::default();
+    info.u32(0).u16(4).u32(0).u8(4);
+    info.uleb(1).u32(0).u32(base).u32(ra);
+    info.uleb(2)
+        .str("mid")
+        .u32(mid.start)
+        .u32(mid.end - mid.start);
+    info.uleb(3).u32(rb);
+    info.uleb(4).str("x").u32(0).u8(0);
+    info.uleb(5).str("dead").u32(TOMB).u32(0x10).u8(0);
+    info.patch_length(0);
+    let unit_b = info.0.len();
+    info.u32(0).u16(4).u32(0).u8(4);
+    info.uleb(1).u32(pb).u32(0).u32(rc);
+    info.uleb(2)
+        .str("leaf")
+        .u32(leaf.start)
+        .u32(leaf.end - leaf.start)
+        .u8(0);
+    info.u8(0);
+    info.patch_length(unit_b);
+
+    for (name, data) in [
+        (".debug_abbrev", &abbrev),
+        (".debug_info", &info),
+        (".debug_ranges", &ranges),
+        (".debug_loc", &loc),
+        (".debug_line", &line),
+    ] {
+        append_custom(&mut module, name, &data.0);
+    }
+    let out = rewrite(&module);
+    let map = |a: u64| out.address_map.map(a).unwrap();
+    let sections = debug_sections(&out.module);
+
+    let words = |data: &[u8], at: u64, n: usize| -> Vec<u64> {
+        (0..n)
+            .map(|i| {
+                let p = at as usize + 4 * i;
+                u64::from(u32::from_le_bytes(data[p..p + 4].try_into().unwrap()))
+            })
+            .collect()
+    };
+    let new_base = map(base);
+    let r = sections[".debug_ranges"];
+    assert_eq!(r.len(), ranges.0.len());
+    #[rustfmt::skip]
+    assert_eq!(words(r, ra, 10), [
+        0, map(mid.end) - new_base,
+        TOMB_RANGES, TOMB_RANGES,
+        TOMB, map(run.start),
+        0, map(run.end) - map(run.start),
+        0, 0,
+    ], "relative to the unit base, then to the selected base; tombstones kept");
+    assert_eq!(
+        words(r, rb, 2),
+        [map(mid.ops[1]) - new_base, map(mid.end) - new_base]
+    );
+    #[rustfmt::skip]
+    assert_eq!(words(r, rc, 6), [
+        map(leaf.start), map(leaf.end),
+        0, 5, // starts at 0: not code, kept
+        TOMB_RANGES, TOMB_RANGES,
+    ], "a unit based at 0");
+
+    let l = sections[".debug_loc"];
+    assert_eq!(words(l, 0, 2), [map(m[0]) - new_base, map(m[2]) - new_base]);
+    assert_eq!(words(l, 11, 2), [TOMB, map(leaf.start)]);
+    assert_eq!(
+        words(l, 19, 2),
+        [
+            map(leaf.ops[1]) - map(leaf.start),
+            map(leaf.end) - map(leaf.start)
+        ]
+    );
+    assert_eq!(words(l, 30, 2), [TOMB_RANGES, TOMB_RANGES]);
+
+    // low_pc / high_pc: mapped, or kept for the dead function.
+    let i = sections[".debug_info"];
+    let die = |name: &str| {
+        let at = i
+            .windows(name.len() + 1)
+            .position(|w| w == format!("{name}\0").as_bytes());
+        words(i, (at.unwrap() + name.len() + 1) as u64, 2)
+    };
+    assert_eq!(die("mid"), [map(mid.start), map(mid.end) - map(mid.start)]);
+    assert_eq!(
+        die("leaf"),
+        [map(leaf.start), map(leaf.end) - map(leaf.start)]
+    );
+    assert_eq!(die("dead"), [TOMB, 0x10]);
+    assert_eq!(
+        words(i, 4 + 2 + 4 + 1 + 1 + 4, 1),
+        [new_base],
+        "unit A's low_pc"
+    );
+
+    line_rows_mapped(
+        "dwarf 4",
+        &load(&module),
+        &load(&out.module),
+        &out.address_map,
+    );
+    let cx_in = addr2line::Context::from_dwarf(load(&module)).unwrap();
+    let cx_out = addr2line::Context::from_dwarf(load(&out.module)).unwrap();
+    for body in [leaf, mid, run] {
+        for &op in &body.ops {
+            assert_eq!(
+                location(&cx_out, map(op)),
+                location(&cx_in, op),
+                "at {op:#x}"
+            );
+        }
+    }
+    assert!(location(&cx_in, m[1]).is_some());
+}
+
+#[test]
+fn dwarf5_lists_and_uleb_high_pc() {
+    let mut module = wat::parse_str(WAT).unwrap();
+    let b = bodies(&module);
+    let (leaf, mid, run) = (&b[0], &b[1], &b[2]);
+    let encoding = Encoding {
+        format: Format::Dwarf32,
+        version: 5,
+        address_size: 4,
+    };
+    let mut program = LineProgram::new(
+        encoding,
+        gimli::LineEncoding::default(),
+        LineString::String(b"dir".to_vec()),
+        None,
+        LineString::String(b"a.rs".to_vec()),
+        None,
+    );
+    let file = program.add_file(
+        LineString::String(b"a.rs".to_vec()),
+        program.default_directory(),
+        None,
+    );
+    for (n, body) in [leaf, mid, run].into_iter().enumerate() {
+        program.begin_sequence(Some(Address::Constant(body.start)));
+        for (k, &op) in body.ops.iter().enumerate() {
+            let row = program.row();
+            row.address_offset = op - body.start;
+            row.line = 10 * (n as u64 + 1) + k as u64;
+            row.file = file;
+            program.generate_row();
+        }
+        program.end_sequence(body.end - body.start);
+    }
+    let mut dwarf = write::Dwarf::new();
+    let id = dwarf.units.add(write::Unit::new(encoding, program));
+    let unit = dwarf.units.get_mut(id);
+    let ranges = unit.ranges.add(write::RangeList(vec![
+        write::Range::OffsetPair {
+            begin: 0,
+            end: mid.end - mid.start,
+        },
+        write::Range::BaseAddress {
+            address: Address::Constant(run.start),
+        },
+        write::Range::OffsetPair {
+            begin: 0,
+            end: run.end - run.start,
+        },
+        write::Range::StartLength {
+            begin: Address::Constant(leaf.start),
+            length: leaf.end - leaf.start,
+        },
+    ]));
+    let expr = || {
+        let mut e = write::Expression::new();
+        e.op(gimli::DW_OP_lit1);
+        e
+    };
+    let locations = unit.locations.add(write::LocationList(vec![
+        write::Location::OffsetPair {
+            begin: mid.ops[0] - mid.start,
+            end: mid.ops[2] - mid.start,
+            data: expr(),
+        },
+        write::Location::StartEnd {
+            begin: Address::Constant(leaf.ops[1]),
+            end: Address::Constant(leaf.end),
+            data: expr(),
+        },
+        write::Location::StartLength {
+            begin: Address::Constant(run.ops[1]),
+            length: run.end - run.ops[1],
+            data: expr(),
+        },
+    ]));
+    let root = unit.root();
+    let cu = unit.get_mut(root);
+    cu.set(
+        gimli::DW_AT_low_pc,
+        write::AttributeValue::Address(Address::Constant(mid.start)),
+    );
+    cu.set(
+        gimli::DW_AT_ranges,
+        write::AttributeValue::RangeListRef(ranges),
+    );
+    let sub = unit.add(root, gimli::DW_TAG_subprogram);
+    let sub_entry = unit.get_mut(sub);
+    sub_entry.set(
+        gimli::DW_AT_low_pc,
+        write::AttributeValue::Address(Address::Constant(mid.start)),
+    );
+    sub_entry.set(
+        gimli::DW_AT_high_pc,
+        write::AttributeValue::Udata(mid.end - mid.start),
+    );
+    let var = unit.add(sub, gimli::DW_TAG_variable);
+    unit.get_mut(var).set(
+        gimli::DW_AT_location,
+        write::AttributeValue::LocationListRef(locations),
+    );
+    let mut sections = write::Sections::new(EndianVec::new(LittleEndian));
+    dwarf.write(&mut sections).unwrap();
+    sections
+        .for_each(|id, data| {
+            if !data.slice().is_empty() {
+                append_custom(&mut module, id.name(), data.slice());
+            }
+            Ok::<_, gimli::Error>(())
+        })
+        .unwrap();
+    assert!(debug_sections(&module).contains_key(".debug_rnglists"));
+
+    let out = rewrite(&module);
+    let (dwarf_in, dwarf_out) = (load(&module), load(&out.module));
+    let checked = assert_ranges_mapped("dwarf 5", &dwarf_in, &dwarf_out, &out.address_map);
+    assert!(checked >= 4, "{checked} ranges checked");
+    line_rows_mapped("dwarf 5", &dwarf_in, &dwarf_out, &out.address_map);
+    // The location list, entry by entry.
+    let lists = |dwarf: &gimli::Dwarf<super::Slice<'_>>| {
+        let unit = dwarf.unit(dwarf.units().next().unwrap().unwrap()).unwrap();
+        let mut entries = unit.entries();
+        let mut found = Vec::new();
+        while let Some(entry) = entries.next_dfs().unwrap() {
+            if let Some(gimli::AttributeValue::LocationListsRef(offset)) =
+                entry.attr_value(gimli::DW_AT_location)
+            {
+                let mut list = dwarf.locations(&unit, offset).unwrap();
+                while let Some(e) = list.next().unwrap() {
+                    found.push((e.range.begin, e.range.end));
+                }
+            }
+        }
+        found
+    };
+    let map = |a: u64| out.address_map.map(a).unwrap();
+    let expected: Vec<_> = lists(&dwarf_in)
+        .into_iter()
+        .map(|(s, e)| (map(s), map(e)))
+        .collect();
+    assert_eq!(expected.len(), 3);
+    assert_eq!(lists(&dwarf_out), expected);
+}
