@@ -9,9 +9,10 @@ use crate::address_map::{AddressMap, FunctionMap};
 use crate::analysis::may_unwind;
 use crate::dwarf;
 use crate::error::{Error, unsupported};
+use crate::indirect::IndirectChecks;
 use crate::instrument::{Context, Rewritten, instrument};
 use crate::module::ModuleInfo;
-use crate::runtime::{self, DumpInfo, G, G_COUNT, RT_COUNT, Rt, Runtime};
+use crate::runtime::{self, DumpInfo, G, G_COUNT, IndirectRetrap, RT_COUNT, Rt, Runtime};
 use crate::types::TypeRegistry;
 use crate::{Options, Output, Stats};
 
@@ -46,17 +47,6 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         input_size: input.len(),
         ..Stats::default()
     };
-    let mut bodies: Vec<Option<Rewritten>> = Vec::with_capacity(info.bodies.len());
-    for (i, &unwinds) in may_unwind.iter().enumerate() {
-        if !unwinds {
-            bodies.push(None);
-            continue;
-        }
-        let rewritten = instrument(&cx, &mut types, i)?;
-        stats.functions_instrumented += 1;
-        bodies.push(Some(rewritten));
-    }
-
     // Entry points: exports and the start function that can unwind get a
     // wrapper that finishes the dump and re-raises the trap.
     let wrapper_base = runtime.func_base + RT_COUNT;
@@ -89,6 +79,24 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
     let start = start_function(&info)?.map(|f| wrapper_of(f).unwrap_or(f));
     stats.entry_points = wrapped.len() as u32;
 
+    let mut indirect = match options.check_indirect_calls {
+        true => Some(IndirectChecks::new(
+            &info,
+            wrapper_base + wrapped.len() as u32,
+        )?),
+        false => None,
+    };
+    let mut bodies: Vec<Option<Rewritten>> = Vec::with_capacity(info.bodies.len());
+    for (i, &unwinds) in may_unwind.iter().enumerate() {
+        if !unwinds {
+            bodies.push(None);
+            continue;
+        }
+        let rewritten = instrument(&cx, &mut types, &mut indirect, i)?;
+        stats.functions_instrumented += 1;
+        bodies.push(Some(rewritten));
+    }
+
     let build_id = build_id(&info);
     let module_name = options
         .module_name
@@ -102,7 +110,11 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         build_id: build_id.to_vec(),
         globals: info.globals.clone(),
     };
-    let runtime_funcs = runtime.functions(&mut types, &dump_info);
+    let retraps = match &indirect {
+        Some(checks) => indirect_retraps(&info, checks)?,
+        None => Vec::new(),
+    };
+    let runtime_funcs = runtime.functions(&mut types, &dump_info, &retraps);
     let mut wrappers = Vec::new();
     for &func in &wrapped {
         let sig = info.func_type(func)?;
@@ -122,7 +134,15 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
 
     let mut out = Vec::with_capacity(input.len() + input.len() / 4);
     out.extend_from_slice(&input[..8]);
-    let new_funcs: Vec<(u32, Function)> = runtime_funcs.into_iter().chain(wrappers).collect();
+    let checks = indirect
+        .as_ref()
+        .map(|c| c.functions(&runtime, &mut types))
+        .unwrap_or_default();
+    let new_funcs: Vec<(u32, Function)> = runtime_funcs
+        .into_iter()
+        .chain(wrappers)
+        .chain(checks)
+        .collect();
     let new = NewItems {
         info: &info,
         bodies: &bodies,
@@ -215,6 +235,38 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         stats,
         address_map,
     })
+}
+
+/// What re-raising each failed indirect-call check takes.
+fn indirect_retraps(
+    info: &ModuleInfo<'_>,
+    checks: &IndirectChecks,
+) -> Result<Vec<IndirectRetrap>, Error> {
+    checks
+        .retraps()
+        .into_iter()
+        .map(|(kind, ty, table)| {
+            let sig = info
+                .types
+                .get(ty as usize)
+                .and_then(Option::as_ref)
+                .ok_or_else(|| {
+                    unsupported(format!("call_indirect of non-function type {ty}"), 0)
+                })?;
+            let params = sig
+                .params()
+                .iter()
+                .map(|&t| crate::instrument::encoder_type(t, 0))
+                .collect::<Result<_, _>>()?;
+            Ok(IndirectRetrap {
+                kind,
+                ty,
+                table,
+                params,
+                results: sig.results().len(),
+            })
+        })
+        .collect()
 }
 
 /// The input and what the rewrite made of it and appends to it.

@@ -20,6 +20,7 @@ use wasmparser::{BinaryReader, FunctionBody, Operator, ValType};
 
 use crate::Options;
 use crate::error::{Error, unsupported};
+use crate::indirect::IndirectChecks;
 use crate::module::ModuleInfo;
 use crate::runtime::{G, Rt, Runtime, helper_for, kind};
 use crate::types::TypeRegistry;
@@ -63,6 +64,7 @@ pub(crate) struct Context<'a> {
 pub(crate) fn instrument(
     cx: &Context<'_>,
     types: &mut TypeRegistry,
+    indirect: &mut Option<IndirectChecks>,
     index: usize,
 ) -> Result<Rewritten, Error> {
     let info = cx.info;
@@ -230,6 +232,20 @@ pub(crate) fn instrument(
         }
         out.extend_from_slice(&bytes[copied..offset]);
         let new = out.len() as u32;
+        // With `check_indirect_calls` the check comes first; the frame then
+        // points at it, also when the call itself unwinds.
+        if let (
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            },
+            Some(checks),
+        ) = (&op, indirect.as_mut())
+            && let Some(check_fn) = checks.check_function(info, *type_index, *table_index)
+        {
+            InstructionSink::new(&mut out).call(check_fn);
+            check(&mut out, unwinding, new, original, depth);
+        }
         match helper {
             Some(rt) if divisor_check(rt).is_some() => {
                 let (kind, wide) = divisor_check(rt).expect("matched");

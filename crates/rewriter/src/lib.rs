@@ -31,6 +31,7 @@ mod analysis;
 mod assemble;
 mod dwarf;
 mod error;
+mod indirect;
 mod instrument;
 mod module;
 mod runtime;
@@ -55,6 +56,9 @@ pub struct Options {
     /// exhaustion (a RangeError in V8 that no Wasm code sees) leaves a dump;
     /// the host then sees the same RangeError. Every function counts.
     pub max_call_depth: Option<u32>,
+    /// Also turn failing `call_indirect`s (index out of bounds, null slot,
+    /// wrong signature where the table's contents are known) into dumps.
+    pub check_indirect_calls: bool,
 }
 
 /// What [`rewrite`] did, for the one-line report and benchmarks.

@@ -47,6 +47,10 @@ struct Opts {
     /// RangeError in V8) leaves one; the host still sees the RangeError.
     #[arg(long, value_name = "N")]
     max_call_depth: Option<u32>,
+    /// Also turn failing indirect calls (index out of bounds, null slot,
+    /// wrong signature in tables whose contents never change) into dumps.
+    #[arg(long)]
+    check_indirect_calls: bool,
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
@@ -94,6 +98,7 @@ fn run(opts: &Opts) -> Result<()> {
         instance_id: opts.instance_id,
         check_memory: opts.check_memory,
         max_call_depth: opts.max_call_depth,
+        check_indirect_calls: opts.check_indirect_calls,
     };
     let out =
         rewriter::rewrite(&input, &options).with_context(|| format!("rewriting {input_name}"))?;

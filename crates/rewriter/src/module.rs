@@ -39,6 +39,13 @@ pub(crate) struct ModuleInfo<'a> {
     pub imported_funcs: u32,
     /// Every global, imports first.
     pub globals: Vec<GlobalType>,
+    /// Every table, imports first.
+    pub tables: Vec<Table>,
+    /// Active element segments with a constant offset: (table, offset,
+    /// function per slot, `None` for a null).
+    pub elements: Vec<(u32, u64, Vec<Option<u32>>)>,
+    /// Tables some active segment fills at a non-constant offset.
+    pub tables_with_dynamic_elements: Vec<u32>,
     pub memories: u32,
     pub memory64: bool,
     pub exports: Vec<(String, ExternalKind, u32)>,
@@ -61,6 +68,9 @@ impl<'a> ModuleInfo<'a> {
             func_types: Vec::new(),
             imported_funcs: 0,
             globals: Vec::new(),
+            tables: Vec::new(),
+            elements: Vec::new(),
+            tables_with_dynamic_elements: Vec::new(),
             memories: 0,
             memory64: false,
             exports: Vec::new(),
@@ -102,6 +112,7 @@ impl<'a> ModuleInfo<'a> {
                                 info.imported_funcs += 1;
                             }
                             TypeRef::Global(g) => info.globals.push(g),
+                            TypeRef::Table(t) => info.tables.push(Table::new(t, true)),
                             TypeRef::Memory(m) => {
                                 info.memories += 1;
                                 info.memory64 |= m.memory64;
@@ -120,6 +131,16 @@ impl<'a> ModuleInfo<'a> {
                         let m = m?;
                         info.memories += 1;
                         info.memory64 |= m.memory64;
+                    }
+                }
+                Payload::TableSection(reader) => {
+                    for t in reader {
+                        info.tables.push(Table::new(t?.ty, false));
+                    }
+                }
+                Payload::ElementSection(reader) => {
+                    for element in reader {
+                        info.read_element(element?)?;
                     }
                 }
                 Payload::GlobalSection(reader) => {
@@ -183,6 +204,45 @@ impl<'a> ModuleInfo<'a> {
         Ok(info)
     }
 
+    fn read_element(&mut self, element: wasmparser::Element<'_>) -> Result<(), Error> {
+        let wasmparser::ElementKind::Active {
+            table_index,
+            offset_expr,
+        } = element.kind
+        else {
+            return Ok(());
+        };
+        let table = table_index.unwrap_or(0);
+        let mut ops = offset_expr.get_operators_reader();
+        let offset = match ops.read()? {
+            wasmparser::Operator::I32Const { value } => u64::from(value as u32),
+            wasmparser::Operator::I64Const { value } => value as u64,
+            _ => {
+                self.tables_with_dynamic_elements.push(table);
+                return Ok(());
+            }
+        };
+        let mut slots = Vec::new();
+        match element.items {
+            wasmparser::ElementItems::Functions(funcs) => {
+                for f in funcs {
+                    slots.push(Some(f?));
+                }
+            }
+            wasmparser::ElementItems::Expressions(_, exprs) => {
+                for expr in exprs {
+                    let mut ops = expr?.get_operators_reader();
+                    slots.push(match ops.read()? {
+                        wasmparser::Operator::RefFunc { function_index } => Some(function_index),
+                        _ => None,
+                    });
+                }
+            }
+        }
+        self.elements.push((table, offset, slots));
+        Ok(())
+    }
+
     /// The signature of function `func`.
     pub fn func_type(&self, func: u32) -> Result<&FuncType, Error> {
         let ty = self.func_types[func as usize];
@@ -209,4 +269,26 @@ fn custom_name(bytes: &[u8], start: usize, end: usize) -> Option<String> {
     reader.read_u8().ok()?;
     reader.read_var_u32().ok()?;
     reader.read_string().ok().map(str::to_string)
+}
+
+/// A table of the module.
+#[derive(Debug, Clone)]
+pub(crate) struct Table {
+    /// Whether it is imported (its contents are then unknown).
+    pub imported: bool,
+    /// Whether it holds untyped `funcref`s with 32-bit indices: the tables
+    /// `--check-indirect-calls` checks.
+    pub checkable: bool,
+    /// Its initial size.
+    pub initial: u64,
+}
+
+impl Table {
+    fn new(ty: wasmparser::TableType, imported: bool) -> Self {
+        Table {
+            imported,
+            checkable: ty.element_type == wasmparser::RefType::FUNCREF && !ty.table64,
+            initial: ty.initial,
+        }
+    }
 }

@@ -103,10 +103,23 @@ pub(crate) enum G {
     Flags,
     /// The Wasm call depth, with `max_call_depth`.
     Depth,
+    /// The table index of a failed indirect-call check.
+    TrapArg,
 }
 
 /// How many runtime globals there are.
-pub(crate) const G_COUNT: u32 = G::Depth as u32 + 1;
+pub(crate) const G_COUNT: u32 = G::TrapArg as u32 + 1;
+
+/// A `call_indirect` to re-execute to re-raise a failed check's trap: its
+/// trap kind, type index, table, param types and result count.
+#[derive(Debug, Clone)]
+pub(crate) struct IndirectRetrap {
+    pub kind: i32,
+    pub ty: u32,
+    pub table: u32,
+    pub params: Vec<ValType>,
+    pub results: usize,
+}
 
 /// The helper that replaces a trapping operator, if it is one.
 pub(crate) fn helper_for(op: &Operator<'_>) -> Option<Rt> {
@@ -186,7 +199,12 @@ impl Runtime {
     }
 
     /// The runtime functions, in [`Rt`] order: (type index, body).
-    pub fn functions(&self, types: &mut TypeRegistry, info: &DumpInfo) -> Vec<(u32, Function)> {
+    pub fn functions(
+        &self,
+        types: &mut TypeRegistry,
+        info: &DumpInfo,
+        indirect: &[IndirectRetrap],
+    ) -> Vec<(u32, Function)> {
         use ValType::{F32, F64, I32, I64};
         let sig = |types: &mut TypeRegistry, p: &[ValType], r: &[ValType]| types.func(p, r);
         let mut out = Vec::with_capacity(RT_COUNT as usize);
@@ -237,7 +255,7 @@ impl Runtime {
                     sig(types, &[], &[]),
                     self.call_const(Rt::Trap, kind::UNREACHABLE),
                 ),
-                Rt::Retrap => (sig(types, &[I32], &[]), self.retrap()),
+                Rt::Retrap => (sig(types, &[I32], &[]), self.retrap(indirect)),
                 Rt::Reserve => (sig(types, &[I32], &[I32]), self.reserve()),
                 Rt::Frame => (sig(types, &[I32, I32, I32, I32], &[]), self.frame()),
                 Rt::I32 => (
@@ -582,7 +600,7 @@ impl Runtime {
 
     /// `Retrap(kind)`: raises the trap of that kind for real, so the host
     /// sees the same trap as without the rewriter.
-    fn retrap(&self) -> Function {
+    fn retrap(&self, indirect: &[IndirectRetrap]) -> Function {
         use wasm_encoder::BlockType::Empty;
         let mut f = Function::new([]);
         let mut s = f.instructions();
@@ -604,6 +622,25 @@ impl Runtime {
         s.call(self.f(Rt::Overflow)).end();
         when(&mut s, kind::MEMORY);
         s.i32_const(-1).i32_load(mem(0)).drop().end();
+        for r in indirect {
+            when(&mut s, r.kind);
+            for ty in &r.params {
+                match ty {
+                    ValType::I32 => s.i32_const(0),
+                    ValType::I64 => s.i64_const(0),
+                    ValType::F32 => s.f32_const(Ieee32::from(0.0)),
+                    ValType::F64 => s.f64_const(Ieee64::from(0.0)),
+                    ValType::V128 => s.v128_const(0),
+                    ValType::Ref(r) => s.ref_null(r.heap_type),
+                };
+            }
+            s.global_get(self.g(G::TrapArg));
+            s.call_indirect(r.table, r.ty);
+            for _ in 0..r.results {
+                s.drop();
+            }
+            s.end();
+        }
         s.unreachable();
         s.end();
         f

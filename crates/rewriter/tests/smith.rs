@@ -5,13 +5,17 @@ use arbitrary::Unstructured;
 use proptest::prelude::*;
 use wasmparser::{Validator, WasmFeatures};
 
-fn check(config: wasm_smith::Config, seed: &[u8]) -> Result<(), TestCaseError> {
+fn check(
+    config: wasm_smith::Config,
+    options: &rewriter::Options,
+    seed: &[u8],
+) -> Result<(), TestCaseError> {
     let mut u = Unstructured::new(seed);
     let Ok(module) = wasm_smith::Module::new(config, &mut u) else {
         return Ok(());
     };
     let input = module.to_bytes();
-    match rewriter::rewrite(&input, &rewriter::Options::default()) {
+    match rewriter::rewrite(&input, options) {
         Ok(out) => {
             if let Err(e) =
                 Validator::new_with_features(WasmFeatures::all()).validate_all(&out.module)
@@ -35,7 +39,7 @@ proptest! {
 
     #[test]
     fn default_config(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
-        check(wasm_smith::Config::default(), &seed)?;
+        check(wasm_smith::Config::default(), &rewriter::Options::default(), &seed)?;
     }
 
     #[test]
@@ -48,6 +52,25 @@ proptest! {
             export_everything: true,
             ..wasm_smith::Config::default()
         };
-        check(config, &seed)?;
+        check(config, &rewriter::Options::default(), &seed)?;
+    }
+
+    #[test]
+    fn with_every_opt_in_check(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
+        let config = wasm_smith::Config {
+            min_memories: 1,
+            max_memories: 1,
+            memory64_enabled: false,
+            min_funcs: 2,
+            export_everything: true,
+            ..wasm_smith::Config::default()
+        };
+        let options = rewriter::Options {
+            check_memory: true,
+            check_indirect_calls: true,
+            max_call_depth: Some(500),
+            ..Default::default()
+        };
+        check(config, &options, &seed)?;
     }
 }

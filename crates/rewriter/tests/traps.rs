@@ -220,3 +220,70 @@ fn opt_in_checks_turn_memory_faults_and_stack_exhaustion_into_dumps() {
     assert_eq!(frames[999].locals[0], Value::I32(0));
     assert_eq!(frames[1000].func, 5);
 }
+
+/// Indirect calls through a table whose contents never change ($fixed) and
+/// one that is exported, so its contents are unknown ($open).
+const INDIRECT: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (type $v (func))
+  (type $i (func (param i32) (result i32)))
+  (table $fixed 4 funcref)
+  (table $open (export "open") 4 funcref)
+  (func $f (param i32) (result i32) local.get 0)
+  (elem (table $fixed) (i32.const 0) func $f)
+  (elem (table $open) (i32.const 0) func $f)
+  (func $via (param $table i32) (param $slot i32) (param $sig i32) (result i32)
+    (if (local.get $table)
+      (then
+        (if (local.get $sig)
+          (then (call_indirect $open (type $v) (local.get $slot)))
+          (else (drop (call_indirect $open (type $i) (i32.const 5) (local.get $slot)))))
+        (return (i32.const 1))))
+    (if (local.get $sig)
+      (then (call_indirect $fixed (type $v) (local.get $slot)))
+      (else (drop (call_indirect $fixed (type $i) (i32.const 5) (local.get $slot)))))
+    (i32.const 0))
+  (func (export "fixed_oob") (result i32) (call $via (i32.const 0) (i32.const 9) (i32.const 0)))
+  (func (export "fixed_null") (result i32) (call $via (i32.const 0) (i32.const 2) (i32.const 0)))
+  (func (export "fixed_sig") (result i32) (call $via (i32.const 0) (i32.const 0) (i32.const 1)))
+  (func (export "fixed_ok") (result i32) (call $via (i32.const 0) (i32.const 0) (i32.const 0)))
+  (func (export "open_oob") (result i32) (call $via (i32.const 1) (i32.const 9) (i32.const 0)))
+  (func (export "open_null") (result i32) (call $via (i32.const 1) (i32.const 2) (i32.const 0)))
+  (func (export "open_ok") (result i32) (call $via (i32.const 1) (i32.const 0) (i32.const 0)))
+)
+"#;
+
+#[test]
+fn failing_indirect_calls_become_dumps_with_check_indirect_calls() {
+    let original = wat::parse_str(INDIRECT).unwrap();
+    let options = rewriter::Options {
+        check_indirect_calls: true,
+        ..Default::default()
+    };
+    let rewritten = rewriter::rewrite(&original, &options).unwrap();
+    let (a, b) = (scratch("indirect.wasm"), scratch("indirect.rewritten.wasm"));
+    std::fs::write(&a, &original).unwrap();
+    std::fs::write(&b, &rewritten.module).unwrap();
+    for export in [
+        "fixed_oob",
+        "fixed_null",
+        "fixed_sig",
+        "open_oob",
+        "open_null",
+    ] {
+        let before = NodeCommand::new(&a).invoke(export).core(false).run();
+        let after = NodeCommand::new(&b).invoke(export).run();
+        assert!(before.trapped(), "{export}");
+        assert_eq!(after.trap, before.trap, "{export}: the same trap");
+        let dump = CoreDump::parse(after.core.as_deref().expect("core")).unwrap();
+        let frames = &dump.threads()[0].frames;
+        // $via (1) with its params, then the export.
+        assert_eq!(frames[0].func, 1, "{export}");
+        assert_eq!(frames.len(), 2, "{export}");
+    }
+    for (export, result) in [("fixed_ok", 0), ("open_ok", 1)] {
+        let run = NodeCommand::new(&b).invoke(export).run();
+        assert_eq!(run.result(), Some(result), "{export}: {}", run.stderr);
+    }
+}
