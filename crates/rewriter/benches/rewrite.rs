@@ -14,12 +14,53 @@ use std::time::Instant;
 
 use wasm_coredump_tests::{Fixture, Profile, fixture, kernels};
 
+/// The option sets measured: the default and each opt-in check.
+fn variants() -> Vec<(&'static str, rewriter::Options)> {
+    let base = rewriter::Options::default;
+    vec![
+        ("default", base()),
+        (
+            "--check-memory",
+            rewriter::Options {
+                check_memory: true,
+                ..base()
+            },
+        ),
+        (
+            "--check-indirect-calls",
+            rewriter::Options {
+                check_indirect_calls: true,
+                ..base()
+            },
+        ),
+        (
+            "--max-call-depth 100000",
+            rewriter::Options {
+                max_call_depth: Some(100_000),
+                ..base()
+            },
+        ),
+    ]
+}
+
 fn main() {
     for profile in [Profile::Debug, Profile::Release] {
         rewrite_speed(&fixture(Fixture::SerdeRegex, profile), profile);
     }
-    for profile in [Profile::Release, Profile::Debug] {
-        runtime_cost(&kernels(profile), profile);
+    for (name, options) in variants() {
+        for profile in [Profile::Release, Profile::Debug] {
+            runtime_cost(&kernels(profile), profile, name, &options);
+        }
+    }
+    for (name, options) in variants().into_iter().skip(1) {
+        for profile in [Profile::Debug, Profile::Release] {
+            let input = std::fs::read(fixture(Fixture::SerdeRegex, profile)).unwrap();
+            let stats = rewriter::rewrite(&input, &options).unwrap().stats;
+            println!(
+                "code growth serde-regex {profile} {name}: {:.2}x",
+                stats.code_size_after as f64 / stats.code_size_before as f64
+            );
+        }
     }
 }
 
@@ -79,9 +120,9 @@ for (const [name, arg] of [['fib', Number(fibN)], ['sieve', Number(sieveN)]]) {
 console.log(JSON.stringify(result));
 "#;
 
-fn runtime_cost(path: &Path, profile: Profile) {
+fn runtime_cost(path: &Path, profile: Profile, variant: &str, options: &rewriter::Options) {
     let input = std::fs::read(path).unwrap();
-    let out = rewriter::rewrite(&input, &rewriter::Options::default()).unwrap();
+    let out = rewriter::rewrite(&input, options).unwrap();
     let dir = std::env::temp_dir().join(format!("rewrite-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let rewritten = dir.join("kernels.rewritten.wasm");
@@ -112,7 +153,7 @@ fn runtime_cost(path: &Path, profile: Profile) {
         panic!("unexpected harness output {line}");
     };
     println!(
-        "node kernels {profile}: fib({fib_n}) {fa:.1} -> {fb:.1} ms = {:.3}x; sieve({sieve_n}) {sa:.1} -> {sb:.1} ms = {:.3}x (best of {rounds})",
+        "node kernels {profile} {variant}: fib({fib_n}) {fa:.1} -> {fb:.1} ms = {:.3}x; sieve({sieve_n}) {sa:.1} -> {sb:.1} ms = {:.3}x (best of {rounds})",
         fb / fa,
         sb / sa
     );

@@ -1,0 +1,566 @@
+//! [`Command`]: one line of input, parsed (gdb's command names, unique prefixes and aliases),
+//! apart from evaluating it against a session.
+
+use crate::error::CommandError;
+
+/// A parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// `backtrace [N|-N] [full]` (`bt`, `where`): the innermost N frames, or the outermost.
+    Backtrace {
+        /// `N` (innermost N frames) or `-N` (outermost N).
+        count: Option<i64>,
+        /// Print each frame's locals too.
+        full: bool,
+    },
+    /// `frame [N]` (`f`): select frame N, or show the selected frame.
+    Frame(Option<usize>),
+    /// `up [N]`: select an outer (older) frame.
+    Up(usize),
+    /// `down [N]`: select an inner (younger) frame.
+    Down(usize),
+    /// `info SUBCOMMAND` (`i`).
+    Info(Info),
+    /// `thread [N]`: select thread N (1-based), or show the current one.
+    Thread(Option<usize>),
+    /// `print[/FMT] [EXPR]` (`p`, `inspect`): evaluate and record in the value history.
+    Print {
+        /// The output format letter (`x`, `d`, `u`, `o`, `t`, `c`, `a`, `z`).
+        format: Option<char>,
+        /// The expression; without one, the last history value.
+        expr: Option<String>,
+    },
+    /// `ptype EXPR|TYPE`: the type, expanded.
+    Ptype(String),
+    /// `whatis EXPR|TYPE`: the type's name.
+    Whatis(String),
+    /// `x/NFU ADDR`: examine memory.
+    Examine(Examine),
+    /// `find [/SIZE] [/MAX] START, +LEN|END, VAL...`: search memory.
+    Find {
+        /// The size letter of the values (`b`, `h`, `w`, `g`).
+        size: Option<char>,
+        /// Stop after this many matches.
+        max: Option<usize>,
+        /// `START, +LEN|END, VAL...`, unparsed (values are expressions).
+        args: String,
+    },
+    /// `list [N|FILE:N|FUNCTION|-]` (`l`): source lines.
+    List(Option<String>),
+    /// `directory [DIR...]` (`dir`): add source directories, or reset them.
+    Directory(Option<String>),
+    /// `set substitute-path FROM TO`: rewrite source paths.
+    SetSubstitutePath {
+        /// The prefix to replace.
+        from: String,
+        /// Its replacement.
+        to: String,
+    },
+    /// `show directories`.
+    ShowDirectories,
+    /// `show substitute-path`.
+    ShowSubstitutePath,
+    /// `disassemble` (`disas`): the selected frame's function, `=>` on the current instruction.
+    Disassemble,
+    /// `help [COMMAND]` (`h`).
+    Help(Option<String>),
+    /// `quit` (`q`, `exit`).
+    Quit,
+    /// An empty line.
+    Nothing,
+}
+
+/// The `info` subcommands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Info {
+    /// `info frame`.
+    Frame,
+    /// `info args`.
+    Args,
+    /// `info locals`.
+    Locals,
+    /// `info globals`: the Wasm globals of the dump.
+    Globals,
+    /// `info functions [REGEX]`.
+    Functions(Option<String>),
+    /// `info variables [REGEX]`: static variables described by DWARF.
+    Variables(Option<String>),
+    /// `info types [REGEX]`.
+    Types(Option<String>),
+    /// `info symbol ADDR|FUNCIDX`.
+    Symbol(String),
+    /// `info line`.
+    Line,
+    /// `info source`.
+    Source,
+    /// `info imports`.
+    Imports,
+    /// `info threads`.
+    Threads,
+}
+
+/// `x/NFU`'s letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Examine {
+    /// How many units.
+    pub count: usize,
+    /// The format letter (`x`, `d`, `u`, `o`, `t`, `c`, `a`, `s`, `z`); `None`: the last one.
+    pub format: Option<char>,
+    /// The unit letter (`b`, `h`, `w`, `g`); `None`: the last one.
+    pub size: Option<char>,
+    /// The address expression; `None`: after the last examined address.
+    pub expr: Option<String>,
+}
+
+/// Top-level command names, with the aliases gdb gives them, in completion order.
+pub const COMMANDS: &[&str] = &[
+    "backtrace",
+    "bt",
+    "where",
+    "frame",
+    "up",
+    "down",
+    "info",
+    "thread",
+    "print",
+    "inspect",
+    "ptype",
+    "whatis",
+    "x",
+    "find",
+    "list",
+    "directory",
+    "set",
+    "show",
+    "disassemble",
+    "help",
+    "quit",
+    "exit",
+];
+
+/// `info` subcommand names, in completion order.
+pub const INFO_COMMANDS: &[&str] = &[
+    "args",
+    "frame",
+    "functions",
+    "globals",
+    "imports",
+    "line",
+    "locals",
+    "source",
+    "symbol",
+    "threads",
+    "types",
+    "variables",
+];
+
+/// Aliases that win over prefix matching, as in gdb.
+pub(crate) const ALIASES: &[(&str, &str)] = &[
+    ("bt", "backtrace"),
+    ("where", "backtrace"),
+    ("f", "frame"),
+    ("i", "info"),
+    ("p", "print"),
+    ("inspect", "print"),
+    ("l", "list"),
+    ("dir", "directory"),
+    ("disas", "disassemble"),
+    ("h", "help"),
+    ("q", "quit"),
+    ("exit", "quit"),
+    ("do", "down"),
+];
+
+/// Resolves a command word: an alias, an exact name, or a unique prefix of one of `names`.
+pub(crate) fn resolve<'n>(
+    word: &str,
+    names: &[&'n str],
+    aliases: &[(&str, &'n str)],
+) -> Option<&'n str> {
+    if let Some((_, name)) = aliases.iter().find(|(a, _)| *a == word) {
+        return Some(name);
+    }
+    if let Some(name) = names.iter().find(|n| **n == word) {
+        return Some(name);
+    }
+    let mut matches = names.iter().filter(|n| n.starts_with(word));
+    match (matches.next(), matches.next()) {
+        (Some(name), None) if !word.is_empty() => Some(name),
+        _ => None,
+    }
+}
+
+/// Splits `print/x foo` into the command word, its `/FMT` suffix and the rest.
+fn split_word(line: &str) -> (&str, Option<&str>, &str) {
+    let line = line.trim();
+    let end = line
+        .find(|c: char| c.is_whitespace() || c == '/')
+        .unwrap_or(line.len());
+    let (word, rest) = line.split_at(end);
+    if let Some(rest) = rest.strip_prefix('/') {
+        let fend = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (fmt, rest) = rest.split_at(fend);
+        return (word, Some(fmt), rest.trim());
+    }
+    (word, None, rest.trim())
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// Parses a non-negative count (`up 2`) the way gdb complains about a bad one.
+fn number(s: &str) -> Result<usize, CommandError> {
+    let s = s.trim();
+    let parsed = match s.strip_prefix("0x") {
+        Some(hex) => usize::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    };
+    parsed.ok_or_else(|| CommandError::new(format!("Invalid number \"{s}\".")))
+}
+
+/// Parses one command line.
+///
+/// Fails with gdb's messages: `Undefined command: "foo".  Try "help".`, `Invalid number "x".`.
+pub fn parse(line: &str) -> Result<Command, CommandError> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(Command::Nothing);
+    }
+    let (word, fmt, rest) = split_word(line);
+    let Some(name) = resolve(word, COMMANDS, ALIASES) else {
+        return Err(CommandError::new(format!(
+            "Undefined command: \"{word}\".  Try \"help\"."
+        )));
+    };
+    let no_format = |cmd: &str| match fmt {
+        Some(_) => Err(CommandError::new(format!(
+            "Invalid use of \"/\" with \"{cmd}\"."
+        ))),
+        None => Ok(()),
+    };
+    if name != "print" && name != "x" && name != "find" {
+        no_format(name)?;
+    }
+    Ok(match name {
+        "backtrace" => backtrace(rest)?,
+        "frame" => Command::Frame(match non_empty(rest) {
+            Some(n) => Some(number(&n)?),
+            None => None,
+        }),
+        "up" => Command::Up(non_empty(rest).map_or(Ok(1), |n| number(&n))?),
+        "down" => Command::Down(non_empty(rest).map_or(Ok(1), |n| number(&n))?),
+        "info" => Command::Info(info(rest)?),
+        "thread" => Command::Thread(match non_empty(rest) {
+            Some(n) => Some(number(&n)?),
+            None => None,
+        }),
+        "print" => Command::Print {
+            format: print_format(fmt)?,
+            expr: non_empty(rest),
+        },
+        "ptype" | "whatis" => {
+            let expr = non_empty(rest).ok_or_else(|| {
+                CommandError::new("Argument required (one or more choice items).")
+            })?;
+            if name == "ptype" {
+                Command::Ptype(expr)
+            } else {
+                Command::Whatis(expr)
+            }
+        }
+        "x" => Command::Examine(examine(fmt.unwrap_or(""), rest)?),
+        "find" => find(fmt, rest)?,
+        "list" => Command::List(non_empty(rest)),
+        "directory" => Command::Directory(non_empty(rest)),
+        "set" => set(rest)?,
+        "show" => match rest {
+            "directories" | "dir" | "directory" => Command::ShowDirectories,
+            "substitute-path" => Command::ShowSubstitutePath,
+            _ => {
+                return Err(CommandError::new(format!(
+                    "Undefined show command: \"{rest}\".  Try \"help show\"."
+                )));
+            }
+        },
+        "disassemble" => Command::Disassemble,
+        "help" => Command::Help(non_empty(rest)),
+        "quit" => Command::Quit,
+        _ => unreachable!("every command name is handled"),
+    })
+}
+
+fn backtrace(rest: &str) -> Result<Command, CommandError> {
+    let mut count = None;
+    let mut full = false;
+    for word in rest.split_whitespace() {
+        match word {
+            "full" | "-full" => full = true,
+            n => {
+                count = Some(n.parse::<i64>().map_err(|_| {
+                    CommandError::new(format!("No symbol \"{n}\" in current context."))
+                })?)
+            }
+        }
+    }
+    Ok(Command::Backtrace { count, full })
+}
+
+fn info(rest: &str) -> Result<Info, CommandError> {
+    let (word, _, arg) = split_word(rest);
+    if word.is_empty() {
+        return Err(CommandError::new(format!(
+            "\"info\" must be followed by the name of an info command.\nList of info subcommands: {}.",
+            INFO_COMMANDS.join(", ")
+        )));
+    }
+    let aliases = [("f", "frame")];
+    let Some(name) = resolve(word, INFO_COMMANDS, &aliases) else {
+        return Err(CommandError::new(format!(
+            "Undefined info command: \"{word}\".  Try \"help info\"."
+        )));
+    };
+    let arg = non_empty(arg);
+    Ok(match name {
+        "frame" => Info::Frame,
+        "args" => Info::Args,
+        "locals" => Info::Locals,
+        "globals" => Info::Globals,
+        "functions" => Info::Functions(arg),
+        "variables" => Info::Variables(arg),
+        "types" => Info::Types(arg),
+        "symbol" => {
+            Info::Symbol(arg.ok_or_else(|| CommandError::new("Argument required (address)."))?)
+        }
+        "line" => Info::Line,
+        "source" => Info::Source,
+        "imports" => Info::Imports,
+        "threads" => Info::Threads,
+        _ => unreachable!("every info command is handled"),
+    })
+}
+
+const PRINT_FORMATS: &str = "xduotcazfs";
+
+fn print_format(fmt: Option<&str>) -> Result<Option<char>, CommandError> {
+    let Some(fmt) = fmt else { return Ok(None) };
+    let mut chars = fmt.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if PRINT_FORMATS.contains(c) => Ok(Some(c)),
+        (Some(c), None) => Err(CommandError::new(format!(
+            "Undefined output format \"{c}\"."
+        ))),
+        _ => Err(CommandError::new(
+            "Item count other than 1 is meaningless in \"print\" command.",
+        )),
+    }
+}
+
+fn examine(fmt: &str, rest: &str) -> Result<Examine, CommandError> {
+    let digits: String = fmt.chars().take_while(char::is_ascii_digit).collect();
+    let count = if digits.is_empty() {
+        1
+    } else {
+        number(&digits)?
+    };
+    let mut format = None;
+    let mut size = None;
+    for c in fmt[digits.len()..].chars() {
+        match c {
+            'b' | 'h' | 'w' | 'g' => size = Some(c),
+            c if "xduotcasfiz".contains(c) => format = Some(c),
+            c => {
+                return Err(CommandError::new(format!("Invalid number \"{c}\".")));
+            }
+        }
+    }
+    Ok(Examine {
+        count,
+        format,
+        size,
+        expr: non_empty(rest),
+    })
+}
+
+fn find(fmt: Option<&str>, rest: &str) -> Result<Command, CommandError> {
+    let mut size = None;
+    let mut max = None;
+    let mut rest = rest.to_string();
+    let mut fmts: Vec<String> = fmt.into_iter().map(str::to_string).collect();
+    // `find /b /5 start, ...`: more switches may follow the first.
+    while let Some(r) = rest.strip_prefix('/') {
+        let end = r.find(char::is_whitespace).unwrap_or(r.len());
+        fmts.push(r[..end].to_string());
+        rest = r[end..].trim_start().to_string();
+    }
+    for f in &fmts {
+        for c in f.chars() {
+            match c {
+                'b' | 'h' | 'w' | 'g' => size = Some(c),
+                'n' => {}
+                _ => {}
+            }
+        }
+        let digits: String = f.chars().filter(char::is_ascii_digit).collect();
+        if !digits.is_empty() {
+            max = Some(number(&digits)?);
+        }
+    }
+    if rest.is_empty() {
+        return Err(CommandError::new("Missing search parameters."));
+    }
+    Ok(Command::Find {
+        size,
+        max,
+        args: rest,
+    })
+}
+
+fn set(rest: &str) -> Result<Command, CommandError> {
+    let (word, _, args) = split_word(rest);
+    match word {
+        "substitute-path" => {
+            let mut parts = args.split_whitespace();
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(from), Some(to), None) => Ok(Command::SetSubstitutePath {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                }),
+                _ => Err(CommandError::new(
+                    "Incorrect usage, too few arguments in command",
+                )),
+            }
+        }
+        _ => Err(CommandError::new(format!(
+            "Undefined set command: \"{rest}\".  Try \"help set\"."
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_and_prefixes_resolve_as_in_gdb() {
+        assert_eq!(
+            parse("bt").unwrap(),
+            Command::Backtrace {
+                count: None,
+                full: false
+            }
+        );
+        assert_eq!(
+            parse("back 3 full").unwrap(),
+            Command::Backtrace {
+                count: Some(3),
+                full: true
+            }
+        );
+        assert_eq!(
+            parse("where -2").unwrap(),
+            Command::Backtrace {
+                count: Some(-2),
+                full: false
+            }
+        );
+        assert_eq!(parse("f 2").unwrap(), Command::Frame(Some(2)));
+        assert_eq!(parse("frame").unwrap(), Command::Frame(None));
+        assert_eq!(parse("up").unwrap(), Command::Up(1));
+        assert_eq!(parse("down 3").unwrap(), Command::Down(3));
+        assert_eq!(parse("i lo").unwrap(), Command::Info(Info::Locals));
+        assert_eq!(parse("info args").unwrap(), Command::Info(Info::Args));
+        assert_eq!(
+            parse("info functions ^mything").unwrap(),
+            Command::Info(Info::Functions(Some("^mything".into())))
+        );
+        assert_eq!(parse("q").unwrap(), Command::Quit);
+        assert_eq!(parse("").unwrap(), Command::Nothing);
+    }
+
+    #[test]
+    fn print_takes_a_format_and_an_expression() {
+        assert_eq!(
+            parse("p *thing").unwrap(),
+            Command::Print {
+                format: None,
+                expr: Some("*thing".into())
+            }
+        );
+        assert_eq!(
+            parse("print/x thing->value").unwrap(),
+            Command::Print {
+                format: Some('x'),
+                expr: Some("thing->value".into())
+            }
+        );
+        assert_eq!(
+            parse("p").unwrap(),
+            Command::Print {
+                format: None,
+                expr: None
+            }
+        );
+        assert_eq!(
+            parse("p/y 1").unwrap_err().0,
+            "Undefined output format \"y\"."
+        );
+    }
+
+    #[test]
+    fn examine_reads_count_format_and_unit() {
+        assert_eq!(
+            parse("x/4xw 0x100").unwrap(),
+            Command::Examine(Examine {
+                count: 4,
+                format: Some('x'),
+                size: Some('w'),
+                expr: Some("0x100".into())
+            })
+        );
+        assert_eq!(
+            parse("x/s $1").unwrap(),
+            Command::Examine(Examine {
+                count: 1,
+                format: Some('s'),
+                size: None,
+                expr: Some("$1".into())
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_commands_get_gdbs_messages() {
+        assert_eq!(
+            parse("foo").unwrap_err().0,
+            "Undefined command: \"foo\".  Try \"help\"."
+        );
+        assert_eq!(
+            parse("info foo").unwrap_err().0,
+            "Undefined info command: \"foo\".  Try \"help info\"."
+        );
+        assert_eq!(parse("frame x").unwrap_err().0, "Invalid number \"x\".");
+    }
+
+    #[test]
+    fn find_and_set_parse_their_arguments() {
+        assert_eq!(
+            parse("find /w /2 0x100, +64, 3").unwrap(),
+            Command::Find {
+                size: Some('w'),
+                max: Some(2),
+                args: "0x100, +64, 3".into()
+            }
+        );
+        assert_eq!(
+            parse("set substitute-path /build /src").unwrap(),
+            Command::SetSubstitutePath {
+                from: "/build".into(),
+                to: "/src".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,531 @@
+//! Evaluating an [`Expr`] against the selected frame of a [`Session`].
+
+use debuginfo::{Place, TypeKind, Variable, VariableKind};
+
+use super::{BinOp, Expr, Ty, TypeSpec, UnOp, Value, le_int};
+use crate::error::CommandError;
+use crate::session::Session;
+
+type Result<T> = std::result::Result<T, CommandError>;
+
+/// What a type is, for the evaluator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Int { signed: bool },
+    Float,
+    Pointer(Ty),
+    Array { element: Ty, count: Option<u64> },
+    Aggregate,
+    Void,
+}
+
+/// Built-in type names, for casts and `sizeof` when the DWARF has no such type.
+fn builtin(name: &str) -> Option<Ty> {
+    let (size, signed, name) = match name {
+        "u8" | "unsigned char" => (1, false, "u8"),
+        "i8" | "char" | "signed char" => (1, true, "i8"),
+        "u16" | "unsigned short" => (2, false, "u16"),
+        "i16" | "short" => (2, true, "i16"),
+        "u32" | "unsigned" | "unsigned int" => (4, false, "u32"),
+        "i32" | "int" => (4, true, "i32"),
+        "usize" => (4, false, "usize"),
+        "isize" => (4, true, "isize"),
+        "u64" | "unsigned long long" => (8, false, "u64"),
+        "i64" | "long long" => (8, true, "i64"),
+        "long" => (4, true, "long"),
+        "unsigned long" => (4, false, "unsigned long"),
+        "bool" => (1, false, "bool"),
+        "void" | "()" => return Some(Ty::Void),
+        _ => return None,
+    };
+    Some(Ty::Int { size, signed, name })
+}
+
+impl Session<'_> {
+    /// The variables of the selected frame; innermost block first, then the parameters.
+    pub(crate) fn frame_variables(&self) -> Result<Vec<Variable>> {
+        let frame = self.frame()?;
+        let Some(scope) = frame.symbol.scope else {
+            return Ok(Vec::new());
+        };
+        Ok(self.info.variables(&scope)?)
+    }
+
+    fn lookup(&self, name: &str) -> Result<Option<Variable>> {
+        let mut vars = self.frame_variables()?;
+        vars.sort_by_key(|v| {
+            (
+                v.kind == VariableKind::Parameter,
+                std::cmp::Reverse(v.block_depth),
+            )
+        });
+        Ok(vars.into_iter().find(|v| v.name.as_deref() == Some(name)))
+    }
+
+    /// Whether `name` is a variable of the selected frame (for the parser's cast test).
+    pub(crate) fn is_variable(&self, name: &str) -> bool {
+        self.lookup(name).ok().flatten().is_some()
+    }
+
+    /// Parses `text` in the selected frame's scope.
+    pub(crate) fn parse_expr(&self, text: &str) -> Result<Expr> {
+        let names: Vec<String> = self
+            .frame_variables()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| v.name)
+            .collect();
+        super::parse::parse(text, &|n| names.iter().any(|v| v == n))
+    }
+
+    /// Evaluates an expression in the selected frame.
+    pub(crate) fn eval(&self, e: &Expr) -> Result<Value> {
+        match e {
+            Expr::Int(v) => Ok(Value::int(*v)),
+            Expr::Str(_) => Err(CommandError::new(
+                "String values are only supported by `find`.",
+            )),
+            Expr::Var(name) => self.variable(name),
+            Expr::History(n) => self
+                .history
+                .get(n.wrapping_sub(1))
+                .cloned()
+                .ok_or_else(|| CommandError::new(format!("History has not yet reached ${n}."))),
+            Expr::HistoryBack(back) => {
+                if self.history.is_empty() {
+                    return Err(CommandError::new("History is empty."));
+                }
+                let index = self.history.len().checked_sub(1 + back);
+                index
+                    .and_then(|i| self.history.get(i))
+                    .cloned()
+                    .ok_or_else(|| CommandError::new("History has not yet reached that far back."))
+            }
+            Expr::Unary(op, inner) => self.unary(*op, inner),
+            Expr::Binary(op, a, b) => {
+                let a = self.eval(a)?;
+                let b = self.eval(b)?;
+                self.binary(*op, a, b)
+            }
+            Expr::Field(inner, name) => {
+                let v = self.eval(inner)?;
+                self.field(self.auto_deref(v)?, name)
+            }
+            Expr::Arrow(inner, name) => {
+                let v = self.eval(inner)?;
+                let v = match self.shape(&v.ty)? {
+                    Shape::Pointer(_) => self.deref(v)?,
+                    _ => {
+                        return Err(CommandError::new(format!(
+                            "The -> operator needs a pointer; use `.{name}`."
+                        )));
+                    }
+                };
+                self.field(v, name)
+            }
+            Expr::Index(base, index) => {
+                let base = self.eval(base)?;
+                let index = self.eval(index)?;
+                let i = self.as_int(&index)?;
+                self.index(base, i)
+            }
+            Expr::Cast(spec, inner) => {
+                let ty = self.resolve_type(spec)?;
+                let v = self.eval(inner)?;
+                self.cast(v, ty)
+            }
+            Expr::At(spec, inner) => {
+                let ty = self.resolve_type(spec)?;
+                let v = self.eval(inner)?;
+                let address = self.address_of_operand(&v)?;
+                self.read_at(ty, address)
+            }
+            Expr::SizeofType(spec) => {
+                let ty = self.resolve_type(spec)?;
+                Ok(Value::int_of(
+                    i128::from(self.size_of(&ty)?),
+                    4,
+                    false,
+                    "usize",
+                ))
+            }
+            Expr::SizeofExpr(inner) => {
+                let v = self.eval(inner)?;
+                Ok(Value::int_of(
+                    i128::from(self.size_of(&v.ty)?),
+                    4,
+                    false,
+                    "usize",
+                ))
+            }
+        }
+    }
+
+    fn variable(&self, name: &str) -> Result<Value> {
+        let Some(var) = self.lookup(name)? else {
+            return Err(CommandError::new(format!(
+                "No symbol \"{name}\" in current context."
+            )));
+        };
+        let frame = self.frame()?;
+        let state = self.state(frame);
+        let ty = var
+            .ty
+            .map(Ty::Dwarf)
+            .ok_or_else(|| CommandError::new(format!("\"{name}\" has no type.")))?;
+        let place = self.info.locate(&var, &state)?;
+        match place {
+            Place::Memory(address) => self.read_at(ty, address),
+            place => {
+                let size = self.size_of(&ty)?;
+                Ok(Value {
+                    ty,
+                    bytes: place.read(size, &state)?,
+                    address: None,
+                })
+            }
+        }
+    }
+
+    /// Reads a value of type `ty` at `address` of the selected frame's memory.
+    pub(crate) fn read_at(&self, ty: Ty, address: u64) -> Result<Value> {
+        let size = self.size_of(&ty)?;
+        let bytes = self
+            .dump
+            .read(self.memory_index(), address, size)?
+            .into_owned();
+        Ok(Value {
+            ty,
+            bytes,
+            address: Some(address),
+        })
+    }
+
+    /// The address size of the memory (4, or 8 for memory64).
+    pub(crate) fn pointer_size(&self) -> u64 {
+        let memory64 = self
+            .dump
+            .memories()
+            .get(self.memory_index() as usize)
+            .is_some_and(|m| m.ty.memory64);
+        if memory64 { 8 } else { 4 }
+    }
+
+    pub(crate) fn size_of(&self, ty: &Ty) -> Result<u64> {
+        Ok(match ty {
+            Ty::Dwarf(id) => self.info.type_size(*id)?.unwrap_or(0),
+            Ty::Int { size, .. } => u64::from(*size),
+            Ty::Ptr(_) => self.pointer_size(),
+            Ty::Void => 1,
+        })
+    }
+
+    pub(crate) fn shape(&self, ty: &Ty) -> Result<Shape> {
+        Ok(match ty {
+            Ty::Int { signed, .. } => Shape::Int { signed: *signed },
+            Ty::Ptr(t) => Shape::Pointer((**t).clone()),
+            Ty::Void => Shape::Void,
+            Ty::Dwarf(id) => {
+                let (_, t) = self.info.strip_type(*id)?;
+                match &t.kind {
+                    TypeKind::Base(enc) => match *enc {
+                        debuginfo::gimli::DW_ATE_float => Shape::Float,
+                        debuginfo::gimli::DW_ATE_signed | debuginfo::gimli::DW_ATE_signed_char => {
+                            Shape::Int { signed: true }
+                        }
+                        _ => Shape::Int { signed: false },
+                    },
+                    TypeKind::Enum(e) => Shape::Int { signed: e.signed },
+                    TypeKind::Pointer(p) | TypeKind::Reference(p) => {
+                        Shape::Pointer(p.map_or(Ty::Void, Ty::Dwarf))
+                    }
+                    TypeKind::Array { element, counts } => Shape::Array {
+                        element: Ty::Dwarf(*element),
+                        count: counts.first().copied().flatten(),
+                    },
+                    TypeKind::Struct(_) | TypeKind::Union(_) => Shape::Aggregate,
+                    TypeKind::Function => Shape::Int { signed: false },
+                    _ => Shape::Void,
+                }
+            }
+        })
+    }
+
+    /// The value as an integer (integers, enums, pointers, bools).
+    pub(crate) fn as_int(&self, v: &Value) -> Result<i128> {
+        match self.shape(&v.ty)? {
+            Shape::Int { signed } => Ok(le_int(&v.bytes, signed)),
+            Shape::Pointer(_) => Ok(le_int(&v.bytes, false)),
+            _ => Err(CommandError::new(
+                "Argument to arithmetic operation not a number or boolean.",
+            )),
+        }
+    }
+
+    fn auto_deref(&self, v: Value) -> Result<Value> {
+        match self.shape(&v.ty)? {
+            Shape::Pointer(_) => self.deref(v),
+            _ => Ok(v),
+        }
+    }
+
+    fn deref(&self, v: Value) -> Result<Value> {
+        match self.shape(&v.ty)? {
+            Shape::Pointer(Ty::Void) => Err(CommandError::new(
+                "Attempt to take contents of a non-pointer value.",
+            )),
+            Shape::Pointer(target) => {
+                let address = le_int(&v.bytes, false) as u64;
+                self.read_at(target, address)
+            }
+            // gdb reads an `int` at an integer address.
+            Shape::Int { .. } => {
+                let address = le_int(&v.bytes, false) as u64;
+                self.read_at(
+                    Ty::Int {
+                        size: 4,
+                        signed: true,
+                        name: "i32",
+                    },
+                    address,
+                )
+            }
+            _ => Err(CommandError::new(
+                "Attempt to take contents of a non-pointer value.",
+            )),
+        }
+    }
+
+    fn unary(&self, op: UnOp, inner: &Expr) -> Result<Value> {
+        let v = self.eval(inner)?;
+        match op {
+            UnOp::Deref => self.deref(v),
+            UnOp::AddrOf => {
+                let address = v.address.ok_or_else(|| {
+                    CommandError::new("Attempt to take address of value not located in memory.")
+                })?;
+                let size = self.pointer_size() as u8;
+                let mut bytes = (address as u128).to_le_bytes()[..size as usize].to_vec();
+                bytes.truncate(size as usize);
+                Ok(Value {
+                    ty: Ty::Ptr(Box::new(v.ty)),
+                    bytes,
+                    address: None,
+                })
+            }
+            UnOp::Neg => Ok(self.int_like(&v, self.as_int(&v)?.wrapping_neg())),
+            UnOp::BitNot => Ok(self.int_like(&v, !self.as_int(&v)?)),
+            UnOp::Not => Ok(Value::int(i128::from(self.as_int(&v)? == 0))),
+        }
+    }
+
+    /// An integer result of the width and signedness of `like` (or `i32`/`i64` for others).
+    fn int_like(&self, like: &Value, x: i128) -> Value {
+        match &like.ty {
+            Ty::Int { size, signed, name } => Value::int_of(x, *size, *signed, name),
+            Ty::Dwarf(_)
+                if like.bytes.len() <= 8
+                    && matches!(self.shape(&like.ty), Ok(Shape::Int { .. })) =>
+            {
+                Value {
+                    ty: like.ty.clone(),
+                    bytes: x.to_le_bytes()[..like.bytes.len()].to_vec(),
+                    address: None,
+                }
+            }
+            _ => Value::int(x),
+        }
+    }
+
+    fn binary(&self, op: BinOp, a: Value, b: Value) -> Result<Value> {
+        // Pointer arithmetic scales by the pointee's size, as in C.
+        if let (Shape::Pointer(target), BinOp::Add | BinOp::Sub) = (self.shape(&a.ty)?, op)
+            && !matches!(self.shape(&b.ty)?, Shape::Pointer(_))
+        {
+            let scale = i128::from(self.size_of(&target)?.max(1));
+            let base = self.as_int(&a)?;
+            let n = self.as_int(&b)? * scale;
+            let r = if op == BinOp::Add { base + n } else { base - n };
+            let mut out = a.clone();
+            out.bytes = r.to_le_bytes()[..a.bytes.len()].to_vec();
+            out.address = None;
+            return Ok(out);
+        }
+        let x = self.as_int(&a)?;
+        let y = self.as_int(&b)?;
+        let bool_result = |c: bool| Ok(Value::int(i128::from(c)));
+        let r = match op {
+            BinOp::Add => x.wrapping_add(y),
+            BinOp::Sub => x.wrapping_sub(y),
+            BinOp::Mul => x.wrapping_mul(y),
+            BinOp::Div | BinOp::Rem if y == 0 => return Err(CommandError::new("Division by zero")),
+            BinOp::Div => x.wrapping_div(y),
+            BinOp::Rem => x.wrapping_rem(y),
+            BinOp::Shl => x.checked_shl(y as u32).unwrap_or(0),
+            BinOp::Shr => x.checked_shr(y as u32).unwrap_or(0),
+            BinOp::BitAnd => x & y,
+            BinOp::BitOr => x | y,
+            BinOp::BitXor => x ^ y,
+            BinOp::Lt => return bool_result(x < y),
+            BinOp::Le => return bool_result(x <= y),
+            BinOp::Gt => return bool_result(x > y),
+            BinOp::Ge => return bool_result(x >= y),
+            BinOp::Eq => return bool_result(x == y),
+            BinOp::Ne => return bool_result(x != y),
+            BinOp::And => return bool_result(x != 0 && y != 0),
+            BinOp::Or => return bool_result(x != 0 || y != 0),
+        };
+        // The wider operand's type, as C's usual arithmetic conversions (roughly) pick.
+        let wide = if b.bytes.len() > a.bytes.len() {
+            &b
+        } else {
+            &a
+        };
+        let v = self.int_like(wide, r);
+        // A result that does not fit the type grows, as a literal would.
+        if le_int(
+            &v.bytes,
+            matches!(self.shape(&v.ty)?, Shape::Int { signed: true }),
+        ) != r
+            && matches!(v.ty, Ty::Int { .. })
+        {
+            return Ok(Value::int(r));
+        }
+        Ok(v)
+    }
+
+    fn field(&self, v: Value, name: &str) -> Result<Value> {
+        let Ty::Dwarf(id) = v.ty else {
+            return Err(CommandError::new(
+                "Attempt to extract a component of a value that is not a structure.",
+            ));
+        };
+        let (_, t) = self.info.strip_type(id)?;
+        let (TypeKind::Struct(c) | TypeKind::Union(c)) = &t.kind else {
+            return Err(CommandError::new(
+                "Attempt to extract a component of a value that is not a structure.",
+            ));
+        };
+        let tuple_name = format!("__{name}");
+        let member = c
+            .members
+            .iter()
+            .find(|m| m.name.as_deref() == Some(name) || m.name.as_deref() == Some(&tuple_name))
+            .ok_or_else(|| CommandError::new(format!("There is no member named {name}.")))?;
+        let ty = member
+            .ty
+            .map(Ty::Dwarf)
+            .ok_or_else(|| CommandError::new(format!("Member {name} has no type.")))?;
+        let size = self.size_of(&ty)?;
+        let start = member.offset as usize;
+        let bytes = v
+            .bytes
+            .get(start..start + size as usize)
+            .ok_or_else(|| CommandError::new(format!("Member {name} lies outside its value.")))?
+            .to_vec();
+        Ok(Value {
+            ty,
+            bytes,
+            address: v.address.map(|a| a + member.offset),
+        })
+    }
+
+    fn index(&self, base: Value, i: i128) -> Result<Value> {
+        match self.shape(&base.ty)? {
+            Shape::Array { element, count } => {
+                let size = self.size_of(&element)?;
+                if let Some(count) = count
+                    && (i < 0 || i as u64 >= count)
+                    && base.address.is_none()
+                {
+                    return Err(CommandError::new("no such vector element"));
+                }
+                match base.address {
+                    Some(a) => self.read_at(element, (a as i128 + i * size as i128) as u64),
+                    None => {
+                        let start = (i as u64 * size) as usize;
+                        let bytes = base.bytes[start..start + size as usize].to_vec();
+                        Ok(Value {
+                            ty: element,
+                            bytes,
+                            address: None,
+                        })
+                    }
+                }
+            }
+            Shape::Pointer(target) => {
+                let size = self.size_of(&target)? as i128;
+                let a = le_int(&base.bytes, false);
+                self.read_at(target, (a + i * size) as u64)
+            }
+            Shape::Aggregate => {
+                // A Rust slice `&[T]`: a data pointer and a length.
+                let data = self.field(base.clone(), "data_ptr")?;
+                let len = self.field(base, "length")?;
+                let len = self.as_int(&len)?;
+                if i < 0 || i >= len {
+                    return Err(CommandError::new(format!(
+                        "Index {i} is out of bounds (length {len})."
+                    )));
+                }
+                self.index(data, i)
+            }
+            _ => Err(CommandError::new(
+                "cannot subscript something that is not an array or pointer",
+            )),
+        }
+    }
+
+    fn cast(&self, v: Value, ty: Ty) -> Result<Value> {
+        match self.shape(&ty)? {
+            Shape::Int { .. } | Shape::Pointer(_) => {
+                let x = match self.shape(&v.ty)? {
+                    Shape::Aggregate | Shape::Array { .. } => v
+                        .address
+                        .map(i128::from)
+                        .ok_or_else(|| CommandError::new("Invalid cast."))?,
+                    _ => self.as_int(&v)?,
+                };
+                let size = self.size_of(&ty)? as usize;
+                Ok(Value {
+                    ty,
+                    bytes: x.to_le_bytes()[..size.min(16)].to_vec(),
+                    address: None,
+                })
+            }
+            _ if self.size_of(&ty)? == v.bytes.len() as u64 => Ok(Value { ty, ..v }),
+            _ => Err(CommandError::new("Invalid cast.")),
+        }
+    }
+
+    /// The address an operand names: a pointer's or integer's value, an aggregate's address.
+    pub(crate) fn address_of_operand(&self, v: &Value) -> Result<u64> {
+        match self.shape(&v.ty)? {
+            Shape::Int { .. } | Shape::Pointer(_) => Ok(self.as_int(v)? as u64),
+            _ => v
+                .address
+                .ok_or_else(|| CommandError::new("Value can't be converted to integer.")),
+        }
+    }
+
+    /// Resolves a type name: the DWARF's type of that name, else a built-in one.
+    pub(crate) fn resolve_type(&self, spec: &TypeSpec) -> Result<Ty> {
+        // Built-in names first: looking a type up by name scans every unit.
+        let mut ty = match builtin(&spec.name) {
+            Some(ty) => ty,
+            None => match self.info.find_type(&spec.name)? {
+                Some(id) => Ty::Dwarf(id),
+                None => {
+                    return Err(CommandError::new(format!(
+                        "No symbol \"{}\" in current context.",
+                        spec.name
+                    )));
+                }
+            },
+        };
+        for _ in 0..spec.pointers {
+            ty = Ty::Ptr(Box::new(ty));
+        }
+        Ok(ty)
+    }
+}

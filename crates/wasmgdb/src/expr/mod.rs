@@ -1,0 +1,70 @@
+//! Expressions: the parser ([`parse`]) and the evaluator over a session's selected frame
+//! (variables, `*`, `&`, `.`, `->`, `[i]`, casts, integer arithmetic, `sizeof`, `$N`).
+
+pub(crate) mod eval;
+pub(crate) mod format;
+pub mod parse;
+
+pub use parse::{BinOp, Expr, TypeSpec, UnOp};
+
+use debuginfo::TypeId;
+
+/// The type of a value: one from the DWARF, or one the evaluator made up (literals, `&x` of a
+/// type whose pointer type the DWARF does not have).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ty {
+    /// A DWARF type.
+    Dwarf(TypeId),
+    /// An integer of `size` bytes; `name` is how it prints (`i32`, `int`).
+    Int {
+        size: u8,
+        signed: bool,
+        name: &'static str,
+    },
+    /// A pointer to a type.
+    Ptr(Box<Ty>),
+    /// `void` (what `void *` points at).
+    Void,
+}
+
+/// A value: its type, its bytes and, when it lives in linear memory, its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Value {
+    pub(crate) ty: Ty,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) address: Option<u64>,
+}
+
+impl Value {
+    /// An integer of the literal type: `int` (4 bytes) when it fits, else `long` (8 bytes).
+    pub(crate) fn int(v: i128) -> Value {
+        if i32::try_from(v).is_ok() {
+            Value::int_of(v, 4, true, "i32")
+        } else {
+            Value::int_of(v, 8, v < 0, if v < 0 { "i64" } else { "u64" })
+        }
+    }
+
+    pub(crate) fn int_of(v: i128, size: u8, signed: bool, name: &'static str) -> Value {
+        Value {
+            ty: Ty::Int { size, signed, name },
+            bytes: v.to_le_bytes()[..size as usize].to_vec(),
+            address: None,
+        }
+    }
+}
+
+/// The integer in little-endian `bytes`, sign-extended when `signed`.
+pub(crate) fn le_int(bytes: &[u8], signed: bool) -> i128 {
+    let n = bytes.len().min(16);
+    let mut v: u128 = 0;
+    for &b in bytes[..n].iter().rev() {
+        v = (v << 8) | u128::from(b);
+    }
+    if signed && n > 0 && n < 16 {
+        let shift = 128 - 8 * n as u32;
+        ((v << shift) as i128) >> shift
+    } else {
+        v as i128
+    }
+}

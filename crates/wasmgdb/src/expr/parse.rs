@@ -1,0 +1,629 @@
+//! The expression parser: C-like syntax as gdb reads it, with Rust paths (`a::b`).
+//!
+//! ```text
+//! expr    := binary (precedence: * / %, + -, << >>, < <= > >=, == !=, &, ^, |, &&, ||)
+//! unary   := ('*' | '&' | '-' | '!' | '~') unary | 'sizeof' ( '(' TYPE ')' | unary )
+//!          | '(' TYPE ')' unary | '{' TYPE '}' unary | postfix
+//! postfix := primary ( '.' NAME | '->' NAME | '[' expr ']' )*
+//! primary := NUMBER | 'c' | "string" | PATH | '$' | '$N' | '$$' | '$$N' | '(' expr ')'
+//! ```
+//!
+//! `(x)` followed by an operand is a cast unless `x` is a variable in scope (the caller says
+//! which names are: gdb decides the same way, by lookup).
+
+use crate::error::CommandError;
+
+/// A type as written in a cast, `sizeof` or `ptype`: a name and how many pointer levels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeSpec {
+    /// The base type's name (`mything::MyThing`, `int`, `usize`).
+    pub name: String,
+    /// Pointer levels: `T *`, `*mut T`, `&T` each add one.
+    pub pointers: u32,
+}
+
+/// A parsed expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expr {
+    /// An integer literal.
+    Int(i128),
+    /// A string literal (for `find`).
+    Str(Vec<u8>),
+    /// A variable, by name or path.
+    Var(String),
+    /// `$` (n = 0), `$$` (1), `$$N` (N): back from the last history value.
+    HistoryBack(usize),
+    /// `$N`.
+    History(usize),
+    /// A unary operation.
+    Unary(UnOp, Box<Expr>),
+    /// A binary operation.
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `e.name`.
+    Field(Box<Expr>, String),
+    /// `e->name`.
+    Arrow(Box<Expr>, String),
+    /// `e[i]`.
+    Index(Box<Expr>, Box<Expr>),
+    /// `(T) e`.
+    Cast(TypeSpec, Box<Expr>),
+    /// `{T} e`: the `T` at address `e`.
+    At(TypeSpec, Box<Expr>),
+    /// `sizeof(T)`.
+    SizeofType(TypeSpec),
+    /// `sizeof e`.
+    SizeofExpr(Box<Expr>),
+}
+
+/// Unary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnOp {
+    /// `*`
+    Deref,
+    /// `&`
+    AddrOf,
+    /// `-`
+    Neg,
+    /// `!`
+    Not,
+    /// `~`
+    BitNot,
+}
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum BinOp {
+    Mul,
+    Div,
+    Rem,
+    Add,
+    Sub,
+    Shl,
+    Shr,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    BitAnd,
+    BitXor,
+    BitOr,
+    And,
+    Or,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Int(i128),
+    Str(Vec<u8>),
+    Name(String),
+    Dollar(String),
+    Punct(&'static str),
+}
+
+const PUNCTS: &[&str] = &[
+    "->", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "*", "/", "%", "+", "-", "<", ">", "&",
+    "^", "|", "!", "~", "(", ")", "[", "]", "{", "}", ".", ",",
+];
+
+fn syntax_error(at: &str) -> CommandError {
+    if at.is_empty() {
+        CommandError::new("A syntax error in expression, near `'.")
+    } else {
+        CommandError::new(format!("A syntax error in expression, near `{at}'."))
+    }
+}
+
+fn lex(input: &str) -> Result<Vec<(Tok, usize)>, CommandError> {
+    let b = input.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i] as char;
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        if c.is_ascii_digit() {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            let text = input[start..i].replace('_', "");
+            let text = text.trim_end_matches(['u', 'U', 'l', 'L']);
+            let parsed = if let Some(h) = text.strip_prefix("0x").or(text.strip_prefix("0X")) {
+                i128::from_str_radix(h, 16)
+            } else if let Some(bin) = text.strip_prefix("0b") {
+                i128::from_str_radix(bin, 2)
+            } else if text.len() > 1 && text.starts_with('0') {
+                i128::from_str_radix(&text[1..], 8)
+            } else {
+                text.parse()
+            };
+            let v = parsed.map_err(|_| {
+                CommandError::new(format!("Invalid number \"{}\".", &input[start..i]))
+            })?;
+            out.push((Tok::Int(v), start));
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            loop {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                if input[i..].starts_with("::")
+                    && input[i + 2..]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                {
+                    i += 2;
+                    continue;
+                }
+                break;
+            }
+            out.push((Tok::Name(input[start..i].to_string()), start));
+        } else if c == '$' {
+            i += 1;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            out.push((Tok::Dollar(input[start + 1..i].to_string()), start));
+        } else if c == '"' || c == '\'' {
+            let (bytes, end) = quoted(input, i)?;
+            i = end;
+            if c == '\'' {
+                match bytes.as_slice() {
+                    [b] => out.push((Tok::Int(i128::from(*b)), start)),
+                    _ => return Err(syntax_error(&input[start..])),
+                }
+            } else {
+                out.push((Tok::Str(bytes), start));
+            }
+        } else if let Some(p) = PUNCTS.iter().find(|p| input[i..].starts_with(**p)) {
+            i += p.len();
+            out.push((Tok::Punct(p), start));
+        } else {
+            return Err(CommandError::new(format!(
+                "Invalid character '{c}' in expression."
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// A quoted string or char starting at `start`: its bytes (escapes decoded) and the index after
+/// the closing quote.
+fn quoted(input: &str, start: usize) -> Result<(Vec<u8>, usize), CommandError> {
+    let quote = input.as_bytes()[start];
+    let mut out = Vec::new();
+    let mut chars = input[start + 1..].char_indices();
+    while let Some((j, c)) = chars.next() {
+        match c {
+            c if c as u32 == u32::from(quote) => return Ok((out, start + 1 + j + 1)),
+            '\\' => {
+                let (_, e) = chars.next().ok_or_else(|| syntax_error(&input[start..]))?;
+                out.push(match e {
+                    'n' => b'\n',
+                    't' => b'\t',
+                    'r' => b'\r',
+                    '0' => 0,
+                    e => e as u8,
+                });
+            }
+            c => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    Err(CommandError::new("Unterminated string in expression."))
+}
+
+struct Parser<'i, 'f> {
+    input: &'i str,
+    toks: Vec<(Tok, usize)>,
+    pos: usize,
+    is_variable: &'f dyn Fn(&str) -> bool,
+}
+
+/// Parses an expression. `is_variable` says whether a name is a variable in scope, to tell
+/// `(x) * y` (a product) from `(T) *p` (a cast).
+pub fn parse(input: &str, is_variable: &dyn Fn(&str) -> bool) -> Result<Expr, CommandError> {
+    let mut p = Parser {
+        input,
+        toks: lex(input)?,
+        pos: 0,
+        is_variable,
+    };
+    let e = p.binary(0)?;
+    if p.pos < p.toks.len() {
+        return Err(syntax_error(p.rest()));
+    }
+    Ok(e)
+}
+
+/// Parses a type name as written after `ptype`, in a cast or `sizeof`.
+pub fn parse_type(text: &str) -> Option<TypeSpec> {
+    let mut t = text.trim().to_string();
+    let mut pointers = 0;
+    loop {
+        if let Some(rest) = t.strip_suffix('*') {
+            pointers += 1;
+            t = rest.trim_end().to_string();
+        } else if let Some(rest) = t.strip_prefix("*mut ").or(t.strip_prefix("*const ")) {
+            pointers += 1;
+            t = rest.trim_start().to_string();
+        } else if let Some(rest) = t.strip_prefix("&mut ").or(t.strip_prefix('&')) {
+            pointers += 1;
+            t = rest.trim_start().to_string();
+        } else {
+            break;
+        }
+    }
+    for prefix in [
+        "struct ",
+        "union ",
+        "enum ",
+        "class ",
+        "const ",
+        "volatile ",
+    ] {
+        if let Some(rest) = t.strip_prefix(prefix) {
+            t = rest.trim_start().to_string();
+        }
+    }
+    let valid = !t.is_empty()
+        && t.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '(' || c == '[')
+        && t.chars()
+            .all(|c| c.is_alphanumeric() || " _:<>,()[];&*".contains(c));
+    valid.then_some(TypeSpec { name: t, pointers })
+}
+
+fn binop(p: &str) -> Option<(BinOp, u8)> {
+    Some(match p {
+        "||" => (BinOp::Or, 1),
+        "&&" => (BinOp::And, 2),
+        "|" => (BinOp::BitOr, 3),
+        "^" => (BinOp::BitXor, 4),
+        "&" => (BinOp::BitAnd, 5),
+        "==" => (BinOp::Eq, 6),
+        "!=" => (BinOp::Ne, 6),
+        "<" => (BinOp::Lt, 7),
+        "<=" => (BinOp::Le, 7),
+        ">" => (BinOp::Gt, 7),
+        ">=" => (BinOp::Ge, 7),
+        "<<" => (BinOp::Shl, 8),
+        ">>" => (BinOp::Shr, 8),
+        "+" => (BinOp::Add, 9),
+        "-" => (BinOp::Sub, 9),
+        "*" => (BinOp::Mul, 10),
+        "/" => (BinOp::Div, 10),
+        "%" => (BinOp::Rem, 10),
+        _ => return None,
+    })
+}
+
+impl Parser<'_, '_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|(t, _)| t)
+    }
+
+    fn rest(&self) -> &str {
+        self.toks
+            .get(self.pos)
+            .map_or("", |(_, at)| &self.input[*at..])
+    }
+
+    fn punct(&mut self, p: &str) -> bool {
+        if self.peek()
+            == Some(&Tok::Punct(
+                PUNCTS.iter().find(|x| **x == p).copied().unwrap_or(""),
+            ))
+        {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, p: &str) -> Result<(), CommandError> {
+        if self.punct(p) {
+            Ok(())
+        } else {
+            Err(syntax_error(self.rest()))
+        }
+    }
+
+    fn binary(&mut self, min: u8) -> Result<Expr, CommandError> {
+        let mut lhs = self.unary()?;
+        while let Some(Tok::Punct(p)) = self.peek() {
+            let Some((op, prec)) = binop(p) else { break };
+            if prec < min {
+                break;
+            }
+            self.pos += 1;
+            let rhs = self.binary(prec + 1)?;
+            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    /// The text between the `(` at `self.pos` and its matching `)`, and the token index after.
+    fn parenthesized(&self, open: &str, close: &str) -> Option<(String, usize)> {
+        let mut depth = 0;
+        let start = self.toks.get(self.pos)?.1 + 1;
+        for (i, (t, at)) in self.toks.iter().enumerate().skip(self.pos) {
+            match t {
+                Tok::Punct(p) if *p == open => depth += 1,
+                Tok::Punct(p) if *p == close => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some((self.input[start..*at].to_string(), i + 1));
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn starts_operand(&self, index: usize) -> bool {
+        matches!(
+            self.toks.get(index).map(|(t, _)| t),
+            Some(Tok::Int(_) | Tok::Name(_) | Tok::Dollar(_) | Tok::Str(_))
+                | Some(Tok::Punct("(" | "*" | "&" | "!" | "~" | "{"))
+        )
+    }
+
+    fn unary(&mut self) -> Result<Expr, CommandError> {
+        let op = match self.peek() {
+            Some(Tok::Punct("*")) => Some(UnOp::Deref),
+            Some(Tok::Punct("&")) => Some(UnOp::AddrOf),
+            Some(Tok::Punct("-")) => Some(UnOp::Neg),
+            Some(Tok::Punct("!")) => Some(UnOp::Not),
+            Some(Tok::Punct("~")) => Some(UnOp::BitNot),
+            _ => None,
+        };
+        if let Some(op) = op {
+            self.pos += 1;
+            return Ok(Expr::Unary(op, Box::new(self.unary()?)));
+        }
+        if self.peek() == Some(&Tok::Punct("+")) {
+            self.pos += 1;
+            return self.unary();
+        }
+        if self.peek() == Some(&Tok::Name("sizeof".into())) {
+            self.pos += 1;
+            if self.peek() == Some(&Tok::Punct("("))
+                && let Some((inner, next)) = self.parenthesized("(", ")")
+                && !(self.is_variable)(inner.trim())
+                && let Some(ty) = parse_type(&inner)
+                && !inner.trim().starts_with('*')
+            {
+                self.pos = next;
+                return Ok(Expr::SizeofType(ty));
+            }
+            return Ok(Expr::SizeofExpr(Box::new(self.unary()?)));
+        }
+        if self.peek() == Some(&Tok::Punct("{"))
+            && let Some((inner, next)) = self.parenthesized("{", "}")
+        {
+            let ty = parse_type(&inner).ok_or_else(|| syntax_error(self.rest()))?;
+            self.pos = next;
+            return Ok(Expr::At(ty, Box::new(self.unary()?)));
+        }
+        if self.peek() == Some(&Tok::Punct("("))
+            && let Some((inner, next)) = self.parenthesized("(", ")")
+            && self.starts_operand(next)
+            && !(self.is_variable)(inner.trim())
+            && let Some(ty) = parse_type(&inner)
+            && (!inner.trim().starts_with('*')
+                || ty.name.contains(' ')
+                || inner.contains("*mut")
+                || inner.contains("*const"))
+            && !inner.trim().starts_with('&')
+        {
+            self.pos = next;
+            return Ok(Expr::Cast(ty, Box::new(self.unary()?)));
+        }
+        self.postfix()
+    }
+
+    fn postfix(&mut self) -> Result<Expr, CommandError> {
+        let mut e = self.primary()?;
+        loop {
+            if self.punct(".") || self.punct("->") {
+                let arrow = matches!(self.toks[self.pos - 1].0, Tok::Punct("->"));
+                let name = match self.toks.get(self.pos).map(|(t, _)| t) {
+                    Some(Tok::Name(n)) => n.clone(),
+                    Some(Tok::Int(i)) => i.to_string(),
+                    _ => return Err(syntax_error(self.rest())),
+                };
+                self.pos += 1;
+                e = if arrow {
+                    Expr::Arrow(Box::new(e), name)
+                } else {
+                    Expr::Field(Box::new(e), name)
+                };
+            } else if self.punct("[") {
+                let index = self.binary(0)?;
+                self.expect("]")?;
+                e = Expr::Index(Box::new(e), Box::new(index));
+            } else {
+                return Ok(e);
+            }
+        }
+    }
+
+    fn primary(&mut self) -> Result<Expr, CommandError> {
+        let Some((tok, _)) = self.toks.get(self.pos).cloned() else {
+            return Err(syntax_error(""));
+        };
+        self.pos += 1;
+        Ok(match tok {
+            Tok::Int(v) => Expr::Int(v),
+            Tok::Str(s) => Expr::Str(s),
+            Tok::Name(n) if n == "true" => Expr::Int(1),
+            Tok::Name(n) if n == "false" => Expr::Int(0),
+            Tok::Name(n) => Expr::Var(n),
+            Tok::Dollar(d) => history(&d)?,
+            Tok::Punct("(") => {
+                let e = self.binary(0)?;
+                self.expect(")")?;
+                e
+            }
+            _ => {
+                self.pos -= 1;
+                return Err(syntax_error(self.rest()));
+            }
+        })
+    }
+}
+
+fn history(d: &str) -> Result<Expr, CommandError> {
+    if d.is_empty() {
+        return Ok(Expr::HistoryBack(0));
+    }
+    if let Some(rest) = d.strip_prefix('$') {
+        if rest.is_empty() {
+            return Ok(Expr::HistoryBack(1));
+        }
+        if let Ok(n) = rest.parse() {
+            return Ok(Expr::HistoryBack(n));
+        }
+    }
+    if let Ok(n) = d.parse() {
+        return Ok(Expr::History(n));
+    }
+    Err(CommandError::new(format!(
+        "Convenience variable ${d} is not supported (only value history: $, $N, $$, $$N)."
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Expr {
+        parse(s, &|n| n == "x" || n == "thing").unwrap()
+    }
+
+    fn var(n: &str) -> Box<Expr> {
+        Box::new(Expr::Var(n.into()))
+    }
+
+    #[test]
+    fn postfix_and_unary_operators() {
+        assert_eq!(p("*thing"), Expr::Unary(UnOp::Deref, var("thing")));
+        assert_eq!(p("thing->value"), Expr::Arrow(var("thing"), "value".into()));
+        assert_eq!(
+            p("&a.b[2]"),
+            Expr::Unary(
+                UnOp::AddrOf,
+                Box::new(Expr::Index(
+                    Box::new(Expr::Field(var("a"), "b".into())),
+                    Box::new(Expr::Int(2))
+                ))
+            )
+        );
+        assert_eq!(p("t.0"), Expr::Field(var("t"), "0".into()));
+        assert_eq!(p("mything::X"), Expr::Var("mything::X".into()));
+    }
+
+    #[test]
+    fn arithmetic_has_c_precedence() {
+        assert_eq!(
+            p("1 + 2 * 3 - 4"),
+            Expr::Binary(
+                BinOp::Sub,
+                Box::new(Expr::Binary(
+                    BinOp::Add,
+                    Box::new(Expr::Int(1)),
+                    Box::new(Expr::Binary(
+                        BinOp::Mul,
+                        Box::new(Expr::Int(2)),
+                        Box::new(Expr::Int(3))
+                    ))
+                )),
+                Box::new(Expr::Int(4))
+            )
+        );
+        assert_eq!(p("0x10"), Expr::Int(16));
+        assert_eq!(p("'a'"), Expr::Int(97));
+    }
+
+    #[test]
+    fn casts_are_told_from_parenthesized_variables() {
+        assert_eq!(
+            p("(mything::MyThing *) 0xfff9c"),
+            Expr::Cast(
+                TypeSpec {
+                    name: "mything::MyThing".into(),
+                    pointers: 1
+                },
+                Box::new(Expr::Int(0xfff9c))
+            )
+        );
+        assert_eq!(
+            p("(*mut u8)x"),
+            Expr::Cast(
+                TypeSpec {
+                    name: "u8".into(),
+                    pointers: 1
+                },
+                var("x")
+            )
+        );
+        // `x` is a variable: a product, not a cast.
+        assert_eq!(
+            p("(x) * 2"),
+            Expr::Binary(BinOp::Mul, var("x"), Box::new(Expr::Int(2)))
+        );
+        assert_eq!(
+            p("(*thing).value"),
+            Expr::Field(
+                Box::new(Expr::Unary(UnOp::Deref, var("thing"))),
+                "value".into()
+            )
+        );
+        assert_eq!(
+            p("sizeof(usize)"),
+            Expr::SizeofType(TypeSpec {
+                name: "usize".into(),
+                pointers: 0
+            })
+        );
+        assert_eq!(p("sizeof x"), Expr::SizeofExpr(var("x")));
+        assert_eq!(
+            p("{int} 0x10"),
+            Expr::At(
+                TypeSpec {
+                    name: "int".into(),
+                    pointers: 0
+                },
+                Box::new(Expr::Int(16))
+            )
+        );
+    }
+
+    #[test]
+    fn history_references() {
+        assert_eq!(p("$"), Expr::HistoryBack(0));
+        assert_eq!(p("$$"), Expr::HistoryBack(1));
+        assert_eq!(p("$$3"), Expr::HistoryBack(3));
+        assert_eq!(p("$2"), Expr::History(2));
+    }
+
+    #[test]
+    fn syntax_errors_quote_the_rest() {
+        let e = parse("1 +", &|_| false).unwrap_err();
+        assert_eq!(e.0, "A syntax error in expression, near `'.");
+        let e = parse("a b", &|_| false).unwrap_err();
+        assert_eq!(e.0, "A syntax error in expression, near `b'.");
+    }
+}

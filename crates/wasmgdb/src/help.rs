@@ -1,0 +1,92 @@
+//! `help [COMMAND]`.
+
+use crate::command::{ALIASES, COMMANDS, resolve};
+use crate::error::CommandError;
+use crate::exec::Reply;
+
+/// One line per command: name and what it does.
+const HELP: &[(&str, &str)] = &[
+    (
+        "backtrace",
+        "backtrace [N|-N] [full] (bt, where) -- Print the stack, youngest frame (#0) first; N innermost or -N outermost frames; full: with locals.",
+    ),
+    (
+        "frame",
+        "frame [N] (f) -- Select frame N and print it; without N, print the selected frame.",
+    ),
+    ("up", "up [N] -- Select the frame N levels up (older)."),
+    (
+        "down",
+        "down [N] -- Select the frame N levels down (younger).",
+    ),
+    (
+        "info",
+        "info args|locals|frame|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line|source|imports|threads (i)",
+    ),
+    (
+        "thread",
+        "thread [N] -- Select thread N, or print the current thread.",
+    ),
+    (
+        "print",
+        "print[/FMT] [EXPR] (p) -- Print a value and record it as $N. EXPR: variables, * & . -> [i], (T) and (T *) casts, {T} ADDR, + - * / % << >> & | ^, comparisons, sizeof, $ $N $$ $$N. FMT: x d u o t c a z f.",
+    ),
+    (
+        "ptype",
+        "ptype EXPR|TYPE -- Print a type, with its members.",
+    ),
+    ("whatis", "whatis EXPR|TYPE -- Print the name of a type."),
+    (
+        "x",
+        "x/NFU ADDR -- Examine memory: N units, format F (x d u o t c a s z), unit U (b h w g).",
+    ),
+    (
+        "find",
+        "find [/b|/h|/w|/g] [/N] START, +LEN|END, VAL... -- Search memory for values or \"strings\".",
+    ),
+    (
+        "list",
+        "list [N|FILE:N|FUNCTION|-] (l) -- List source lines around the frame's line, or continue.",
+    ),
+    (
+        "directory",
+        "directory [DIR...] (dir) -- Add source directories; without DIR, reset them.",
+    ),
+    (
+        "set",
+        "set substitute-path FROM TO -- Rewrite source paths starting with FROM.",
+    ),
+    ("show", "show directories|substitute-path"),
+    (
+        "disassemble",
+        "disassemble (disas) -- The selected frame's Wasm function, => on the current instruction.",
+    ),
+    (
+        "help",
+        "help [COMMAND] (h) -- This list, or one command's help.",
+    ),
+    ("quit", "quit (q, exit) -- Leave wasmgdb."),
+];
+
+/// `help` and `help COMMAND`.
+pub(crate) fn help(topic: Option<&str>) -> Result<Reply, CommandError> {
+    match topic {
+        None => {
+            let mut text = String::from("List of commands:\n\n");
+            for (_, line) in HELP {
+                text.push_str(line);
+                text.push('\n');
+            }
+            text.push_str("\nType \"help\" followed by a command name for its documentation.\n");
+            Ok(Reply::text(text))
+        }
+        Some(topic) => {
+            let word = topic.split_whitespace().next().unwrap_or(topic);
+            let name = resolve(word, COMMANDS, ALIASES).ok_or_else(|| {
+                CommandError::new(format!("Undefined command: \"{word}\".  Try \"help\"."))
+            })?;
+            let line = HELP.iter().find(|(n, _)| *n == name).map_or("", |(_, l)| l);
+            Ok(Reply::text(format!("{line}\n")))
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Module-wide `info` commands: `info globals`, `info functions`, `info variables`,
+//! `info types`, `info symbol`, `info imports`.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use debuginfo::gimli::{self, Reader as _};
+use regex::Regex;
+use serde_json::json;
+use wasmparser::{Name, Parser, Payload, TypeRef};
+
+use crate::error::CommandError;
+use crate::exec::Reply;
+use crate::session::Session;
+
+type Result<T> = std::result::Result<T, CommandError>;
+
+fn regex(re: Option<&str>) -> Result<Option<Regex>> {
+    re.map(|r| Regex::new(r).map_err(|e| CommandError::new(format!("Invalid regexp: {e}"))))
+        .transpose()
+}
+
+fn header(what: &str, re: Option<&str>) -> String {
+    match re {
+        Some(r) => format!("All {what} matching regular expression \"{r}\":\n"),
+        None => format!("All defined {what}:\n"),
+    }
+}
+
+/// A DWARF DIE met while scanning every unit: its qualified name and tag.
+struct Named {
+    name: String,
+    tag: gimli::DwTag,
+    address: Option<u64>,
+    type_name: Option<String>,
+}
+
+impl Session<'_> {
+    fn section_names(&self, want: fn(&Name<'_>) -> bool) -> Vec<(u32, String)> {
+        let mut out = Vec::new();
+        let Some(data) = self.code_module().and_then(|m| m.custom_section("name")) else {
+            return out;
+        };
+        let reader = wasmparser::NameSectionReader::new(wasmparser::BinaryReader::new(data, 0));
+        for name in reader.into_iter().flatten() {
+            if !want(&name) {
+                continue;
+            }
+            if let Name::Global(map) = name {
+                for n in map.into_iter().flatten() {
+                    out.push((n.index, n.name.to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    /// `info globals`: the dump's Wasm globals, named by the module's `name` section.
+    pub(crate) fn info_globals(&self) -> Reply {
+        let names = self.section_names(|n| matches!(n, Name::Global(_)));
+        let mut text = String::new();
+        let mut items = Vec::new();
+        for (i, g) in self.dump.globals().iter().enumerate() {
+            let name = names
+                .iter()
+                .find(|(idx, _)| *idx as usize == i)
+                .map_or(String::new(), |(_, n)| format!(" {n}"));
+            let value = match g.value {
+                coredump::GlobalValue::I32(v) => format!("i32 = {v} ({:#x})", v as u32),
+                coredump::GlobalValue::I64(v) => format!("i64 = {v} ({:#x})", v as u64),
+                coredump::GlobalValue::F32(b) => format!("f32 = {}", f32::from_bits(b)),
+                coredump::GlobalValue::F64(b) => format!("f64 = {}", f64::from_bits(b)),
+                coredump::GlobalValue::V128(v) => format!("v128 = {v:#x}"),
+                coredump::GlobalValue::RefNull(_) => "ref = null".into(),
+                coredump::GlobalValue::RefFunc(f) => format!("ref = func[{f}]"),
+            };
+            let mutability = if g.mutable { " (mut)" } else { "" };
+            writeln!(text, "global[{i}]{name}{mutability}: {value}").ok();
+            items.push(
+                json!({ "index": i, "name": name.trim(), "mutable": g.mutable, "value": value }),
+            );
+        }
+        if items.is_empty() {
+            text.push_str("No globals.\n");
+        }
+        Reply::new(text, json!({ "globals": items }))
+    }
+
+    /// `info functions [REGEX]`: every function, by index, with its address.
+    pub(crate) fn info_functions(&self, re: Option<&str>) -> Result<Reply> {
+        let filter = regex(re)?;
+        let layout = self
+            .info
+            .code_layout()
+            .ok_or_else(|| CommandError::new("No code section."))?;
+        let imports = layout.imported_functions();
+        let count = imports + layout.defined_functions();
+        let mut text = header("functions", re);
+        let mut items = Vec::new();
+        for func in 0..count {
+            let name = self.info.function_name(func).name;
+            if filter.as_ref().is_some_and(|f| !f.is_match(&name)) {
+                continue;
+            }
+            let address = match layout.body_range(func) {
+                Ok(r) => format!("0x{:08x}", r.start),
+                Err(_) => "<import>  ".into(),
+            };
+            writeln!(text, "func[{func}]\t{address}  {name}").ok();
+            items.push(json!({ "func": func, "name": name, "imported": func < imports }));
+        }
+        Ok(Reply::new(text, json!({ "functions": items })))
+    }
+
+    /// Every named type or static variable of the DWARF (scans every unit).
+    fn scan_dwarf(&self, variables: bool) -> Result<Vec<Named>> {
+        let dwarf = self.info.dwarf();
+        let mut out = Vec::new();
+        let mut headers = dwarf.units();
+        let err = |e: gimli::Error| CommandError::new(format!("malformed DWARF: {e}"));
+        while let Some(header) = headers.next().map_err(err)? {
+            let unit = dwarf.unit(header).map_err(err)?;
+            let mut path: Vec<(isize, String)> = Vec::new();
+            let mut entries = unit.entries();
+            while let Some(die) = entries.next_dfs().map_err(err)? {
+                let depth = die.depth();
+                path.retain(|(d, _)| *d < depth);
+                let name = match die.attr_value(gimli::DW_AT_name) {
+                    Some(v) => dwarf
+                        .attr_string(&unit, v)
+                        .ok()
+                        .and_then(|s| s.to_string_lossy().ok().map(|s| s.into_owned())),
+                    None => None,
+                };
+                let tag = die.tag();
+                let qualified = |n: &str| {
+                    path.iter()
+                        .map(|(_, p)| p.as_str())
+                        .chain([n])
+                        .collect::<Vec<_>>()
+                        .join("::")
+                };
+                match (tag, &name) {
+                    (gimli::DW_TAG_namespace, Some(n)) => path.push((depth, n.clone())),
+                    (
+                        gimli::DW_TAG_structure_type
+                        | gimli::DW_TAG_union_type
+                        | gimli::DW_TAG_enumeration_type
+                        | gimli::DW_TAG_typedef
+                        | gimli::DW_TAG_base_type,
+                        Some(n),
+                    ) if !variables && die.attr_value(gimli::DW_AT_declaration).is_none() => {
+                        out.push(Named {
+                            name: qualified(n),
+                            tag,
+                            address: None,
+                            type_name: None,
+                        });
+                        if tag != gimli::DW_TAG_base_type {
+                            path.push((depth, n.clone()));
+                        }
+                    }
+                    (gimli::DW_TAG_variable, Some(n))
+                        if variables && path.len() as isize == depth - 1 =>
+                    {
+                        let address = match die.attr_value(gimli::DW_AT_location) {
+                            Some(gimli::AttributeValue::Exprloc(expr)) => {
+                                let mut ops = expr.operations(unit.encoding());
+                                match ops.next() {
+                                    Ok(Some(gimli::Operation::Address { address })) => {
+                                        Some(address)
+                                    }
+                                    _ => None,
+                                }
+                            }
+                            _ => None,
+                        };
+                        let type_name = match die.attr_value(gimli::DW_AT_type) {
+                            Some(gimli::AttributeValue::UnitRef(o)) => unit
+                                .entry(o)
+                                .ok()
+                                .and_then(|t| t.attr_value(gimli::DW_AT_name))
+                                .and_then(|v| dwarf.attr_string(&unit, v).ok())
+                                .and_then(|s| s.to_string_lossy().ok().map(|s| s.into_owned())),
+                            _ => None,
+                        };
+                        // Tombstones: the linker dropped the variable.
+                        if address
+                            .is_some_and(|a| a != 0 && a != u64::from(u32::MAX) && a != u64::MAX)
+                        {
+                            out.push(Named {
+                                name: qualified(n),
+                                tag,
+                                address,
+                                type_name,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `info types [REGEX]`.
+    pub(crate) fn info_types(&self, re: Option<&str>) -> Result<Reply> {
+        let filter = regex(re)?;
+        let names: BTreeSet<String> = self
+            .scan_dwarf(false)?
+            .into_iter()
+            .map(|n| n.name)
+            .filter(|n| filter.as_ref().is_none_or(|f| f.is_match(n)))
+            .collect();
+        let mut text = header("types", re);
+        for n in &names {
+            writeln!(text, "\t{n}").ok();
+        }
+        Ok(Reply::new(text, json!({ "types": names })))
+    }
+
+    /// `info variables [REGEX]`: static variables.
+    pub(crate) fn info_statics(&self, re: Option<&str>) -> Result<Reply> {
+        let filter = regex(re)?;
+        let mut vars: Vec<Named> = self
+            .scan_dwarf(true)?
+            .into_iter()
+            .filter(|n| filter.as_ref().is_none_or(|f| f.is_match(&n.name)))
+            .collect();
+        vars.sort_by(|a, b| a.name.cmp(&b.name));
+        vars.dedup_by(|a, b| a.name == b.name && a.address == b.address);
+        let mut text = header("variables", re);
+        let mut items = Vec::new();
+        for v in &vars {
+            debug_assert_eq!(v.tag, gimli::DW_TAG_variable);
+            let ty = v.type_name.as_deref().unwrap_or("?");
+            let address = v.address.unwrap_or(0);
+            writeln!(text, "0x{address:08x}  static {}: {ty};", v.name).ok();
+            items.push(json!({ "name": v.name, "type": ty, "address": format!("{address:#x}") }));
+        }
+        Ok(Reply::new(text, json!({ "variables": items })))
+    }
+
+    /// `info symbol ADDR|FUNCIDX`: the function at a module file offset, or function N.
+    pub(crate) fn info_symbol(&self, arg: &str) -> Result<Reply> {
+        let layout = self
+            .info
+            .code_layout()
+            .ok_or_else(|| CommandError::new("No code section."))?;
+        let arg = arg.trim();
+        let as_index = arg.strip_prefix("func[").and_then(|a| a.strip_suffix(']'));
+        let n: u64 = match as_index {
+            Some(i) => i
+                .parse()
+                .map_err(|_| CommandError::new(format!("Invalid number \"{i}\".")))?,
+            None => {
+                let e = self.parse_expr(arg)?;
+                let v = self.eval(&e)?;
+                self.address_of_operand(&v)?
+            }
+        };
+        let count = u64::from(layout.imported_functions() + layout.defined_functions());
+        let in_code = n >= layout.code_payload_start();
+        let (func, offset) = if as_index.is_none() && in_code {
+            let loc = layout
+                .code_location(n - layout.code_payload_start())
+                .ok_or_else(|| CommandError::new(format!("No symbol matches {arg}.")))?;
+            (loc.func, Some(loc.code_offset))
+        } else if n < count {
+            (n as u32, None)
+        } else {
+            return Err(CommandError::new(format!("No symbol matches {arg}.")));
+        };
+        let name = self.info.function_name(func).name;
+        let text = match offset {
+            Some(0) | None => format!("{name} in section code (func[{func}])\n"),
+            Some(o) => format!("{name} + {o} in section code (func[{func}])\n"),
+        };
+        Ok(Reply::new(
+            text,
+            json!({ "func": func, "name": name, "offset": offset }),
+        ))
+    }
+
+    /// `info imports`: the module's imports.
+    pub(crate) fn info_imports(&self) -> Result<Reply> {
+        let module = self
+            .code_module()
+            .ok_or_else(|| CommandError::new("No module."))?;
+        let mut text = String::new();
+        let mut items = Vec::new();
+        let (mut funcs, mut others) = (0u32, 0u32);
+        for payload in Parser::new(0).parse_all(module.bytes()) {
+            let Ok(Payload::ImportSection(reader)) = payload else {
+                continue;
+            };
+            for import in reader.into_imports().flatten() {
+                let (kind, index) = match import.ty {
+                    TypeRef::Func(_) | TypeRef::FuncExact(_) => {
+                        funcs += 1;
+                        ("func", funcs - 1)
+                    }
+                    TypeRef::Memory(_) => ("memory", {
+                        others += 1;
+                        others - 1
+                    }),
+                    TypeRef::Global(_) => ("global", {
+                        others += 1;
+                        others - 1
+                    }),
+                    TypeRef::Table(_) => ("table", {
+                        others += 1;
+                        others - 1
+                    }),
+                    TypeRef::Tag(_) => ("tag", {
+                        others += 1;
+                        others - 1
+                    }),
+                };
+                writeln!(text, "{kind}[{index}]\t{}::{}", import.module, import.name).ok();
+                items.push(json!({ "kind": kind, "index": index, "module": import.module, "name": import.name }));
+            }
+            break;
+        }
+        text.insert_str(0, &format!("{} import(s).\n", items.len()));
+        Ok(Reply::new(text, json!({ "imports": items })))
+    }
+}

@@ -1,0 +1,147 @@
+//! `wasmgdb`: the command line over the `wasmgdb` library.
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use wasmgdb::driver::{Output, Step};
+use wasmgdb::{LoadOptions, Session};
+
+const AFTER_HELP: &str = "\
+Examples:
+  wasmgdb app.wasm coredump
+      the REPL: bt, frame N, info locals, print *thing, x/4xw ADDR, list, help
+  wasmgdb --batch -ex bt -ex 'frame 13' -ex 'print *thing' app.wasm coredump
+  echo 'info locals' | wasmgdb app.wasm coredump
+  wasmgdb --batch --json -ex bt stripped.wasm coredump --debug-dir symbols/
+
+MODULE is the module that ran, or the original module that wasm-coredump-rewriter rewritten
+(the dump carries the original code offsets), or a stripped module whose debug-<build_id>.wasm
+is next to it or in a --debug-dir. Notes about the dump (build_id or module name mismatch,
+missing locals) go to stderr.
+
+Exit status:
+  0  success
+  1  the module or the dump cannot be read; or in batch mode (-ex, --batch, commands on stdin)
+     the last command failed, as in gdb
+  2  invalid arguments";
+
+/// A gdb-like debugger for WebAssembly core dumps.
+///
+/// Loads MODULE's DWARF and COREDUMP (from wasm-coredump-rewriter's runtime or from Wasmtime),
+/// then runs the -ex commands, then reads commands: from the terminal in a REPL (history, tab
+/// completion), or from stdin when it is not a terminal. gdb's commands, names and output:
+/// backtrace, frame, up, down, info locals|args|frame|globals|functions|variables|types|symbol|
+/// line|source|imports|threads, print, ptype, whatis, x, find, list, disassemble, help, quit.
+#[derive(Parser, Debug)]
+#[command(name = "wasmgdb", version, after_help = AFTER_HELP)]
+struct Opts {
+    /// The Wasm module (with DWARF, or with its debug file found by build_id)
+    #[arg(value_name = "MODULE")]
+    module: PathBuf,
+
+    /// The core dump
+    #[arg(value_name = "COREDUMP")]
+    coredump: PathBuf,
+
+    /// Run CMD after loading (repeatable, in order); also spelled -ex
+    #[arg(long = "ex", value_name = "CMD")]
+    ex: Vec<String>,
+
+    /// Exit after the -ex commands (also spelled -batch)
+    #[arg(long)]
+    batch: bool,
+
+    /// Print each command's output as one line of JSON (bt, frame, info locals/args and print
+    /// give structured fields)
+    #[arg(long)]
+    json: bool,
+
+    /// Look for debug-<build_id>.wasm in DIR too (repeatable)
+    #[arg(long, value_name = "DIR")]
+    debug_dir: Vec<PathBuf>,
+
+    /// Look for source files in DIR (repeatable; gdb's `directory`)
+    #[arg(long, short = 'd', value_name = "DIR")]
+    source_dir: Vec<PathBuf>,
+
+    /// Do not print notes about the dump
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// gdb's single-dash long options (`-ex`, `-batch`) as clap's double-dash ones.
+fn gdb_args() -> Vec<std::ffi::OsString> {
+    std::env::args_os()
+        .map(|a| match a.to_str() {
+            Some("-ex") => "--ex".into(),
+            Some("-batch") => "--batch".into(),
+            Some("-q" | "-quiet" | "-silent") => "--quiet".into(),
+            _ => a,
+        })
+        .collect()
+}
+
+fn main() -> ExitCode {
+    let opts = Opts::parse_from(gdb_args());
+    match run(&opts) {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(opts: &Opts) -> Result<ExitCode> {
+    let bytes = std::fs::read(&opts.coredump)
+        .with_context(|| format!("cannot read {}", opts.coredump.display()))?;
+    let options = LoadOptions {
+        debug_dirs: opts.debug_dir.clone(),
+        source_dirs: opts.source_dir.clone(),
+    };
+    let mut session = Session::load(&opts.module, &bytes, &options).with_context(|| {
+        format!(
+            "cannot debug {} with {}",
+            opts.coredump.display(),
+            opts.module.display()
+        )
+    })?;
+    if !opts.quiet {
+        for note in session.notes() {
+            eprintln!("{note}");
+        }
+    }
+    let mut output = Output {
+        out: io::stdout().lock(),
+        err: io::stderr(),
+        json: opts.json,
+    };
+    let mut last = output.run_all(&mut session, opts.ex.iter().map(String::as_str))?;
+    if !opts.batch && last != Step::Quit {
+        let stdin = io::stdin();
+        if stdin.is_terminal() {
+            drop(output);
+            wasmgdb::driver::repl(&mut session, opts.json)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        last = output.run_script(&mut session, stdin.lock())?;
+    }
+    Ok(match last {
+        Step::Failed => ExitCode::FAILURE,
+        Step::Ok | Step::Quit => ExitCode::SUCCESS,
+    })
+}

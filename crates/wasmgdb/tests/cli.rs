@@ -1,0 +1,185 @@
+//! The `wasmgdb` binary: batch mode, `--json`, commands on stdin, exit statuses, and one clear
+//! `error:` line for bad input.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use wasm_coredump_tests::{Fixture, Profile, fixture, wasmtime_dump};
+
+fn wasmgdb(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgdb"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn batch_mode_runs_ex_commands_in_order() {
+    let d = common::rewritten_dump(Fixture::MyThing, Profile::Debug, &[]);
+    let level = common::level_of(&d.original, &d.dump, "mything::process_thing");
+    let frame = format!("frame {level}");
+    let (m, c) = (d.original.to_str().unwrap(), d.dump.to_str().unwrap());
+    let out = wasmgdb(
+        &[
+            "--batch",
+            "-ex",
+            "bt 1",
+            "-ex",
+            &frame,
+            "-ex",
+            "print *thing",
+            m,
+            c,
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("#0  "), "{stdout}");
+    assert!(
+        stdout.contains("(More stack frames follow...)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("in mything::process_thing (thing=0x"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("$1 = mything::MyThing {value: 3}\n"),
+        "{stdout}"
+    );
+    // The last command failing makes the exit status 1, as in gdb.
+    let out = wasmgdb(&["-batch", "-ex", "frame 999", m, c], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("No frame at level 999.\n"));
+}
+
+#[test]
+fn json_output_is_one_object_per_command() {
+    let d = common::rewritten_dump(Fixture::MyThing, Profile::Debug, &[]);
+    let level = common::level_of(&d.original, &d.dump, "mything::process_thing");
+    let frame = format!("frame {level}");
+    let (m, c) = (d.original.to_str().unwrap(), d.dump.to_str().unwrap());
+    let out = wasmgdb(
+        &[
+            "--batch",
+            "--json",
+            "-q",
+            "-ex",
+            "bt",
+            "-ex",
+            &frame,
+            "-ex",
+            "info args",
+            "-ex",
+            "print thing->value",
+            "-ex",
+            "nope",
+            m,
+            c,
+        ],
+        "",
+    );
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    let frames = lines[0]["frames"].as_array().unwrap();
+    let calc = frames
+        .iter()
+        .find(|f| f["function"] == "mything::calculate")
+        .unwrap();
+    assert_eq!(calc["args"][0]["name"], "value");
+    assert_eq!(calc["args"][0]["value"], "3");
+    assert_eq!(calc["line"], 16);
+    assert_eq!(lines[1]["frame"]["function"], "mything::process_thing");
+    assert_eq!(lines[2]["variables"][0]["name"], "thing");
+    assert_eq!(lines[2]["variables"][0]["type"], "&mything::MyThing");
+    assert_eq!(lines[3]["value"], "3");
+    assert_eq!(lines[3]["history"], 1);
+    assert_eq!(
+        lines[4]["error"],
+        "Undefined command: \"nope\".  Try \"help\"."
+    );
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn commands_are_read_from_a_non_terminal_stdin() {
+    let module = fixture(Fixture::MyThing, Profile::Debug);
+    let dump = wasmtime_dump(Fixture::MyThing);
+    let out = wasmgdb(
+        &[module.to_str().unwrap(), dump.to_str().unwrap()],
+        "bt 1\nquit\nbt\n",
+    );
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with('#')).count(),
+        1,
+        "{stdout}"
+    );
+    assert!(text(&out.stderr).contains("values of parameters and locals are unavailable"));
+}
+
+#[test]
+fn bad_input_is_one_error_line_and_status_1() {
+    let dir = common::tmp_dir();
+    let module = fixture(Fixture::MyThing, Profile::Debug);
+    let dump = wasmtime_dump(Fixture::MyThing);
+    let bytes = std::fs::read(&dump).unwrap();
+    let truncated = dir.join("truncated.coredump");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let not_wasm = dir.join("not-wasm.bin");
+    std::fs::write(&not_wasm, b"hello, world").unwrap();
+    let m = module.to_str().unwrap();
+    let cases: [(&str, &str, &str); 5] = [
+        (m, not_wasm.to_str().unwrap(), "not a Wasm core dump"),
+        (m, truncated.to_str().unwrap(), "cannot read the core dump"),
+        (m, m, "core dumps hold no such section"),
+        (
+            not_wasm.to_str().unwrap(),
+            dump.to_str().unwrap(),
+            "cannot load",
+        ),
+        (m, "/nonexistent/core", "cannot read /nonexistent/core"),
+    ];
+    for (module, dump, message) in cases {
+        let out = wasmgdb(&["--batch", "-ex", "bt", module, dump], "");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{module} {dump}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(stderr.contains(message), "{message}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let missing = wasmgdb(
+        &["--batch", "/nonexistent/m.wasm", dump.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("no such file"));
+}
+
+#[test]
+fn help_is_pinned() {
+    let out = wasmgdb(&["--help"], "");
+    assert!(out.status.success());
+    snapshot!("help", text(&out.stdout));
+}
