@@ -16,7 +16,9 @@ fn layout(module: &[u8]) -> (Range<usize>, Vec<(String, Vec<u8>)>) {
     let mut dwarf = Vec::new();
     for payload in Parser::new(0).parse_all(module) {
         match payload.unwrap() {
-            Payload::CodeSectionStart { unchecked_range, .. } => {
+            Payload::CodeSectionStart {
+                unchecked_range, ..
+            } => {
                 code = unchecked_range.start as usize..unchecked_range.end as usize;
             }
             Payload::CustomSection(c) if c.name().starts_with(".debug_") => {
@@ -56,12 +58,19 @@ fn fixtures_split_byte_exact() {
                 if name == "debug" {
                     assert_eq!(their_dwarf, dwarf, "{what}: DWARF of the debug file");
                 } else {
-                    assert!(their_dwarf.is_empty(), "{what}: stripped module keeps no DWARF");
+                    assert!(
+                        their_dwarf.is_empty(),
+                        "{what}: stripped module keeps no DWARF"
+                    );
                 }
             }
 
             let again = split(&input, &deterministic).unwrap();
-            assert_eq!(again.build_id(), first.build_id(), "{what}: deterministic id");
+            assert_eq!(
+                again.build_id(),
+                first.build_id(),
+                "{what}: deterministic id"
+            );
             assert_eq!(again.stripped().to_vec(), stripped, "{what}");
             assert_eq!(again.debug().to_vec(), debug, "{what}");
         }
