@@ -1,8 +1,8 @@
 //! Every crash fixture, debug and release: both outputs validate, the Code
 //! section's bytes and file offset are the same in the input, the stripped
 //! module and the debug file, the debug file's DWARF equals the input's byte
-//! for byte, `--deterministic` is deterministic, and an existing build_id
-//! (the rewriter's) is kept.
+//! for byte, and `--deterministic` is deterministic. (That an existing
+//! build_id, the rewriter's, is kept is checked by tests/tests/pipeline.rs.)
 
 use std::ops::Range;
 
