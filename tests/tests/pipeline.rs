@@ -58,7 +58,7 @@ fn a_split_rewritten_module_symbolizes_through_its_debug_file() {
                 "the dump names the module that wrote it"
             );
 
-            let via_debug_file = DebugInfo::load(&app, &[debug_dir.clone()]).unwrap();
+            let via_debug_file = DebugInfo::load(&app, std::slice::from_ref(&debug_dir)).unwrap();
             assert!(
                 matches!(via_debug_file.dwarf_source(), DwarfSource::DebugFile(Some(p)) if *p == debug_file),
                 "{kind} {profile}: {:?}",
