@@ -1,14 +1,16 @@
 //! [`DebugInfo`]: the debug info of one module, loaded lazily, and symbolization.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::build_id::find_debug_file;
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FunctionName, NameSource, Scope};
+use crate::frame::{Frame, FunctionName, Location, NameSource, Scope};
+use crate::globals::GlobalVariable;
 use crate::layout::CodeLayout;
+use crate::lines::RecordedPaths;
 use crate::module::Module;
 use crate::names::FunctionNames;
 use crate::qualify::UnitNames;
@@ -49,6 +51,8 @@ pub struct DebugInfo {
     pub(crate) units: UnitCache,
     pub(crate) types: RefCell<HashMap<TypeId, Arc<Type>>>,
     pub(crate) unit_names: RefCell<HashMap<usize, Arc<UnitNames>>>,
+    pub(crate) globals: OnceCell<Vec<GlobalVariable>>,
+    pub(crate) recorded_paths: RefCell<HashMap<usize, RecordedPaths>>,
     source: DwarfSource,
 }
 
@@ -186,6 +190,8 @@ impl DebugInfo {
             units: UnitCache::default(),
             types: RefCell::default(),
             unit_names: RefCell::default(),
+            globals: OnceCell::new(),
+            recorded_paths: RefCell::default(),
             source,
         })
     }
@@ -264,16 +270,22 @@ impl DebugInfo {
                 )),
                 None => None,
             };
-            frames.push((
-                function,
-                frame.location.map(Into::into),
-                frame.dw_die_offset,
-            ));
+            frames.push((function, frame.location, frame.dw_die_offset));
         }
-        let unit = match frames.last() {
-            Some((_, _, Some(_))) => self.unit_offset(address)?,
-            _ => None,
+        // The unit of the address: its offset for scopes, its files' recorded paths.
+        let (unit, recorded) = if frames.is_empty() {
+            (None, Default::default())
+        } else {
+            self.unit_at(address)?
         };
+        let frames: Vec<_> = frames
+            .into_iter()
+            .map(|(function, location, die)| {
+                let location = location.map(|l| Location::new(l, &recorded));
+                (function, location, die)
+            })
+            .collect();
+        let unit = unit.filter(|_| matches!(frames.last(), Some((_, _, Some(_)))));
         let outer_die = frames.last().and_then(|f| f.2);
         let count = frames.len();
         let mut out: Vec<Frame> = frames
@@ -314,10 +326,13 @@ impl DebugInfo {
         Ok(out)
     }
 
-    /// The `.debug_info` offset of the unit that describes `address`.
-    fn unit_offset(&self, address: u64) -> Result<Option<usize>> {
-        let unit = self.ctx.find_dwarf_and_unit(address).skip_all_loads();
-        Ok(unit.map(|u| u.header.offset().0))
+    /// The `.debug_info` offset of the unit that describes `address`, and the recorded paths
+    /// of its files.
+    fn unit_at(&self, address: u64) -> Result<(Option<usize>, RecordedPaths)> {
+        let Some(unit) = self.ctx.find_dwarf_and_unit(address).skip_all_loads() else {
+            return Ok((None, Default::default()));
+        };
+        Ok((Some(unit.header.offset().0), self.recorded_paths(&unit)?))
     }
 
     fn fallback_name(&self, func: u32) -> FunctionName {

@@ -1,6 +1,9 @@
 //! What symbolizing a code location gives: frames with a function name and a source location.
 
+use std::collections::HashMap;
 use std::fmt;
+
+use crate::lines::clean_path;
 
 /// Where a function's name came from, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,42 +59,47 @@ impl fmt::Display for FunctionName {
 /// A source location. Any part may be unknown.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Location {
-    /// The source file, as the DWARF names it (joined with the unit's directory).
+    /// The source file's full path: the file as the DWARF names it, joined with its directory
+    /// and the unit's compilation directory (`DW_AT_comp_dir`), as addr2line joins it. Open
+    /// this one.
     pub file: Option<String>,
+    /// The source file as the DWARF's line table records it, which is what gdb shows (its
+    /// default `set filename-display relative`): the file's name joined with its include
+    /// directory, but not with the compilation directory. Relative to the compilation directory
+    /// when the DWARF records it so (`mything/src/main.rs`); absolute when the include directory
+    /// is (`/rustc/<commit>/library/std/src/rt.rs`). Set whenever `file` is.
+    pub recorded_file: Option<String>,
     /// The 1-based line.
     pub line: Option<u32>,
     /// The 1-based column; `None` when unknown or at the left edge.
     pub column: Option<u32>,
 }
 
-impl From<addr2line::Location<'_>> for Location {
-    fn from(l: addr2line::Location<'_>) -> Self {
+impl Location {
+    /// A location from addr2line's, with the recorded paths of its unit's files (by full path).
+    pub(crate) fn new(l: addr2line::Location<'_>, recorded: &HashMap<String, String>) -> Self {
+        let file = l.file.map(clean_path);
         Location {
-            file: l.file.map(clean_path),
+            recorded_file: file
+                .as_deref()
+                .map(|f| recorded.get(f).map_or(f, String::as_str).to_string()),
+            file,
             line: l.line.filter(|&l| l != 0),
             column: l.column.filter(|&c| c != 0),
         }
     }
-}
 
-/// addr2line joins a unit's directory and a file name that may itself be a URL
-/// (`wasisdk://v30.0/build/.../wasisdk://v30.0/src/abort.c`): keep the last URL.
-fn clean_path(path: &str) -> String {
-    if let Some(i) = path.rfind("://") {
-        let scheme_start = path[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-            .map_or(0, |j| j + 1);
-        if scheme_start > 0 && path[..scheme_start].ends_with('/') && scheme_start < i {
-            return path[scheme_start..].to_string();
-        }
+    /// The file as a debugger shows it: [`Location::recorded_file`], else [`Location::file`].
+    pub fn shown_file(&self) -> Option<&str> {
+        self.recorded_file.as_deref().or(self.file.as_deref())
     }
-    path.to_string()
 }
 
 impl fmt::Display for Location {
-    /// `file:line:column`, leaving out what is unknown (`??` for an unknown file).
+    /// `file:line:column` with the file as recorded ([`Location::shown_file`]), leaving out
+    /// what is unknown (`??` for an unknown file).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.file.as_deref().unwrap_or("??"))?;
+        f.write_str(self.shown_file().unwrap_or("??"))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
             if let Some(column) = self.column {
@@ -152,26 +160,5 @@ impl fmt::Display for Frame {
             write!(f, " at {location}")?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clean_path;
-
-    #[test]
-    fn a_url_file_name_is_not_joined_to_the_directory() {
-        assert_eq!(
-            clean_path("wasisdk://v30.0/build/x/wasisdk://v30.0/src/abort.c"),
-            "wasisdk://v30.0/src/abort.c"
-        );
-        assert_eq!(
-            clean_path("wasisdk://v30.0/src/abort.c"),
-            "wasisdk://v30.0/src/abort.c"
-        );
-        assert_eq!(
-            clean_path("/rustc/abc/library/core/src/lib.rs"),
-            "/rustc/abc/library/core/src/lib.rs"
-        );
     }
 }

@@ -8,11 +8,16 @@
 //!
 //! - [`DebugInfo::frames`] symbolizes a core dump frame (function index, code offset) into
 //!   [`Frame`]s, inlined ones first, with demangled names and source locations. Code offsets
-//!   become DWARF addresses in one place: [`CodeLayout::dwarf_address`].
+//!   become DWARF addresses in one place: [`CodeLayout::dwarf_address`]. A [`Location`] names
+//!   its file both as the DWARF records it (`mything/src/main.rs`, what gdb shows) and by full
+//!   path (joined with the compilation directory, to open it); [`DebugInfo::line_range`] gives a
+//!   line's code addresses (gdb's `info line`).
 //! - [`DebugInfo::variables`] lists the variables in scope at a frame ([`Frame::scope`]);
 //!   [`DebugInfo::locate`] evaluates a variable's location (`DW_OP_WASM_location`, frame base,
 //!   pieces, location lists) against a [`FrameState`] the caller implements
 //!   ([`CoreDumpFrame`] for a core dump), so the crate does no I/O.
+//! - [`DebugInfo::find_global_variable`] finds a `static` or C global by qualified or plain name,
+//!   with its type and linear-memory address ([`GlobalVariable`]).
 //! - [`DebugInfo::type_of`] reads [`Type`]s; [`DebugInfo::format_variable`] and
 //!   [`DebugInfo::format_value`] print values as gdb does (`mything::MyThing {value: 3}`,
 //!   `core::option::Option<&str>::Some("alice")`, `Vec(size=2) = {1, 2}`, pointers as `0x...`).
@@ -40,7 +45,9 @@ mod error;
 mod eval;
 mod format;
 mod frame;
+mod globals;
 mod layout;
+mod lines;
 mod module;
 mod names;
 mod place;
@@ -59,6 +66,7 @@ pub use demangle::demangle;
 pub use error::{Error, Result, Unavailable};
 pub use format::FormatOptions;
 pub use frame::{Frame, FunctionName, Location, NameSource, Scope};
+pub use globals::GlobalVariable;
 pub use layout::{CodeLayout, CodeLocation};
 pub use module::{
     BUILD_ID_SECTION, EXTERNAL_DEBUG_INFO_SECTION, Module, parse_external_debug_info,

@@ -11,6 +11,7 @@ use crate::exec::Reply;
 use crate::expr::Ty;
 use crate::expr::eval::Shape;
 use crate::session::{Session, StackFrame};
+use crate::source::SourceFile;
 
 type Result<T> = std::result::Result<T, CommandError>;
 
@@ -108,7 +109,7 @@ impl Session<'_> {
             .collect();
         write!(line, " ({})", args.join(", ")).ok();
         if let Some(location) = &frame.symbol.location {
-            let file = location.file.as_deref().unwrap_or("??");
+            let file = location.shown_file().unwrap_or("??");
             write!(line, " at {file}").ok();
             if let Some(l) = location.line {
                 write!(line, ":{l}").ok();
@@ -134,7 +135,8 @@ impl Session<'_> {
             "code_offset": frame.code_offset,
             "pc": self.pc(frame.func, frame.code_offset).map(|pc| format!("{pc:#x}")),
             "inlined": frame.symbol.inlined,
-            "file": location.file,
+            "file": location.shown_file(),
+            "fullname": location.file,
             "line": location.line,
             "column": location.column,
             "args": args,
@@ -184,11 +186,11 @@ impl Session<'_> {
         let mut text = self.frame_line(level);
         text.push('\n');
         let frame = &self.frames[level];
-        if let Some(location) = frame.symbol.location.clone()
-            && let (Some(file), Some(line)) = (location.file.as_deref(), location.line)
+        if let Some(location) = &frame.symbol.location
+            && let (Some(file), Some(line)) = (SourceFile::of(location), location.line)
         {
-            text.push_str(&self.source_line(file, line));
-            self.list_next = Some((file.to_string(), line));
+            text.push_str(&self.source_line(&file, line));
+            self.list_next = Some((file, line));
         }
         Ok(Reply::new(text, json!({ "frame": self.frame_json(level) })))
     }

@@ -67,8 +67,29 @@ pub enum Command {
     Help(Option<String>),
     /// `quit` (`q`, `exit`).
     Quit,
-    /// An empty line.
+    /// An empty line or a comment (a session repeats the previous command for an empty line).
     Nothing,
+}
+
+impl Command {
+    /// What an empty line runs after this command, as in gdb: the same command, except that
+    /// `list` and `x` go on from where they stopped, and `quit`, `directory` and `set` are not
+    /// repeated (`None`).
+    pub fn repeated(&self) -> Option<Command> {
+        match self {
+            Command::Quit
+            | Command::Nothing
+            | Command::Directory(_)
+            | Command::SetSubstitutePath { .. } => None,
+            Command::List(Some(arg)) if arg == "-" => Some(self.clone()),
+            Command::List(_) => Some(Command::List(None)),
+            Command::Examine(x) => Some(Command::Examine(Examine {
+                expr: None,
+                ..x.clone()
+            })),
+            _ => Some(self.clone()),
+        }
+    }
 }
 
 /// The `info` subcommands.
@@ -441,126 +462,4 @@ fn set(rest: &str) -> Result<Command, CommandError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aliases_and_prefixes_resolve_as_in_gdb() {
-        assert_eq!(
-            parse("bt").unwrap(),
-            Command::Backtrace {
-                count: None,
-                full: false
-            }
-        );
-        assert_eq!(
-            parse("back 3 full").unwrap(),
-            Command::Backtrace {
-                count: Some(3),
-                full: true
-            }
-        );
-        assert_eq!(
-            parse("where -2").unwrap(),
-            Command::Backtrace {
-                count: Some(-2),
-                full: false
-            }
-        );
-        assert_eq!(parse("f 2").unwrap(), Command::Frame(Some(2)));
-        assert_eq!(parse("frame").unwrap(), Command::Frame(None));
-        assert_eq!(parse("up").unwrap(), Command::Up(1));
-        assert_eq!(parse("down 3").unwrap(), Command::Down(3));
-        assert_eq!(parse("i lo").unwrap(), Command::Info(Info::Locals));
-        assert_eq!(parse("info args").unwrap(), Command::Info(Info::Args));
-        assert_eq!(
-            parse("info functions ^mything").unwrap(),
-            Command::Info(Info::Functions(Some("^mything".into())))
-        );
-        assert_eq!(parse("q").unwrap(), Command::Quit);
-        assert_eq!(parse("").unwrap(), Command::Nothing);
-    }
-
-    #[test]
-    fn print_takes_a_format_and_an_expression() {
-        assert_eq!(
-            parse("p *thing").unwrap(),
-            Command::Print {
-                format: None,
-                expr: Some("*thing".into())
-            }
-        );
-        assert_eq!(
-            parse("print/x thing->value").unwrap(),
-            Command::Print {
-                format: Some('x'),
-                expr: Some("thing->value".into())
-            }
-        );
-        assert_eq!(
-            parse("p").unwrap(),
-            Command::Print {
-                format: None,
-                expr: None
-            }
-        );
-        assert_eq!(
-            parse("p/y 1").unwrap_err().0,
-            "Undefined output format \"y\"."
-        );
-    }
-
-    #[test]
-    fn examine_reads_count_format_and_unit() {
-        assert_eq!(
-            parse("x/4xw 0x100").unwrap(),
-            Command::Examine(Examine {
-                count: 4,
-                format: Some('x'),
-                size: Some('w'),
-                expr: Some("0x100".into())
-            })
-        );
-        assert_eq!(
-            parse("x/s $1").unwrap(),
-            Command::Examine(Examine {
-                count: 1,
-                format: Some('s'),
-                size: None,
-                expr: Some("$1".into())
-            })
-        );
-    }
-
-    #[test]
-    fn unknown_commands_get_gdbs_messages() {
-        assert_eq!(
-            parse("foo").unwrap_err().0,
-            "Undefined command: \"foo\".  Try \"help\"."
-        );
-        assert_eq!(
-            parse("info foo").unwrap_err().0,
-            "Undefined info command: \"foo\".  Try \"help info\"."
-        );
-        assert_eq!(parse("frame x").unwrap_err().0, "Invalid number \"x\".");
-    }
-
-    #[test]
-    fn find_and_set_parse_their_arguments() {
-        assert_eq!(
-            parse("find /w /2 0x100, +64, 3").unwrap(),
-            Command::Find {
-                size: Some('w'),
-                max: Some(2),
-                args: "0x100, +64, 3".into()
-            }
-        );
-        assert_eq!(
-            parse("set substitute-path /build /src").unwrap(),
-            Command::SetSubstitutePath {
-                from: "/build".into(),
-                to: "/src".into()
-            }
-        );
-    }
-}
+mod tests;

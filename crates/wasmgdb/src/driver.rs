@@ -102,9 +102,7 @@ impl<O: Write, E: Write> Output<O, E> {
         let mut last = Step::Ok;
         for line in input.lines() {
             let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
+            // An empty line repeats the previous command, as in gdb.
             last = self.run(session, &line)?;
             if last == Step::Quit {
                 break;
@@ -198,7 +196,7 @@ impl Session<'_> {
 }
 
 /// The interactive loop: reads lines with rustyline until `quit` or end of input. An empty
-/// line repeats nothing (unlike gdb); Ctrl-C cancels the line being typed.
+/// line repeats the previous command, as in gdb; Ctrl-C cancels the line being typed.
 pub fn repl(session: &mut Session<'_>, json: bool) -> io::Result<()> {
     let mut editor: Editor<Completion, rustyline::history::DefaultHistory> =
         Editor::new().map_err(io::Error::other)?;

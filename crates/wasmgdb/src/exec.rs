@@ -46,9 +46,27 @@ pub enum Outcome {
 }
 
 impl Session<'_> {
-    /// Parses and runs one command line.
+    /// Parses and runs one command line. An empty line repeats the previous command as gdb
+    /// does ([`Command::repeated`]: `list` and `x` go on, `quit` is not repeated); a comment
+    /// does nothing.
     pub fn run_line(&mut self, line: &str) -> Result<Outcome, CommandError> {
-        let cmd = command::parse(line)?;
+        let cmd = if line.trim().is_empty() {
+            match self.last_command.take() {
+                Some(cmd) => cmd,
+                None => return Ok(Outcome::Reply(Reply::text(""))),
+            }
+        } else {
+            match command::parse(line) {
+                Ok(cmd) => cmd,
+                Err(e) => {
+                    self.last_command = None;
+                    return Err(e);
+                }
+            }
+        };
+        if cmd != Command::Nothing {
+            self.last_command = cmd.repeated();
+        }
         self.execute(&cmd)
     }
 

@@ -27,14 +27,6 @@ fn header(what: &str, re: Option<&str>) -> String {
     }
 }
 
-/// A DWARF DIE met while scanning every unit: its qualified name and tag.
-struct Named {
-    name: String,
-    tag: gimli::DwTag,
-    address: Option<u64>,
-    type_name: Option<String>,
-}
-
 impl Session<'_> {
     fn section_names(&self, want: fn(&Name<'_>) -> bool) -> Vec<(u32, String)> {
         let mut out = Vec::new();
@@ -112,8 +104,8 @@ impl Session<'_> {
         Ok(Reply::new(text, json!({ "functions": items })))
     }
 
-    /// Every named type or static variable of the DWARF (scans every unit).
-    fn scan_dwarf(&self, variables: bool) -> Result<Vec<Named>> {
+    /// Every named type of the DWARF (scans every unit).
+    fn scan_types(&self) -> Result<Vec<String>> {
         let dwarf = self.info.dwarf();
         let mut out = Vec::new();
         let mut headers = dwarf.units();
@@ -149,51 +141,10 @@ impl Session<'_> {
                         | gimli::DW_TAG_typedef
                         | gimli::DW_TAG_base_type,
                         Some(n),
-                    ) if !variables && die.attr_value(gimli::DW_AT_declaration).is_none() => {
-                        out.push(Named {
-                            name: qualified(n),
-                            tag,
-                            address: None,
-                            type_name: None,
-                        });
+                    ) if die.attr_value(gimli::DW_AT_declaration).is_none() => {
+                        out.push(qualified(n));
                         if tag != gimli::DW_TAG_base_type {
                             path.push((depth, n.clone()));
-                        }
-                    }
-                    (gimli::DW_TAG_variable, Some(n))
-                        if variables && path.len() as isize == depth - 1 =>
-                    {
-                        let address = match die.attr_value(gimli::DW_AT_location) {
-                            Some(gimli::AttributeValue::Exprloc(expr)) => {
-                                let mut ops = expr.operations(unit.encoding());
-                                match ops.next() {
-                                    Ok(Some(gimli::Operation::Address { address })) => {
-                                        Some(address)
-                                    }
-                                    _ => None,
-                                }
-                            }
-                            _ => None,
-                        };
-                        let type_name = match die.attr_value(gimli::DW_AT_type) {
-                            Some(gimli::AttributeValue::UnitRef(o)) => unit
-                                .entry(o)
-                                .ok()
-                                .and_then(|t| t.attr_value(gimli::DW_AT_name))
-                                .and_then(|v| dwarf.attr_string(&unit, v).ok())
-                                .and_then(|s| s.to_string_lossy().ok().map(|s| s.into_owned())),
-                            _ => None,
-                        };
-                        // Tombstones: the linker dropped the variable.
-                        if address
-                            .is_some_and(|a| a != 0 && a != u64::from(u32::MAX) && a != u64::MAX)
-                        {
-                            out.push(Named {
-                                name: qualified(n),
-                                tag,
-                                address,
-                                type_name,
-                            });
                         }
                     }
                     _ => {}
@@ -207,9 +158,8 @@ impl Session<'_> {
     pub(crate) fn info_types(&self, re: Option<&str>) -> Result<Reply> {
         let filter = regex(re)?;
         let names: BTreeSet<String> = self
-            .scan_dwarf(false)?
+            .scan_types()?
             .into_iter()
-            .map(|n| n.name)
             .filter(|n| filter.as_ref().is_none_or(|f| f.is_match(n)))
             .collect();
         let mut text = header("types", re);
@@ -219,22 +169,25 @@ impl Session<'_> {
         Ok(Reply::new(text, json!({ "types": names })))
     }
 
-    /// `info variables [REGEX]`: static variables.
+    /// `info variables [REGEX]`: the global variables (statics) with an address, by name.
     pub(crate) fn info_statics(&self, re: Option<&str>) -> Result<Reply> {
         let filter = regex(re)?;
-        let mut vars: Vec<Named> = self
-            .scan_dwarf(true)?
-            .into_iter()
-            .filter(|n| filter.as_ref().is_none_or(|f| f.is_match(&n.name)))
+        let mut vars: Vec<_> = self
+            .info
+            .global_variables()?
+            .iter()
+            .filter_map(|g| Some((g, g.address?)))
+            .filter(|(g, _)| filter.as_ref().is_none_or(|f| f.is_match(&g.name)))
             .collect();
-        vars.sort_by(|a, b| a.name.cmp(&b.name));
-        vars.dedup_by(|a, b| a.name == b.name && a.address == b.address);
+        vars.sort_by(|(a, x), (b, y)| (&a.name, x).cmp(&(&b.name, y)));
+        vars.dedup_by(|(a, x), (b, y)| a.name == b.name && x == y);
         let mut text = header("variables", re);
         let mut items = Vec::new();
-        for v in &vars {
-            debug_assert_eq!(v.tag, gimli::DW_TAG_variable);
-            let ty = v.type_name.as_deref().unwrap_or("?");
-            let address = v.address.unwrap_or(0);
+        for (v, address) in vars {
+            let ty = match v.ty {
+                Some(t) => self.info.type_name(Some(t))?,
+                None => "?".into(),
+            };
             writeln!(text, "0x{address:08x}  static {}: {ty};", v.name).ok();
             items.push(json!({ "name": v.name, "type": ty, "address": format!("{address:#x}") }));
         }

@@ -8,7 +8,7 @@ use debuginfo::{CoreDumpFrame, DebugInfo, FormatOptions, Module};
 
 use crate::error::{CommandError, Error};
 use crate::expr::Value;
-use crate::source::SourcePaths;
+use crate::source::{SourceFile, SourcePaths};
 
 /// How to load a session.
 #[derive(Debug, Clone, Default)]
@@ -61,10 +61,15 @@ pub struct Session<'a> {
     pub(crate) notes: Vec<String>,
     pub(crate) offsets: OffsetSource,
     pub(crate) sources: SourcePaths,
-    pub(crate) list_next: Option<(String, u32)>,
-    pub(crate) list_cursor: Option<(String, u32)>,
-    pub(crate) list_first: Option<(String, u32)>,
+    /// The file and line `list` centers on first (set by `frame`, `up`, `down`).
+    pub(crate) list_next: Option<(SourceFile, u32)>,
+    /// The line after the last one `list` showed.
+    pub(crate) list_cursor: Option<(SourceFile, u32)>,
+    /// The first line `list` showed last (for `list -`).
+    pub(crate) list_first: Option<(SourceFile, u32)>,
     pub(crate) examine_state: crate::memory::ExamineState,
+    /// What an empty line runs (see [`crate::Command::repeated`]).
+    pub(crate) last_command: Option<crate::Command>,
     pub(crate) format: FormatOptions,
 }
 
@@ -137,6 +142,7 @@ impl<'a> Session<'a> {
             list_cursor: None,
             list_first: None,
             examine_state: Default::default(),
+            last_command: None,
             format: FormatOptions::default(),
         };
         session.select_thread(0);

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use debuginfo::Location;
 use serde_json::json;
 
 use crate::error::CommandError;
@@ -11,6 +12,44 @@ use crate::exec::Reply;
 use crate::session::Session;
 
 type Result<T> = std::result::Result<T, CommandError>;
+
+/// A source file: the name a debugger shows, as the DWARF records it (`mything/src/main.rs`),
+/// and the path to look for it at (joined with the compilation directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SourceFile {
+    /// The name as recorded (gdb's `set filename-display relative`).
+    pub(crate) name: String,
+    /// The full path.
+    pub(crate) path: String,
+}
+
+impl SourceFile {
+    /// The file of a location, if it names one.
+    pub(crate) fn of(location: &Location) -> Option<SourceFile> {
+        let path = location.file.clone()?;
+        Some(SourceFile {
+            name: location.shown_file().unwrap_or(&path).to_string(),
+            path,
+        })
+    }
+
+    /// A file named as typed (`list foo.rs:3` for a file no frame knows).
+    fn typed(name: &str) -> SourceFile {
+        SourceFile {
+            name: name.to_string(),
+            path: name.to_string(),
+        }
+    }
+
+    /// The compilation directory, when the name is the path relative to it.
+    fn comp_dir(&self) -> Option<&str> {
+        if self.name == self.path {
+            return None;
+        }
+        let dir = self.path.strip_suffix(&self.name)?;
+        dir.strip_suffix(['/', '\\']).filter(|d| !d.is_empty())
+    }
+}
 
 /// Where source files are looked for.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +98,17 @@ impl SourcePaths {
     }
 }
 
+impl SourcePaths {
+    /// Where `file` is: at its full path, else at its recorded name (see [`SourcePaths::find`]).
+    pub(crate) fn find_file(&self, file: &SourceFile) -> Option<PathBuf> {
+        self.find(&file.path).or_else(|| {
+            (file.name != file.path)
+                .then(|| self.find(&file.name))
+                .flatten()
+        })
+    }
+}
+
 /// The lines of a source file.
 fn read_lines(path: &Path) -> Option<Vec<String>> {
     let text = std::fs::read(path).ok()?;
@@ -71,17 +121,19 @@ fn read_lines(path: &Path) -> Option<Vec<String>> {
 }
 
 impl Session<'_> {
-    /// `11\t    let result = ...` or gdb's `11\tin FILE` when the file is not found.
-    pub(crate) fn source_line(&self, file: &str, line: u32) -> String {
-        match self.sources.find(file).and_then(|p| read_lines(&p)) {
+    /// `11\t    let result = ...`, or gdb's `11\tFILE: No such file or directory.` when the
+    /// file is not found.
+    pub(crate) fn source_line(&self, file: &SourceFile, line: u32) -> String {
+        let name = &file.name;
+        match self.sources.find_file(file).and_then(|p| read_lines(&p)) {
             Some(lines) => match lines.get(line as usize - 1) {
                 Some(text) => format!("{line}\t{text}\n"),
                 None => format!(
-                    "Line number {line} out of range; \"{file}\" has {} lines.\n",
+                    "Line number {line} out of range; \"{name}\" has {} lines.\n",
                     lines.len()
                 ),
             },
-            None => format!("{line}\t{file}: No such file or directory.\n"),
+            None => format!("{line}\t{name}: No such file or directory.\n"),
         }
     }
 
@@ -112,14 +164,15 @@ impl Session<'_> {
                 (file, line.saturating_sub(5).max(1))
             }
         };
+        let name = &file.name;
         let path = self
             .sources
-            .find(&file)
-            .ok_or_else(|| CommandError::new(format!("{file}: No such file or directory.")))?;
+            .find_file(&file)
+            .ok_or_else(|| CommandError::new(format!("{name}: No such file or directory.")))?;
         let lines = read_lines(&path).unwrap_or_default();
         if first as usize > lines.len() {
             return Err(CommandError::new(format!(
-                "Line number {first} out of range; \"{file}\" has {} lines.",
+                "Line number {first} out of range; \"{name}\" has {} lines.",
                 lines.len()
             )));
         }
@@ -130,13 +183,18 @@ impl Session<'_> {
             writeln!(text, "{n}\t{}", lines[n - 1]).ok();
             shown.push(json!({ "line": n, "text": lines[n - 1] }));
         }
+        let json = json!({
+            "file": name,
+            "fullname": path.display().to_string(),
+            "lines": shown,
+        });
         self.list_first = Some((file.clone(), first));
-        self.list_cursor = Some((file.clone(), last as u32 + 1));
-        Ok(Reply::new(text, json!({ "file": file, "lines": shown })))
+        self.list_cursor = Some((file, last as u32 + 1));
+        Ok(Reply::new(text, json))
     }
 
     /// The file and line `list ARG` centers on.
-    fn list_target(&self, arg: &str) -> Result<(String, u32)> {
+    fn list_target(&self, arg: &str) -> Result<(SourceFile, u32)> {
         let current = self.list_next.as_ref().map(|(f, _)| f.clone());
         if let Ok(n) = arg.parse::<u32>() {
             let file = current.ok_or_else(|| CommandError::new("No default source file."))?;
@@ -149,9 +207,9 @@ impl Session<'_> {
             let known = self
                 .frames
                 .iter()
-                .filter_map(|f| f.symbol.location.as_ref()?.file.clone())
-                .find(|f| f.ends_with(file));
-            return Ok((known.unwrap_or_else(|| file.to_string()), n));
+                .filter_map(|f| SourceFile::of(f.symbol.location.as_ref()?))
+                .find(|f| f.name.ends_with(file) || f.path.ends_with(file));
+            return Ok((known.unwrap_or_else(|| SourceFile::typed(file)), n));
         }
         // A function on the stack.
         let frame = self
@@ -163,7 +221,7 @@ impl Session<'_> {
             })
             .ok_or_else(|| CommandError::new(format!("Function \"{arg}\" not defined.")))?;
         let location = frame.symbol.location.clone().unwrap_or_default();
-        match (location.file, location.line) {
+        match (SourceFile::of(&location), location.line) {
             (Some(f), Some(l)) => Ok((f, l)),
             _ => Err(CommandError::new(format!(
                 "No line number known for {arg}."
@@ -216,11 +274,14 @@ impl Session<'_> {
     /// `info source`.
     pub(crate) fn info_source(&self) -> Result<Reply> {
         let frame = self.frame()?;
-        let Some(file) = frame.symbol.location.as_ref().and_then(|l| l.file.clone()) else {
+        let Some(file) = frame.symbol.location.as_ref().and_then(SourceFile::of) else {
             return Ok(Reply::text("No current source file.\n"));
         };
-        let mut text = format!("Current source file is {file}\n");
-        let found = self.sources.find(&file);
+        let mut text = format!("Current source file is {}\n", file.name);
+        if let Some(dir) = file.comp_dir() {
+            writeln!(text, "Compilation directory is {dir}").ok();
+        }
+        let found = self.sources.find_file(&file);
         if let Some(path) = &found {
             writeln!(text, "Located in {}", path.display()).ok();
             if let Some(lines) = read_lines(path) {
@@ -229,9 +290,9 @@ impl Session<'_> {
         } else {
             text.push_str("The file is not found (see `directory` and `set substitute-path`).\n");
         }
-        let language = if file.ends_with(".rs") {
+        let language = if file.name.ends_with(".rs") {
             "rust"
-        } else if file.ends_with(".c") {
+        } else if file.name.ends_with(".c") {
             "c"
         } else {
             "unknown"
@@ -247,30 +308,79 @@ impl Session<'_> {
         .ok();
         Ok(Reply::new(
             text,
-            json!({ "file": file, "found": found.map(|p| p.display().to_string()), "language": language }),
+            json!({
+                "file": file.name,
+                "fullname": file.path,
+                "compilation_directory": file.comp_dir(),
+                "found": found.map(|p| p.display().to_string()),
+                "language": language,
+            }),
         ))
     }
 
-    /// `info line`: the selected frame's line and its address.
+    /// A DWARF address as gdb's `print_address` shows it: `0x3a9 <mything::process_thing+24>`
+    /// (a module file offset, and the function it falls in).
+    fn symbolic_address(&self, address: u64) -> (u64, String) {
+        let Some(layout) = self.info.code_layout() else {
+            return (address, format!("{address:#x}"));
+        };
+        let pc = layout.file_offset(address);
+        let text = match layout.code_location(address) {
+            Some(at) => {
+                let name = self.info.function_name(at.func).name;
+                match at.code_offset {
+                    0 => format!("{pc:#x} <{name}>"),
+                    offset => format!("{pc:#x} <{name}+{offset}>"),
+                }
+            }
+            None => format!("{pc:#x}"),
+        };
+        (pc, text)
+    }
+
+    /// `info line`: where the selected frame's line starts and ends, as gdb prints it:
+    /// `Line 16 of "mything/src/main.rs" starts at address 0x43e <mything::calculate+29> and
+    /// ends at 0x451 <mything::calculate+48>.` (the line's first statement row, as gdb finds it).
     pub(crate) fn info_line(&self) -> Result<Reply> {
         let frame = self.frame()?;
-        let pc = self.pc(frame.func, frame.code_offset);
-        let name = &frame.symbol.function.name;
         let location = frame.symbol.location.clone().unwrap_or_default();
-        let text = match (&location.file, location.line, pc) {
-            (Some(file), Some(line), Some(pc)) => format!(
-                "Line {line} of \"{file}\" is at address 0x{pc:08x} <{name}+{}>.\n",
-                frame.code_offset
-            ),
-            (_, _, Some(pc)) => format!(
-                "No line number information available for address 0x{pc:08x} <{name}+{}>\n",
-                frame.code_offset
-            ),
-            _ => "No line number information available.\n".into(),
+        let address = self.info.dwarf_address(frame.func, frame.code_offset).ok();
+        let file = location.shown_file().map(str::to_string);
+        let (Some(address), Some(name), Some(line)) = (address, &file, location.line) else {
+            let text = match address {
+                Some(a) => format!(
+                    "No line number information available for address {}\n",
+                    self.symbolic_address(a).1
+                ),
+                None => "No line number information available.\n".into(),
+            };
+            return Ok(Reply::new(text, json!({ "file": null, "line": null })));
+        };
+        let range = self.info.line_range(address, &location)?;
+        let Some(range) = range else {
+            return Ok(Reply::new(
+                format!("Line {line} of \"{name}\" has no code.\n"),
+                json!({ "file": name, "fullname": location.file, "line": line }),
+            ));
+        };
+        let (start, start_text) = self.symbolic_address(range.start);
+        let (end, end_text) = self.symbolic_address(range.end);
+        let text = if range.is_empty() {
+            format!("Line {line} of \"{name}\" is at address {start_text} but contains no code.\n")
+        } else {
+            format!(
+                "Line {line} of \"{name}\" starts at address {start_text} and ends at {end_text}.\n"
+            )
         };
         Ok(Reply::new(
             text,
-            json!({ "file": location.file, "line": location.line, "pc": pc.map(|p| format!("{p:#x}")) }),
+            json!({
+                "file": name,
+                "fullname": location.file,
+                "line": line,
+                "start": format!("{start:#x}"),
+                "end": format!("{end:#x}"),
+            }),
         ))
     }
 }

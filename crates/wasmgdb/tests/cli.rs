@@ -137,6 +137,13 @@ fn commands_are_read_from_a_non_terminal_stdin() {
         "{stdout}"
     );
     assert!(text(&out.stderr).contains("values of parameters and locals are unavailable"));
+    // An empty line repeats the previous command, as in gdb.
+    let out = wasmgdb(
+        &[module.to_str().unwrap(), dump.to_str().unwrap()],
+        "bt 1\n\n",
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.matches("#0  ").count(), 2, "{stdout}");
 }
 
 #[test]

@@ -58,14 +58,24 @@ fn debug_build_backtrace_frames_and_values() {
     let calc_line = line_of("value - 10");
     let process_line = line_of("let result = calculate(thing.value)");
     let main_line = line_of("process_thing(&thing)");
+    // Files show as the DWARF records them, relative to the compilation directory, as gdb
+    // shows them: `mything/src/main.rs`, not the absolute path.
     assert!(
-        t.contains("mything::calculate (value=3) at ") && t.contains(&calc_line),
+        t.contains(&format!("in mything::calculate (value=3) at {calc_line}\n")),
         "{t}"
     );
     assert!(t.contains("in mything::process_thing (thing=0x"), "{t}");
-    assert!(t.contains(&process_line), "{t}");
-    assert!(t.contains("in mything::main () at "), "{t}");
-    assert!(t.contains(&main_line), "{t}");
+    assert!(t.contains(&format!(") at {process_line}\n")), "{t}");
+    assert!(
+        t.contains(&format!("in mything::main () at {main_line}\n")),
+        "{t}"
+    );
+    let root = wasm_coredump_tests::workspace_root();
+    assert!(!t.contains(root.to_str().unwrap()), "{t}");
+    // The standard library's own units record paths relative to `/rustc/<commit>`; code of it
+    // instantiated in the fixture's units records the absolute path.
+    assert!(t.contains(" at library/core/src/panicking.rs:"), "{t}");
+    assert!(t.contains(" at /rustc/"), "{t}");
     assert!(t.contains("$1 = mything::MyThing {value: 3}\n"), "{t}");
     assert!(t.contains("$2 = 3\n"), "{t}");
     assert!(t.contains("\nvalue = 3\n"), "{t}");
@@ -124,6 +134,26 @@ fn debug_build_source_disassembly_and_memory() {
             "\n{n}\t    let result = calculate(thing.value);\n"
         )),
         "{t}"
+    );
+    // `info line`: the line's first statement row, from its address to the next row's, both
+    // in `process_thing`.
+    let info_line = t
+        .lines()
+        .find(|l| l.starts_with("Line "))
+        .expect("info line");
+    let prefix = format!(
+        "Line {n} of \"{}\" starts at address 0x",
+        process_line.rsplit_once(':').unwrap().0
+    );
+    assert!(info_line.starts_with(&prefix), "{info_line}");
+    let offsets: Vec<u32> = info_line
+        .split("<mything::process_thing+")
+        .skip(1)
+        .map(|p| p.split('>').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        offsets.len() == 2 && offsets[0] < offsets[1] && info_line.ends_with(">."),
+        "{info_line}"
     );
     assert!(t.contains("=> 0x"), "{t}");
     assert!(t.contains("call $_ZN7mything9calculate"), "{t}");
@@ -187,4 +217,73 @@ fn release_build_shows_inlined_frames() {
     assert!(t.contains("mything::calculate"), "{t}");
     assert!(t.contains("mything::main"), "{t}");
     snapshot!("mything_release", t);
+}
+
+#[test]
+fn info_source_names_the_file_as_recorded_and_where_it_is() {
+    let d = common::rewritten_dump(Fixture::MyThing, Profile::Debug, &[]);
+    let calculate = common::level_of(&d.original, &d.dump, "mything::calculate");
+    let t = common::transcript(
+        &d.original,
+        &d.dump,
+        &[&format!("frame {calculate}"), "info source"],
+    );
+    let kind = Fixture::MyThing;
+    let fixtures = kind.source_dir().parent().unwrap().to_path_buf();
+    let lines = std::fs::read_to_string(kind.source_file())
+        .unwrap()
+        .lines()
+        .count();
+    let expected = format!(
+        "Current source file is {}\nCompilation directory is {}\nLocated in {}\nContains {lines} lines.\nSource language is rust.\n",
+        kind.source_path_in_build(),
+        fixtures.display(),
+        kind.source_file().display(),
+    );
+    assert!(t.contains(&expected), "{t}");
+}
+
+#[test]
+fn an_empty_line_repeats_the_previous_command() {
+    let d = common::rewritten_dump(Fixture::MyThing, Profile::Debug, &[]);
+    let calculate = common::level_of(&d.original, &d.dump, "mything::calculate");
+    let t = common::transcript(
+        &d.original,
+        &d.dump,
+        &[
+            &format!("frame {calculate}"),
+            "up",
+            "",
+            "list",
+            "",
+            "x/2xw &thing",
+            "",
+            "print thing.value",
+            "",
+            "foo",
+            "",
+        ],
+    );
+    // `up` twice: calculate -> process_thing -> main.
+    let main_line = line_of("process_thing(&thing)");
+    assert!(
+        t.contains(&format!("in mything::main () at {main_line}\n")),
+        "{t}"
+    );
+    // `list` goes on: the second listing starts after the first.
+    let n: usize = main_line.rsplit(':').next().unwrap().parse().unwrap();
+    let first = n - 5;
+    assert!(t.contains(&format!("(wasmgdb) list\n{first}\t")), "{t}");
+    assert!(
+        t.contains(&format!("\n(wasmgdb) \n{}\t", first + 10)),
+        "{t}"
+    );
+    // `x` goes on at the next address; `print` records a new history value.
+    assert!(t.contains("$1 = 3\n(wasmgdb) \n$2 = 3\n"), "{t}");
+    // An undefined command leaves nothing to repeat.
+    assert!(
+        t.ends_with("Undefined command: \"foo\".  Try \"help\".\n(wasmgdb) \n"),
+        "{t}"
+    );
+    snapshot!("mything_repeat", t);
 }

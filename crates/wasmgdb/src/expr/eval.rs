@@ -163,9 +163,7 @@ impl Session<'_> {
 
     fn variable(&self, name: &str) -> Result<Value> {
         let Some(var) = self.lookup(name)? else {
-            return Err(CommandError::new(format!(
-                "No symbol \"{name}\" in current context."
-            )));
+            return self.global(name);
         };
         let frame = self.frame()?;
         let state = self.state(frame);
@@ -185,6 +183,26 @@ impl Session<'_> {
                 })
             }
         }
+    }
+
+    /// A global variable (a `static`), by qualified or plain name: read from linear memory at
+    /// its `DW_OP_addr` address. Statics of the selected frame's unit win, as in gdb.
+    fn global(&self, name: &str) -> Result<Value> {
+        let near = self.frame().ok().and_then(|f| f.symbol.scope);
+        let global = self
+            .info
+            .find_global_variable(name, near.as_ref())?
+            .ok_or_else(|| {
+                CommandError::new(format!("No symbol \"{name}\" in current context."))
+            })?;
+        let ty = global
+            .ty
+            .map(Ty::Dwarf)
+            .ok_or_else(|| CommandError::new(format!("\"{name}\" has no type.")))?;
+        let address = global
+            .address
+            .ok_or_else(|| CommandError::new("value has been optimized out"))?;
+        self.read_at(ty, address)
     }
 
     /// Reads a value of type `ty` at `address` of the selected frame's memory.
