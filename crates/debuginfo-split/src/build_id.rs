@@ -3,6 +3,7 @@
 use std::fmt;
 
 use uuid::Uuid;
+use wasm_encoder::Encode;
 
 /// Name of the custom section holding a module's build id (tool-conventions BuildId.md).
 pub const BUILD_ID_SECTION: &str = "build_id";
@@ -83,40 +84,21 @@ pub(crate) fn deterministic(input: &[u8]) -> Uuid {
 
 /// Encodes a whole custom section: id 0, size, name, data.
 pub(crate) fn custom_section(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut content = Vec::with_capacity(5 + name.len() + data.len());
-    write_name(&mut content, name);
-    content.extend_from_slice(data);
-    let mut section = Vec::with_capacity(6 + content.len());
-    section.push(0);
-    write_leb(&mut section, content.len());
-    section.extend_from_slice(&content);
+    let mut section = vec![0];
+    wasm_encoder::CustomSection {
+        name: name.into(),
+        data: data.into(),
+    }
+    .encode(&mut section);
     section
 }
 
-/// The `external_debug_info` payload: a Wasm name (LEB length + UTF-8).
+/// The `external_debug_info` section: its payload is a Wasm name (LEB length
+/// + UTF-8) holding the URL.
 pub(crate) fn external_debug_info(url: &str) -> Vec<u8> {
     let mut data = Vec::with_capacity(5 + url.len());
-    write_name(&mut data, url);
+    url.encode(&mut data);
     custom_section(EXTERNAL_DEBUG_INFO_SECTION, &data)
-}
-
-/// A Wasm name: LEB length, then the UTF-8 bytes.
-pub(crate) fn write_name(out: &mut Vec<u8>, name: &str) {
-    write_leb(out, name.len());
-    out.extend_from_slice(name.as_bytes());
-}
-
-/// Writes `value` as a minimal unsigned LEB128.
-pub(crate) fn write_leb(out: &mut Vec<u8>, mut value: usize) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 #[cfg(test)]
@@ -141,9 +123,6 @@ mod tests {
 
     #[test]
     fn leb_and_sections() {
-        let mut out = Vec::new();
-        write_leb(&mut out, 624_485);
-        assert_eq!(out, [0xe5, 0x8e, 0x26]);
         assert_eq!(custom_section("ab", &[1, 2]), [0, 5, 2, b'a', b'b', 1, 2]);
         let section = external_debug_info("u");
         assert_eq!(&section[..2], &[0, 22]);

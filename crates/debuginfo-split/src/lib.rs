@@ -59,6 +59,7 @@ mod sections;
 use std::ops::Range;
 
 use uuid::Uuid;
+use wasm_encoder::Encode;
 
 pub use build_id::{
     BUILD_ID_SECTION, BuildId, DETERMINISTIC_NAMESPACE, EXTERNAL_DEBUG_INFO_SECTION,
@@ -298,10 +299,10 @@ fn push_padding(out: &mut Output<'_>, section: &Section<'_>) {
     out.push_input(section.header());
     let size = section.content.len();
     let mut name = Vec::new();
-    build_id::write_name(&mut name, PADDING_SECTION);
+    PADDING_SECTION.encode(&mut name);
     if name.len() > size {
         name.clear();
-        build_id::write_name(&mut name, "");
+        "".encode(&mut name);
     }
     // A custom section's content holds at least its name's length byte, so this never underflows.
     let zeros = size - name.len();

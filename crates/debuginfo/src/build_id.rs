@@ -1,51 +1,9 @@
-//! Build ids and where a module's debug file `debug-<id>.wasm` is looked for.
+//! Where a module's debug file `debug-<id>.wasm` is looked for. The build id
+//! itself is debuginfo-split's [`BuildId`], the tool that names debug files.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A module's build id: the raw payload of its `build_id` custom section.
-///
-/// Usually 16 bytes, shown as a hyphenated lowercase UUID
-/// (`1b4e28ba-2fa1-11d2-883f-0016d3cca427`); an id of another length (lld
-/// `--build-id=fast` writes 8 bytes) shows as lowercase hex. The debug file is named
-/// `debug-<id>.wasm` ([`BuildId::debug_file_name`]).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BuildId(Vec<u8>);
-
-impl BuildId {
-    /// An id from the raw section payload. `None` if it is empty.
-    pub fn from_bytes(bytes: &[u8]) -> Option<BuildId> {
-        (!bytes.is_empty()).then(|| BuildId(bytes.to_vec()))
-    }
-
-    /// The raw bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// `debug-<id>.wasm`.
-    pub fn debug_file_name(&self) -> String {
-        format!("debug-{self}.wasm")
-    }
-}
-
-impl fmt::Display for BuildId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, b) in self.0.iter().enumerate() {
-            if self.0.len() == 16 && matches!(i, 4 | 6 | 8 | 10) {
-                f.write_str("-")?;
-            }
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for BuildId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BuildId({self})")
-    }
-}
+pub use debuginfo_split::BuildId;
 
 /// The paths where the debug file of a module with `build_id` is looked for, in order: next to
 /// the module (when its path is known), then in each of `dirs`.

@@ -5,15 +5,11 @@ use std::sync::Arc;
 
 use wasmparser::{BinaryReader, Parser, Payload, TypeRef};
 
+pub use debuginfo_split::{BUILD_ID_SECTION, EXTERNAL_DEBUG_INFO_SECTION};
+
 use crate::build_id::BuildId;
 use crate::error::{Error, Result};
 use crate::layout::CodeLayout;
-
-/// Name of the custom section holding a module's build id (tool-conventions BuildId.md).
-pub const BUILD_ID_SECTION: &str = "build_id";
-
-/// Name of the custom section pointing at a module's debug file (tool-conventions Debugging.md).
-pub const EXTERNAL_DEBUG_INFO_SECTION: &str = "external_debug_info";
 
 /// A Wasm module (or a debug file) held in memory, with its custom sections and its Code
 /// section's layout indexed.

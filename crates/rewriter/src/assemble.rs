@@ -12,7 +12,9 @@ use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
 use crate::instrument::{Context, Rewritten, instrument};
 use crate::module::ModuleInfo;
-use crate::runtime::{self, DumpInfo, G, G_COUNT, IndirectRetrap, RT_COUNT, Rt, Runtime};
+use crate::runtime::{
+    self, DumpInfo, G, G_COUNT, IndirectRetrap, RT_COUNT, Recorders, Rt, Runtime,
+};
 use crate::types::TypeRegistry;
 use crate::{Options, Output, Stats};
 
@@ -36,13 +38,6 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         func_base: info.func_count(),
         global_base: info.globals.len() as u32,
     };
-    let cx = Context {
-        info: &info,
-        runtime,
-        may_unwind: &may_unwind,
-        options,
-    };
-
     let mut stats = Stats {
         input_size: input.len(),
         ..Stats::default()
@@ -79,12 +74,23 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
     let start = start_function(&info)?.map(|f| wrapper_of(f).unwrap_or(f));
     stats.entry_points = wrapped.len() as u32;
 
+    let recorders = Recorders::plan(
+        &info,
+        &may_unwind,
+        options,
+        &runtime,
+        wrapper_base + wrapped.len() as u32,
+    )?;
     let mut indirect = match options.check_indirect_calls {
-        true => Some(IndirectChecks::new(
-            &info,
-            wrapper_base + wrapped.len() as u32,
-        )?),
+        true => Some(IndirectChecks::new(&info, recorders.end())?),
         false => None,
+    };
+    let cx = Context {
+        info: &info,
+        runtime,
+        may_unwind: &may_unwind,
+        options,
+        recorders: &recorders,
     };
     let mut bodies: Vec<Option<Rewritten>> = Vec::with_capacity(info.bodies.len());
     for (i, &unwinds) in may_unwind.iter().enumerate() {
@@ -141,6 +147,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
     let new_funcs: Vec<(u32, Function)> = runtime_funcs
         .into_iter()
         .chain(wrappers)
+        .chain(recorders.functions(&runtime, &mut types))
         .chain(checks)
         .collect();
     let new = NewItems {

@@ -318,19 +318,6 @@ pub(crate) fn write_uleb_fixed(data: &mut [u8], pos: usize, len: usize, value: u
     true
 }
 
-/// Appends `value` as a ULEB128.
-pub(crate) fn push_uleb(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
 /// A malformed DWARF section, reported at `offset` in the section.
 pub(crate) fn malformed(section: &str, input: Input<'_>, offset: usize, what: &str) -> Error {
     Error::Malformed {

@@ -7,13 +7,20 @@
 //!   block (type [] -> results)      ;; the original body, its `end` included
 //!     ... call f
 //!     global.get $unwinding  if  i32.const NEW  i32.const ORIG  br $unwind  end
+//!     ... <args>                        ;; was `call $panic  unreachable`:
+//!     i32.const NEW  i32.const ORIG  i32.const FUNC
+//!     local.get 0 ... local.get N-1  call $trampoline  return  unreachable
 //!   end
 //!   return
 //! end
-//! i32.const FUNC  i32.const NLOCALS  call $frame
-//! local.get 0  call $i32 ...         ;; every param and local
+//! i32.const FUNC  local.get 0 ... local.get N-1  call $recorder
 //! <zero results>
 //! ```
+//!
+//! Cold sites (calls followed by `unreachable`, trap points that start
+//! unwinding at once) pass every local to a trampoline instead of branching
+//! to the landing pad, so that no local is kept alive across the cold call
+//! (see `runtime::recorders`); functions with many locals branch instead.
 
 use wasm_encoder::{BlockType, Encode, InstructionSink};
 use wasmparser::{BinaryReader, FunctionBody, Operator, ValType};
@@ -22,7 +29,7 @@ use crate::Options;
 use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
 use crate::module::ModuleInfo;
-use crate::runtime::{G, Rt, Runtime, helper_for, kind};
+use crate::runtime::{Frame, G, Recorders, Rt, Runtime, helper_for, kind, zeros};
 use crate::types::TypeRegistry;
 
 /// One instrumented point: where its instruction starts and where the code
@@ -59,6 +66,7 @@ pub(crate) struct Context<'a> {
     pub runtime: Runtime,
     pub may_unwind: &'a [bool],
     pub options: &'a Options,
+    pub recorders: &'a Recorders,
 }
 
 pub(crate) fn instrument(
@@ -73,16 +81,10 @@ pub(crate) fn instrument(
     let start = range.start;
     let bytes = info.bytes;
     let body = FunctionBody::new(BinaryReader::new(&bytes[range.clone()], start as u64));
-    let sig = info.func_type(func)?.clone();
-
-    let mut local_types: Vec<ValType> = sig.params().to_vec();
-    let mut locals = body.get_locals_reader()?;
+    let frame = Frame::of(info, index)?;
+    let locals = body.get_locals_reader()?;
     let local_groups = locals.get_count();
     let groups_start = locals.original_position() as usize;
-    for _ in 0..local_groups {
-        let (count, ty) = locals.read()?;
-        local_types.extend(std::iter::repeat_n(ty, count as usize));
-    }
     let mut ops = body.get_operators_reader()?;
     let ops_start = ops.original_position() as usize;
 
@@ -99,12 +101,13 @@ pub(crate) fn instrument(
     for &ty in scratch_types {
         out.extend_from_slice(&[0x01, ty]);
     }
-    let scratch = local_types.len() as u32;
-    let results: Vec<wasm_encoder::ValType> = sig
-        .results()
-        .iter()
-        .map(|&t| encoder_type(t, ops_start))
-        .collect::<Result<_, _>>()?;
+    let scratch = frame.locals.len() as u32;
+    let cold = Cold {
+        recorders: cx.recorders,
+        frame: &frame,
+        func,
+    };
+    let trap = cx.runtime.func(Rt::Trap);
     let unwind_type = types.func(
         &[],
         &[wasm_encoder::ValType::I32, wasm_encoder::ValType::I32],
@@ -112,7 +115,7 @@ pub(crate) fn instrument(
     out.push(0x02);
     BlockType::FunctionType(unwind_type).encode(&mut out);
     out.push(0x02);
-    match results.as_slice() {
+    match frame.results.as_slice() {
         [] => BlockType::Empty,
         [t] => BlockType::Result(*t),
         many => BlockType::FunctionType(types.func(&[], many)),
@@ -129,12 +132,19 @@ pub(crate) fn instrument(
             .global_set(call_depth);
         s.global_get(call_depth);
         s.i32_const(limit as i32).i32_gt_u().if_(BlockType::Empty);
-        s.i32_const(kind::CALL_DEPTH)
-            .call(cx.runtime.func(Rt::Trap));
-        s.i32_const(new as i32)
-            .i32_const((ops_start - start) as i32)
-            .br(2);
-        s.end();
+        s.i32_const(kind::CALL_DEPTH);
+        let original = (ops_start - start) as u32;
+        match cold.trampoline(trap) {
+            Some(t) => cold.call(&mut out, t, new, original),
+            None => {
+                let mut s = InstructionSink::new(&mut out);
+                s.call(trap)
+                    .i32_const(new as i32)
+                    .i32_const(original as i32);
+                s.br(2);
+            }
+        }
+        InstructionSink::new(&mut out).end();
     }
     let prefix = (out.len() - (ops_start - start)) as u32;
 
@@ -170,7 +180,7 @@ pub(crate) fn instrument(
                     s.global_get(unwinding).i32_eqz().if_(BlockType::Empty);
                     s.unreachable().end();
                 }
-                landing_pad(cx, &mut out, func, &local_types, &results)?;
+                landing_pad(&cold, &mut out)?;
                 out.push(0x0b);
                 continue;
             }
@@ -258,10 +268,18 @@ pub(crate) fn instrument(
                     s.i32_eqz()
                 };
                 s.if_(BlockType::Empty);
-                s.i32_const(kind).call(cx.runtime.func(Rt::Trap));
-                s.i32_const(new as i32)
-                    .i32_const(original as i32)
-                    .br(depth + 2);
+                s.i32_const(kind);
+                match cold.trampoline(trap) {
+                    Some(t) => cold.call(&mut out, t, new, original),
+                    None => {
+                        let mut s = InstructionSink::new(&mut out);
+                        s.call(trap);
+                        s.i32_const(new as i32)
+                            .i32_const(original as i32)
+                            .br(depth + 2);
+                    }
+                }
+                let mut s = InstructionSink::new(&mut out);
                 s.end();
                 s.local_get(local);
                 out.extend_from_slice(&bytes[offset..next]);
@@ -269,8 +287,16 @@ pub(crate) fn instrument(
             // `unreachable` stays after the check: it traps if unwinding is
             // off (a second trap re-raises inside the runtime instead).
             Some(rt @ Rt::Unreachable) => {
-                InstructionSink::new(&mut out).call(cx.runtime.func(rt));
-                check(&mut out, unwinding, new, original, depth);
+                match cold.trampoline(trap) {
+                    Some(t) => {
+                        InstructionSink::new(&mut out).i32_const(kind::UNREACHABLE);
+                        cold.call(&mut out, t, new, original);
+                    }
+                    None => {
+                        InstructionSink::new(&mut out).call(cx.runtime.func(rt));
+                        check(&mut out, unwinding, new, original, depth);
+                    }
+                }
                 out.extend_from_slice(&bytes[offset..next]);
             }
             Some(rt) => {
@@ -278,10 +304,29 @@ pub(crate) fn instrument(
                 check(&mut out, unwinding, new, original, depth);
             }
             None => {
-                out.extend_from_slice(&bytes[offset..next]);
                 after_checked_call = true;
                 let mut peek = ops.clone();
-                if matches!(peek.read(), Ok(Operator::Unreachable)) {
+                let noreturn = matches!(peek.read(), Ok(Operator::Unreachable));
+                let trampoline = match op {
+                    Operator::Call { function_index } if noreturn => {
+                        cold.trampoline(function_index)
+                    }
+                    _ => None,
+                };
+                // The trampoline makes the call and records the frame.
+                if let Some(t) = trampoline {
+                    cold.call(&mut out, t, new, original);
+                    copied = next;
+                    sites.push(Site {
+                        original,
+                        new,
+                        original_end: (next - start) as u32,
+                        new_end: out.len() as u32,
+                    });
+                    continue;
+                }
+                out.extend_from_slice(&bytes[offset..next]);
+                if noreturn {
                     // The callee cannot return normally: branch without a
                     // check (the landing pad traps if nothing is unwinding).
                     let mut s = InstructionSink::new(&mut out);
@@ -355,50 +400,52 @@ fn check(out: &mut Vec<u8>, unwinding: u32, new: u32, original: u32, depth: u32)
     s.end();
 }
 
-fn landing_pad(
-    cx: &Context<'_>,
-    out: &mut Vec<u8>,
-    func: u32,
-    local_types: &[ValType],
-    results: &[wasm_encoder::ValType],
-) -> Result<(), Error> {
-    let rt = cx.runtime;
+/// The landing pad, after `$unwind` left (new, orig): records the frame and
+/// returns zeros.
+fn landing_pad(cold: &Cold<'_>, out: &mut Vec<u8>) -> Result<(), Error> {
     let mut s = InstructionSink::new(out);
-    s.i32_const(func as i32)
-        .i32_const(local_types.len() as i32)
-        .call(rt.func(Rt::Frame));
-    for (i, ty) in local_types.iter().enumerate() {
-        let recorder = match ty {
-            ValType::I32 => Rt::I32,
-            ValType::I64 => Rt::I64,
-            ValType::F32 => Rt::F32,
-            ValType::F64 => Rt::F64,
-            _ => {
-                s.call(rt.func(Rt::Missing));
-                continue;
-            }
-        };
-        s.local_get(i as u32).call(rt.func(recorder));
+    s.i32_const(cold.func as i32);
+    for i in 0..cold.frame.locals.len() as u32 {
+        s.local_get(i);
     }
-    for ty in results {
-        match ty {
-            wasm_encoder::ValType::I32 => s.i32_const(0),
-            wasm_encoder::ValType::I64 => s.i64_const(0),
-            wasm_encoder::ValType::F32 => s.f32_const(0.0.into()),
-            wasm_encoder::ValType::F64 => s.f64_const(0.0.into()),
-            wasm_encoder::ValType::V128 => s.v128_const(0),
-            wasm_encoder::ValType::Ref(r) if r.nullable => s.ref_null(r.heap_type),
-            wasm_encoder::ValType::Ref(_) => {
-                return Err(unsupported(
-                    format!(
-                        "function {func} returns a non-nullable reference (GC / typed function references)"
-                    ),
-                    0,
-                ));
-            }
-        };
+    s.call(cold.recorders.recorder(&cold.frame.locals));
+    zeros(&mut s, &cold.frame.results).map_err(|_| {
+        unsupported(
+            format!(
+                "function {} returns a non-nullable reference (GC / typed function references)",
+                cold.func
+            ),
+            0,
+        )
+    })
+}
+
+/// What a cold site needs to record its frame through a trampoline.
+struct Cold<'a> {
+    recorders: &'a Recorders,
+    frame: &'a Frame,
+    func: u32,
+}
+
+impl Cold<'_> {
+    /// The trampoline for a call of `callee` that does not return normally.
+    fn trampoline(&self, callee: u32) -> Option<u32> {
+        self.recorders.trampoline(callee, self.frame)
     }
-    Ok(())
+
+    /// Calls `trampoline` with the callee's arguments (already pushed), the
+    /// site's offsets and every local, then returns: no local stays live
+    /// across the cold call.
+    fn call(&self, out: &mut Vec<u8>, trampoline: u32, new: u32, original: u32) {
+        let mut s = InstructionSink::new(out);
+        s.i32_const(new as i32)
+            .i32_const(original as i32)
+            .i32_const(self.func as i32);
+        for i in 0..self.frame.locals.len() as u32 {
+            s.local_get(i);
+        }
+        s.call(trampoline).return_();
+    }
 }
 
 /// A wasmparser value type as wasm-encoder's.

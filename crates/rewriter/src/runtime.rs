@@ -843,3 +843,7 @@ fn global_entry_size(ty: wasmparser::ValType) -> u32 {
 
 /// The finishing routine lives in its own file.
 mod finish;
+
+/// Frame recorders and trampolines live in their own file.
+mod recorders;
+pub(crate) use recorders::{Frame, Recorders, zeros};

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use gimli::{DebugLineOffset, EndianSlice, LittleEndian};
 
 use super::info::StmtList;
-use super::{Input, Mapper, gimli_error, malformed, push_uleb, read_uint, read_uleb, write_uint};
+use super::{Input, Mapper, gimli_error, malformed, read_uint, read_uleb, write_uint};
 use crate::error::{Error, unsupported};
 
 const SECTION: &str = ".debug_line";
@@ -146,7 +146,7 @@ impl Program<'_, '_> {
     fn advance_pc(&mut self, delta: u64) {
         if delta > 0 {
             self.out.push(gimli::DW_LNS_advance_pc.0);
-            push_uleb(self.out, delta);
+            wasm_encoder::Encode::encode(&delta, self.out);
         }
     }
 
