@@ -152,7 +152,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         .collect();
     let new = NewItems {
         info: &info,
-        bodies: &bodies,
+        bodies: std::cell::RefCell::new(bodies),
         types: &types,
         funcs: &new_funcs,
     };
@@ -223,10 +223,9 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
 
     stats.call_sites = 0;
     stats.trap_points = 0;
-    for (i, b) in bodies.iter().enumerate() {
-        let Some(b) = b else { continue };
-        let base = info.bodies[i].range.start;
-        for site in &b.sites {
+    for f in &address_map.functions {
+        let base = info.code_payload_start + f.input.0 as usize;
+        for site in &f.sites {
             let op = input[base + site.original as usize];
             if matches!(op, 0x10 | 0x11 | 0x14) {
                 stats.call_sites += 1;
@@ -279,7 +278,8 @@ fn indirect_retraps(
 /// The input and what the rewrite made of it and appends to it.
 struct NewItems<'a> {
     info: &'a ModuleInfo<'a>,
-    bodies: &'a [Option<Rewritten>],
+    /// The rewritten bodies, taken (and freed) by the Code section.
+    bodies: std::cell::RefCell<Vec<Option<Rewritten>>>,
     types: &'a TypeRegistry,
     funcs: &'a [(u32, Function)],
 }
@@ -399,9 +399,15 @@ fn type_section(out: &mut Vec<u8>, count: u32, rest: &[u8], types: &TypeRegistry
 /// The Code section: rewritten bodies, untouched ones copied, then the
 /// runtime and the wrappers.
 fn code_section(out: &mut Vec<u8>, new: &NewItems<'_>, stats: &mut Stats, map: &mut AddressMap) {
-    let (info, bodies) = (new.info, new.bodies);
-    let mut p = Vec::new();
-    ((bodies.len() + new.funcs.len()) as u32).encode(&mut p);
+    let info = new.info;
+    let bodies = std::mem::take(&mut *new.bodies.borrow_mut());
+    // Written in place, with the section size as a 5-byte LEB patched at the
+    // end, so the (multi-megabyte) payload is never copied.
+    out.push(10);
+    let size_at = out.len();
+    out.extend_from_slice(&[0; 5]);
+    let start = out.len();
+    ((bodies.len() + new.funcs.len()) as u32).encode(out);
     let code_start = info.code_payload_start;
     for (i, body) in bodies.iter().enumerate() {
         let range = info.bodies[i].range.clone();
@@ -413,9 +419,10 @@ fn code_section(out: &mut Vec<u8>, new: &NewItems<'_>, stats: &mut Stats, map: &
             Some(b) => (b.body.len(), &b.body[..]),
             None => (range.len(), &info.bytes[range]),
         };
-        (size as u32).encode(&mut p);
-        let output = (p.len() as u32, (p.len() + size) as u32);
-        p.extend_from_slice(bytes);
+        (size as u32).encode(out);
+        let body_start = out.len() - start;
+        let output = (body_start as u32, (body_start + size) as u32);
+        out.extend_from_slice(bytes);
         map.functions.push(match body {
             Some(b) => FunctionMap {
                 input,
@@ -434,15 +441,19 @@ fn code_section(out: &mut Vec<u8>, new: &NewItems<'_>, stats: &mut Stats, map: &
         });
     }
     for (_, f) in new.funcs {
-        f.encode(&mut p);
+        f.encode(out);
+    }
+    let size = out.len() - start;
+    for (i, byte) in out[size_at..start].iter_mut().enumerate() {
+        let bits = (size >> (7 * i)) as u8 & 0x7f;
+        *byte = if i < 4 { bits | 0x80 } else { bits };
     }
     stats.code_size_before = info
         .sections
         .iter()
         .find(|s| s.id == 10)
         .map_or(0, |s| section_payload(info.bytes, s.range.clone()).len());
-    stats.code_size_after = p.len();
-    write_section(out, 10, &p);
+    stats.code_size_after = size;
 }
 
 /// Emits the sections the rewrite needs that the input lacks, once their

@@ -78,8 +78,9 @@ impl Patcher {
             self.patched = Some(patch(info, map)?);
         }
         let name = section.name.as_deref().unwrap_or_default();
-        match self.patched.as_ref().and_then(|p| p.get(name)) {
-            Some(data) => write_custom_section(out, name, data),
+        // Each patched payload is freed once written.
+        match self.patched.as_mut().and_then(|p| p.remove(name)) {
+            Some(data) => write_custom_section(out, name, &data),
             None => out.extend_from_slice(verbatim),
         }
         Ok(())
