@@ -140,16 +140,26 @@ impl DebugInfo {
     /// then in `debug_dirs` (see [`debug_file_candidates`](crate::debug_file_candidates)).
     /// Without either, the debug info has names only ([`DwarfSource::None`]).
     ///
-    /// The `external_debug_info` URL is not followed: see [`Module::external_debug_info`].
+    /// Failing that, the module's `external_debug_info` section names the debug file: a local
+    /// path or `file://` URL (relative to the module's directory) is read, and for any URL its
+    /// last path segment is looked for next to the module and in `debug_dirs`; nothing is
+    /// fetched over the network.
     pub fn load(path: impl AsRef<Path>, debug_dirs: &[PathBuf]) -> Result<DebugInfo> {
         let path = path.as_ref();
         let module = Module::read(path)?;
         if module.has_dwarf() {
             return DebugInfo::new(module);
         }
-        if let Some(id) = module.build_id()
-            && let Some(debug_path) = find_debug_file(Some(path), &id, debug_dirs)
-        {
+        let by_build_id = module
+            .build_id()
+            .and_then(|id| find_debug_file(Some(path), &id, debug_dirs));
+        let by_url = || {
+            let url = module.external_debug_info().ok().flatten()?;
+            external_debug_file_candidates(path, &url, debug_dirs)
+                .into_iter()
+                .find(|p| p.is_file())
+        };
+        if let Some(debug_path) = by_build_id.or_else(by_url) {
             let debug_file = Module::read(&debug_path)?;
             return Self::with_debug_file_at(module, debug_file, Some(debug_path));
         }
@@ -356,4 +366,24 @@ impl DebugInfo {
     pub fn function_name(&self, func: u32) -> FunctionName {
         self.fallback_name(func)
     }
+}
+
+/// Where the debug file named by an `external_debug_info` URL may be on this
+/// machine, in order: the path itself (no scheme, or `file://`), relative to
+/// the module's directory; then the URL's last segment next to the module and
+/// in each of `dirs`.
+fn external_debug_file_candidates(module_path: &Path, url: &str, dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let module_dir = module_path.parent().unwrap_or(Path::new(""));
+    let mut candidates = Vec::new();
+    let local = url
+        .strip_prefix("file://")
+        .or((!url.contains("://")).then_some(url));
+    if let Some(local) = local {
+        candidates.push(module_dir.join(local));
+    }
+    if let Some(name) = url.rsplit('/').next().filter(|n| !n.is_empty()) {
+        candidates.push(module_dir.join(name));
+        candidates.extend(dirs.iter().map(|d| d.join(name)));
+    }
+    candidates
 }

@@ -417,3 +417,28 @@ fn debug_info_is_send() {
     send::<Module>();
     send::<debuginfo::Error>();
 }
+
+/// A stripped module whose debug file is not named by its build_id is found
+/// through its `external_debug_info` section (a relative path here).
+#[test]
+fn debug_file_found_through_external_debug_info() {
+    let input = std::fs::read(fixture(Fixture::MyThing, Profile::Debug)).unwrap();
+    let mut options = debuginfo_split::SplitOptions::default();
+    options.external_url = Some("symbols/{uuid}.wasm".into());
+    let split = debuginfo_split::split(&input, &options).unwrap();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("external-debug-info");
+    std::fs::create_dir_all(dir.join("symbols")).unwrap();
+    let app = dir.join("app.wasm");
+    std::fs::write(&app, split.stripped().to_vec()).unwrap();
+    let debug = dir
+        .join("symbols")
+        .join(format!("{}.wasm", split.build_id()));
+    std::fs::write(&debug, split.debug().to_vec()).unwrap();
+
+    let info = debuginfo::DebugInfo::load(&app, &[]).unwrap();
+    assert_eq!(
+        info.dwarf_source(),
+        &debuginfo::DwarfSource::DebugFile(Some(debug))
+    );
+    assert!(info.has_dwarf());
+}
