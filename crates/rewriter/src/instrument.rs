@@ -47,6 +47,19 @@ pub(crate) struct Site {
     pub new_end: u32,
 }
 
+impl Site {
+    /// A site whose input instruction ends at `original_end` and whose
+    /// output code ends at `new_end`.
+    fn spanning(original: u32, new: u32, original_end: usize, new_end: usize) -> Site {
+        Site {
+            original,
+            new,
+            original_end: original_end as u32,
+            new_end: new_end as u32,
+        }
+    }
+}
+
 /// A rewritten body and what was changed in it.
 #[derive(Debug)]
 pub(crate) struct Rewritten {
@@ -218,12 +231,7 @@ pub(crate) fn instrument(
             }
             out.extend_from_slice(&bytes[offset..next]);
             copied = next;
-            sites.push(Site {
-                original,
-                new,
-                original_end: (next - start) as u32,
-                new_end: out.len() as u32,
-            });
+            sites.push(Site::spanning(original, new, next - start, out.len()));
             continue;
         }
         let call_unwinds = match op {
@@ -317,12 +325,7 @@ pub(crate) fn instrument(
                 if let Some(t) = trampoline {
                     cold.call(&mut out, t, new, original);
                     copied = next;
-                    sites.push(Site {
-                        original,
-                        new,
-                        original_end: (next - start) as u32,
-                        new_end: out.len() as u32,
-                    });
+                    sites.push(Site::spanning(original, new, next - start, out.len()));
                     continue;
                 }
                 out.extend_from_slice(&bytes[offset..next]);
@@ -340,12 +343,7 @@ pub(crate) fn instrument(
             }
         }
         copied = next;
-        sites.push(Site {
-            original,
-            new,
-            original_end: (next - start) as u32,
-            new_end: out.len() as u32,
-        });
+        sites.push(Site::spanning(original, new, next - start, out.len()));
     }
     debug_assert_eq!(copied, range.end);
     Ok(Rewritten {
