@@ -1,0 +1,145 @@
+//! The `wasm-coredump-rewriter` binary: both invocation forms, the report
+//! line, and one clear error (exit 1) for every kind of bad input.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use wasm_coredump_tests::{Fixture, Profile, fixture};
+
+fn rewriter() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wasm-coredump-rewriter"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+fn valid(bytes: &[u8]) {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .unwrap();
+}
+
+#[test]
+fn file_form_writes_output_and_reports_one_line() {
+    let input = fixture(Fixture::MyThing, Profile::Debug);
+    let out = scratch("cli-mything.wasm");
+    let run = rewriter().arg(&input).arg("-o").arg(&out).output().unwrap();
+    assert!(run.status.success());
+    valid(&std::fs::read(&out).unwrap());
+    let report = String::from_utf8(run.stderr).unwrap();
+    assert_eq!(report.lines().count(), 1, "{report}");
+    for part in [
+        "functions instrumented",
+        "call sites",
+        "code ",
+        " -> ",
+        " ms",
+    ] {
+        assert!(report.contains(part), "{part:?} missing from {report}");
+    }
+    let quiet = rewriter()
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(quiet.status.success() && quiet.stderr.is_empty());
+}
+
+#[test]
+fn stdin_to_stdout_form_gives_the_same_module() {
+    let input = std::fs::read(fixture(Fixture::MyThing, Profile::Debug)).unwrap();
+    let mut child = rewriter()
+        .arg("-q")
+        .arg("--module-name")
+        .arg("mything.wasm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert!(piped.status.success());
+    let path = scratch("cli-in.wasm");
+    std::fs::write(&path, &input).unwrap();
+    let out = scratch("cli-out.wasm");
+    let run = rewriter()
+        .arg(&path)
+        .arg("-o")
+        .arg(&out)
+        .arg("--module-name")
+        .arg("mything.wasm")
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert_eq!(
+        piped.stdout,
+        std::fs::read(&out).unwrap(),
+        "same bytes either way"
+    );
+}
+
+fn fails(run: Output, what: &str) -> String {
+    assert_eq!(run.status.code(), Some(1), "{what}");
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert!(stderr.starts_with("error: "), "{what}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    stderr
+}
+
+#[test]
+fn bad_input_is_one_clear_error() {
+    let module = std::fs::read(fixture(Fixture::MyThing, Profile::Debug)).unwrap();
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("empty", Vec::new(), "unexpected end-of-file"),
+        (
+            "not wasm",
+            b"\x7fELF\x02\x01\x01\0 not a module".to_vec(),
+            "magic header not detected",
+        ),
+        (
+            "truncated",
+            module[..5000].to_vec(),
+            "unexpected end-of-file",
+        ),
+        (
+            "no memory",
+            wat::parse_str("(module (func (export \"f\") unreachable))").unwrap(),
+            "no linear memory",
+        ),
+    ];
+    for (what, bytes, message) in cases {
+        let path = scratch(&format!("cli-bad-{}.wasm", what.replace(' ', "-")));
+        std::fs::write(&path, &bytes).unwrap();
+        let out = scratch("cli-bad-out.wasm");
+        let stderr = fails(
+            rewriter().arg(&path).arg("-o").arg(&out).output().unwrap(),
+            what,
+        );
+        assert!(stderr.contains(message), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&*path.to_string_lossy()),
+            "{what} names the file: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{what}: input untouched"
+        );
+    }
+    let stderr = fails(
+        rewriter().arg(scratch("missing.wasm")).output().unwrap(),
+        "missing",
+    );
+    assert!(stderr.contains("No such file"), "{stderr}");
+    fails(
+        rewriter()
+            .arg(env!("CARGO_TARGET_TMPDIR"))
+            .output()
+            .unwrap(),
+        "a directory",
+    );
+}
