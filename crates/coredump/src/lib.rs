@@ -37,6 +37,7 @@
 
 mod encode;
 mod error;
+mod legacy;
 mod memory;
 mod model;
 mod parse;
@@ -68,6 +69,7 @@ pub struct CoreDump<'a> {
     memories: Vec<Memory<'a>>,
     globals: Vec<Global>,
     custom_sections: Vec<CustomSection<'a>>,
+    legacy_format: bool,
 }
 
 impl<'a> CoreDump<'a> {
@@ -82,6 +84,7 @@ impl<'a> CoreDump<'a> {
             memories: Vec::new(),
             globals: Vec::new(),
             custom_sections: Vec::new(),
+            legacy_format: false,
         }
     }
 
@@ -130,7 +133,17 @@ impl<'a> CoreDump<'a> {
                     data: owned(c.data),
                 })
                 .collect(),
+            legacy_format: self.legacy_format,
         }
+    }
+
+    /// Whether the dump was written by the older wasm-coredump-rewriter
+    /// (0.2), whose frames encode values as fixed-width integers. Its caller
+    /// frames hold placeholder values instead of real params, and its code
+    /// offsets refer to that tool's own rewritten module. Encoding such a
+    /// dump writes the standard format.
+    pub fn legacy_format(&self) -> bool {
+        self.legacy_format
     }
 
     /// The name of the process that trapped (the `core` section).

@@ -113,10 +113,16 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<CoreDump<'_>, Error> {
                                 globals: i.globals,
                             }));
                     }
-                    "corestack" => {
-                        let stack = CoreDumpStackSection::new(body).map_err(malformed)?;
-                        dump.threads.push(read_thread(stack));
-                    }
+                    "corestack" => match CoreDumpStackSection::new(body) {
+                        Ok(stack) => dump.threads.push(read_thread(stack)),
+                        Err(err) => match crate::legacy::read_thread(reader.data()) {
+                            Some(thread) => {
+                                dump.legacy_format = true;
+                                dump.threads.push(thread);
+                            }
+                            None => return Err(malformed(err)),
+                        },
+                    },
                     _ => dump.custom_sections.push(CustomSection {
                         name: Cow::Borrowed(name),
                         data: Cow::Borrowed(reader.data()),
@@ -138,6 +144,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<CoreDump<'_>, Error> {
         return Err(Error::NotACoreDump);
     }
     restore_low_bytes(&mut dump, &mut segments);
+    if dump.legacy_format {
+        // The older runtime declared 0 pages and the size as the maximum.
+        for memory in &mut dump.memories {
+            memory.ty.pages = memory.ty.pages.max(memory.ty.maximum.unwrap_or(0));
+        }
+    }
     place_segments(&mut dump.memories, segments, offsets.data)?;
     check_indices(&dump, &offsets)?;
     Ok(dump)

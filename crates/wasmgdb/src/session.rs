@@ -127,6 +127,13 @@ impl<'a> Session<'a> {
                     .into(),
             );
         }
+        if dump.legacy_format() {
+            notes.push(
+                "note: the dump comes from the older wasm-coredump-rewriter (0.2): caller frames \
+                 hold placeholder values and code offsets refer to that tool's rewritten module"
+                    .into(),
+            );
+        }
         let mut session = Session {
             dump,
             info,
