@@ -423,10 +423,7 @@ impl Runtime {
         for (param, offset) in [(2, 0), (0, 4), (1, 8), (3, 12)] {
             s.global_get(cursor).local_get(param).i32_store(mem(offset));
         }
-        s.global_get(cursor)
-            .i32_const(16)
-            .i32_add()
-            .global_set(cursor);
+        advance(&mut s, cursor, 16);
         s.global_get(self.g(G::Frames))
             .i32_const(1)
             .i32_add()
@@ -450,10 +447,7 @@ impl Runtime {
         s.global_get(cursor);
         push(&mut s);
         s.i64_store(mem(1));
-        s.global_get(cursor)
-            .i32_const(9)
-            .i32_add()
-            .global_set(cursor);
+        advance(&mut s, cursor, 9);
         s.end();
         f
     }
@@ -463,10 +457,7 @@ impl Runtime {
         let mut s = f.instructions();
         let cursor = self.g(G::Cursor);
         s.global_get(cursor).local_get(0).i32_store8(MEM);
-        s.global_get(cursor)
-            .i32_const(1)
-            .i32_add()
-            .global_set(cursor);
+        advance(&mut s, cursor, 1);
         s.end();
         f
     }
@@ -534,10 +525,7 @@ impl Runtime {
             .i32_shl()
             .i32_or()
             .i32_store8(MEM);
-        s.global_get(cursor)
-            .i32_const(1)
-            .i32_add()
-            .global_set(cursor);
+        advance(&mut s, cursor, 1);
         s.local_get(2).br_if(0);
         s.end();
         s.end();
@@ -560,10 +548,7 @@ impl Runtime {
             }
             s.i32_store8(mem(i));
         }
-        s.global_get(cursor)
-            .i32_const(10)
-            .i32_add()
-            .global_set(cursor);
+        advance(&mut s, cursor, 10);
         s.end();
         f
     }
@@ -576,10 +561,7 @@ impl Runtime {
         let cursor = self.g(G::Cursor);
         s.i32_const(0).call(self.f(Rt::WU8));
         s.global_get(cursor);
-        s.global_get(cursor)
-            .i32_const(5)
-            .i32_add()
-            .global_set(cursor);
+        advance(&mut s, cursor, 5);
         s.end();
         f
     }
@@ -643,6 +625,14 @@ fn global_entry_size(ty: wasmparser::ValType) -> u32 {
             V::V128 => 2 + 16,
             V::Ref(_) => 2,
         }
+}
+
+/// `cursor += n`, in a runtime function being built.
+fn advance(s: &mut InstructionSink<'_>, cursor: u32, n: i32) {
+    s.global_get(cursor)
+        .i32_const(n)
+        .i32_add()
+        .global_set(cursor);
 }
 
 /// The finishing routine lives in its own file.

@@ -34,6 +34,19 @@ fn check(
     Ok(())
 }
 
+/// Modules with exactly one 32-bit memory and everything exported, so that
+/// most get rewritten rather than refused.
+fn one_memory() -> wasm_smith::Config {
+    wasm_smith::Config {
+        min_memories: 1,
+        max_memories: 1,
+        memory64_enabled: false,
+        min_funcs: 2,
+        export_everything: true,
+        ..wasm_smith::Config::default()
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -44,33 +57,17 @@ proptest! {
 
     #[test]
     fn with_one_memory_and_exports(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
-        let config = wasm_smith::Config {
-            min_memories: 1,
-            max_memories: 1,
-            memory64_enabled: false,
-            min_funcs: 2,
-            export_everything: true,
-            ..wasm_smith::Config::default()
-        };
-        check(config, &rewriter::Options::default(), &seed)?;
+        check(one_memory(), &rewriter::Options::default(), &seed)?;
     }
 
     #[test]
     fn with_every_opt_in_check(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
-        let config = wasm_smith::Config {
-            min_memories: 1,
-            max_memories: 1,
-            memory64_enabled: false,
-            min_funcs: 2,
-            export_everything: true,
-            ..wasm_smith::Config::default()
-        };
         let options = rewriter::Options {
             check_memory: true,
             check_indirect_calls: true,
             max_call_depth: Some(500),
             ..Default::default()
         };
-        check(config, &options, &seed)?;
+        check(one_memory(), &options, &seed)?;
     }
 }

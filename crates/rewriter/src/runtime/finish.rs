@@ -55,12 +55,7 @@ impl Writer<'_, '_> {
     }
 
     fn advance(&mut self, n: i32) {
-        let cursor = self.rt.global(G::Cursor);
-        self.s
-            .global_get(cursor)
-            .i32_const(n)
-            .i32_add()
-            .global_set(cursor);
+        super::advance(&mut self.s, self.rt.global(G::Cursor), n);
     }
 
     fn begin_section(&mut self, name: &str) {
