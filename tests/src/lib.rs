@@ -33,6 +33,23 @@ pub fn fixtures_target_dir() -> PathBuf {
     PathBuf::from(env!("WASM_COREDUMP_FIXTURES_DIR"))
 }
 
+/// A `kB` field of this process's `/proc/self/status` (e.g. `"VmHWM:"`, the
+/// peak resident set size), for benchmarks; 0 where the OS does not tell.
+pub fn proc_status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
 /// The root of the wasm-coredump workspace.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -38,21 +38,6 @@ const STACK: &[&str] = &[
     "_start",
 ];
 
-fn kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
-}
-
 /// (function index, offset of its last call) for every defined function.
 fn last_calls(module: &[u8]) -> Vec<(u32, u32)> {
     let mut imported = 0;
@@ -101,7 +86,7 @@ fn main() {
             .collect();
         (stack, calls)
     };
-    let rss_before = kib("VmRSS:");
+    let rss_before = wasm_coredump_tests::proc_status_kib("VmRSS:");
 
     let start = Instant::now();
     let info = DebugInfo::new(Module::read(&path).unwrap()).unwrap();
@@ -112,7 +97,7 @@ fn main() {
         frames += info.frames(func, off).unwrap().len();
     }
     let bt = start.elapsed();
-    let hwm_bt = kib("VmHWM:");
+    let hwm_bt = wasm_coredump_tests::proc_status_kib("VmHWM:");
     let start = Instant::now();
     for &(func, off) in &stack {
         info.frames(func, off).unwrap();
@@ -125,7 +110,7 @@ fn main() {
         all_frames += info.frames(func, off).unwrap().len();
     }
     let every = start.elapsed();
-    let hwm_all = kib("VmHWM:");
+    let hwm_all = wasm_coredump_tests::proc_status_kib("VmHWM:");
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("serde-regex debug fixture: {}", path.display());

@@ -14,21 +14,6 @@ use std::time::{Duration, Instant};
 
 use wasm_coredump_tests::{Fixture, NodeCommand, Profile, fixture};
 
-fn kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
-}
-
 /// In a fresh process: load, run the commands, print `seconds peak_kib`.
 fn measure(module: &Path, dump: &Path, commands: &[String]) {
     let start = Instant::now();
@@ -43,7 +28,10 @@ fn measure(module: &Path, dump: &Path, commands: &[String]) {
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    println!("{elapsed} {} {printed}", kib("VmHWM:"));
+    println!(
+        "{elapsed} {} {printed}",
+        wasm_coredump_tests::proc_status_kib("VmHWM:")
+    );
 }
 
 fn dump() -> (PathBuf, PathBuf) {
