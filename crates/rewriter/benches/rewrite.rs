@@ -20,6 +20,13 @@ fn variants() -> Vec<(&'static str, rewriter::Options)> {
     vec![
         ("default", base()),
         (
+            "--unwind checks",
+            rewriter::Options {
+                unwind: rewriter::Unwind::Checks,
+                ..base()
+            },
+        ),
+        (
             "--check-memory",
             rewriter::Options {
                 check_memory: true,

@@ -34,14 +34,19 @@ pub(crate) fn is_trap_point(op: &Operator<'_>) -> bool {
     )
 }
 
-/// `may_unwind[i]` for every defined function `i` (index without imports).
-pub(crate) fn may_unwind(info: &ModuleInfo<'_>, options: &Options) -> Result<Vec<bool>, Error> {
+/// What the rewrite needs to know of the module's code.
+pub(crate) struct Analysis {
+    /// `may_unwind[i]` for every defined function `i` (index without imports).
+    pub may_unwind: Vec<bool>,
+    /// Whether some function uses an exception-handling instruction.
+    pub uses_exceptions: bool,
+}
+
+/// Which functions may unwind, and whether the code handles exceptions.
+pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analysis, Error> {
     let imported = info.imported_funcs;
     let n = info.bodies.len();
-    if options.max_call_depth.is_some() {
-        // Every function checks the depth on entry.
-        return Ok(vec![true; n]);
-    }
+    let mut uses_exceptions = false;
     let mut unwinds = vec![false; n];
     // callers[callee] = functions calling it directly.
     let mut callers: Vec<Vec<u32>> = vec![Vec::new(); n];
@@ -65,6 +70,11 @@ pub(crate) fn may_unwind(info: &ModuleInfo<'_>, options: &Options) -> Result<Vec
                 | Operator::ReturnCallRef { .. } => unwinds[i] = true,
                 ref op if is_trap_point(op) => unwinds[i] = true,
                 ref op if options.check_memory && memory_access(op).is_some() => unwinds[i] = true,
+                Operator::Try { .. }
+                | Operator::TryTable { .. }
+                | Operator::Throw { .. }
+                | Operator::ThrowRef
+                | Operator::Rethrow { .. } => uses_exceptions = true,
                 _ => {}
             }
         }
@@ -78,7 +88,14 @@ pub(crate) fn may_unwind(info: &ModuleInfo<'_>, options: &Options) -> Result<Vec
             }
         }
     }
-    Ok(unwinds)
+    if options.max_call_depth.is_some() {
+        // Every function checks the depth on entry.
+        unwinds.fill(true);
+    }
+    Ok(Analysis {
+        may_unwind: unwinds,
+        uses_exceptions,
+    })
 }
 
 /// A load or store that `--check-memory` checks: its static offset, its

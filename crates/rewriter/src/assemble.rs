@@ -6,7 +6,7 @@ use wasm_encoder::{BlockType, Encode, ExportKind, ExportSection, Function};
 use wasmparser::{ExternalKind, ValType};
 
 use crate::address_map::{AddressMap, FunctionMap};
-use crate::analysis::may_unwind;
+use crate::analysis::analyze;
 use crate::dwarf;
 use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
@@ -16,7 +16,7 @@ use crate::runtime::{
     self, DumpInfo, G, G_COUNT, IndirectRetrap, RT_COUNT, Recorders, Rt, Runtime,
 };
 use crate::types::TypeRegistry;
-use crate::{Options, Output, Stats};
+use crate::{Options, Output, Stats, Unwind};
 
 /// Namespace of the build ids the rewriter derives (UUID v5).
 const BUILD_ID_NAMESPACE: uuid::Uuid =
@@ -32,14 +32,32 @@ fn rank(id: u8) -> usize {
 pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> {
     let info = ModuleInfo::scan(input)?;
     check_supported(&info)?;
-    let may_unwind = may_unwind(&info, options)?;
+    let analysis = analyze(&info, options)?;
+    let may_unwind = analysis.may_unwind;
+    let handles_exceptions = analysis.uses_exceptions || info.tags > 0;
+    let unwind = match options.unwind {
+        Unwind::Auto if handles_exceptions => Unwind::Checks,
+        Unwind::Auto => Unwind::Exceptions,
+        Unwind::Exceptions if handles_exceptions => {
+            return Err(unsupported(
+                "unwinding with exceptions in a module that handles exceptions itself \
+                 (unwind with checks instead)",
+                0,
+            ));
+        }
+        explicit => explicit,
+    };
     let mut types = TypeRegistry::new(info.types.len() as u32);
+    // With exceptions, the module has no tag of its own: ours is tag 0.
+    let tag_type = (unwind == Unwind::Exceptions).then(|| types.func(&[], &[]));
     let runtime = Runtime {
         func_base: info.func_count(),
         global_base: info.globals.len() as u32,
+        tag: tag_type.map(|_| 0),
     };
     let mut stats = Stats {
         input_size: input.len(),
+        unwind,
         ..Stats::default()
     };
     // Entry points: exports and the start function that can unwind get a
@@ -135,7 +153,8 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
             .map(|&t| crate::instrument::encoder_type(t, 0))
             .collect::<Result<_, _>>()?;
         let ty = types.func(&params, &results);
-        wrappers.push((ty, wrapper(&runtime, func, params.len() as u32)));
+        let body_type = types.func(&[], &results);
+        wrappers.push((ty, wrapper(&runtime, func, params.len() as u32, body_type)));
     }
 
     let mut out = Vec::with_capacity(input.len() + input.len() / 4);
@@ -155,9 +174,13 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         bodies: std::cell::RefCell::new(bodies),
         types: &types,
         funcs: &new_funcs,
+        tag_type,
     };
     // Sections the rewrite adds to, created where the input has none.
     let mut missing: Vec<u8> = vec![1, 3, 6, 10];
+    if tag_type.is_some() {
+        missing.push(13);
+    }
     let mut address_map = AddressMap::default();
     let mut dwarf = dwarf::Patcher::default();
     for section in &info.sections {
@@ -282,6 +305,8 @@ struct NewItems<'a> {
     bodies: std::cell::RefCell<Vec<Option<Rewritten>>>,
     types: &'a TypeRegistry,
     funcs: &'a [(u32, Function)],
+    /// The type of the tag the runtime throws, with exceptions.
+    tag_type: Option<u32>,
 }
 
 fn check_supported(info: &ModuleInfo<'_>) -> Result<(), Error> {
@@ -328,20 +353,31 @@ fn build_id(info: &ModuleInfo<'_>) -> [u8; 16] {
 }
 
 /// An entry point: calls `func`, and if a trap unwound out of it, writes the
-/// dump and raises the trap.
-fn wrapper(rt: &Runtime, func: u32, params: u32) -> Function {
+/// dump and raises the trap. With exceptions, the call is in a `try` of type
+/// `body_type` (no params, `func`'s results) that catches the tag.
+fn wrapper(rt: &Runtime, func: u32, params: u32, body_type: u32) -> Function {
     let mut f = Function::new([]);
     let mut s = f.instructions();
+    if rt.tag.is_some() {
+        s.try_(BlockType::FunctionType(body_type));
+    }
     for i in 0..params {
         s.local_get(i);
     }
     s.call(func);
-    s.global_get(rt.global(G::State))
-        .i32_const(1)
-        .i32_eq()
-        .if_(BlockType::Empty);
+    match rt.tag {
+        Some(tag) => s.catch(tag),
+        None => s
+            .global_get(rt.global(G::State))
+            .i32_const(1)
+            .i32_eq()
+            .if_(BlockType::Empty),
+    };
     s.call(rt.func(Rt::Finish));
     s.global_get(rt.global(G::Kind)).call(rt.func(Rt::Retrap));
+    if rt.tag.is_some() {
+        s.unreachable();
+    }
     s.end();
     s.end();
     f
@@ -466,13 +502,23 @@ fn emit_missing(
     stats: &mut Stats,
     map: &mut AddressMap,
 ) {
-    let (due, later): (Vec<u8>, Vec<u8>) = missing.iter().partition(|&&id| rank(id) < before);
+    let (mut due, later): (Vec<u8>, Vec<u8>) = missing.iter().partition(|&&id| rank(id) < before);
+    due.sort_by_key(|&id| rank(id));
     *missing = later;
     for id in due {
         match id {
             1 => type_section(out, 0, &[], new.types),
             3 => function_section(out, 0, &[], new),
             6 => global_section(out, 0, &[]),
+            13 => {
+                let mut tags = wasm_encoder::TagSection::new();
+                tags.tag(wasm_encoder::TagType {
+                    kind: wasm_encoder::TagKind::Exception,
+                    func_type_idx: new.tag_type.expect("a tag is added with exceptions"),
+                });
+                out.push(13);
+                tags.encode(out);
+            }
             _ => code_section(out, new, stats, map),
         }
     }

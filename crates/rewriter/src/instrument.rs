@@ -1,12 +1,11 @@
-//! Rewriting one function body: copy its bytes verbatim, with a check after
-//! each call that can unwind, each trap point routed through the runtime,
-//! and a landing pad that records the frame.
+//! Rewriting one function body: copy its bytes verbatim, with each call that
+//! can unwind guarded, each trap point routed through the runtime, and a
+//! landing pad that records the frame.
 //!
 //! ```text
 //! block (type [] -> [i32 i32])      ;; $unwind: receives (new, original) offset
 //!   block (type [] -> results)      ;; the original body, its `end` included
-//!     ... call f
-//!     global.get $unwinding  if  i32.const NEW  i32.const ORIG  br $unwind  end
+//!     ... try (type T)  call f  catch $tag  i32.const NEW  i32.const ORIG  br $unwind  end
 //!     ... <args>                        ;; was `call $panic  unreachable`:
 //!     i32.const NEW  i32.const ORIG  i32.const FUNC
 //!     local.get 0 ... local.get N-1  call $trampoline  return  unreachable
@@ -14,8 +13,13 @@
 //!   return
 //! end
 //! i32.const FUNC  local.get 0 ... local.get N-1  call $recorder
-//! <zero results>
+//! throw $tag
 //! ```
+//!
+//! That is unwinding with exceptions: the trap throws `$tag`, and the `try`
+//! costs nothing while nothing traps. Unwinding with checks instead follows
+//! each call with `global.get $unwinding  if  NEW ORIG br $unwind  end`, and
+//! the landing pad returns zeros to the caller, which checks in turn.
 //!
 //! Cold sites (calls followed by `unreachable`, trap points that start
 //! unwinding at once) pass every local to a trampoline instead of branching
@@ -29,7 +33,7 @@ use crate::Options;
 use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
 use crate::module::ModuleInfo;
-use crate::runtime::{Frame, G, Recorders, Rt, Runtime, helper_for, kind, zeros};
+use crate::runtime::{Frame, G, Recorders, Rt, Runtime, helper_for, kind, signature, zeros};
 use crate::types::TypeRegistry;
 
 /// One instrumented point: where its instruction starts and where the code
@@ -121,6 +125,13 @@ pub(crate) fn instrument(
         func,
     };
     let trap = cx.runtime.func(Rt::Trap);
+    let trap_type = types.func(&[wasm_encoder::ValType::I32], &[]);
+    let guard = match cx.runtime.tag {
+        Some(tag) => Guard::Try { tag },
+        None => Guard::Check {
+            unwinding: cx.runtime.global(G::Unwinding),
+        },
+    };
     let unwind_type = types.func(
         &[],
         &[wasm_encoder::ValType::I32, wasm_encoder::ValType::I32],
@@ -149,13 +160,8 @@ pub(crate) fn instrument(
         let original = (ops_start - start) as u32;
         match cold.trampoline(trap) {
             Some(t) => cold.call(&mut out, t, new, original),
-            None => {
-                let mut s = InstructionSink::new(&mut out);
-                s.call(trap)
-                    .i32_const(new as i32)
-                    .i32_const(original as i32);
-                s.br(2);
-            }
+            // Inside the `if`: one block more than the body's own.
+            None => guard.call(&mut out, trap_type, trap, new, original, 1),
         }
         InstructionSink::new(&mut out).end();
     }
@@ -166,7 +172,6 @@ pub(crate) fn instrument(
     let mut depth: u32 = 0; // open blocks inside the original body
     let mut after_checked_call = false;
     let mut guarded = false; // whether the landing pad must check it is unwinding
-    let unwinding = cx.runtime.global(G::Unwinding);
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset()?;
         let offset = offset as usize;
@@ -188,12 +193,12 @@ pub(crate) fn instrument(
                 }
                 out.push(0x0f); // return
                 out.push(0x0b); // end $unwind
-                if guarded {
+                if let (true, Guard::Check { unwinding }) = (guarded, guard) {
                     let mut s = InstructionSink::new(&mut out);
                     s.global_get(unwinding).i32_eqz().if_(BlockType::Empty);
                     s.unreachable().end();
                 }
-                landing_pad(&cold, &mut out)?;
+                landing_pad(&cold, guard, &mut out)?;
                 out.push(0x0b);
                 continue;
             }
@@ -221,8 +226,9 @@ pub(crate) fn instrument(
                     s.local_set(local);
                 }
                 s.i64_const((access.offset + access.size) as i64);
-                s.call(cx.runtime.func(Rt::CheckMem));
-                check(&mut out, unwinding, new, original, depth);
+                let ty = runtime_type(types, Rt::CheckMem);
+                let check_mem = cx.runtime.func(Rt::CheckMem);
+                guard.call(&mut out, ty, check_mem, new, original, depth);
                 if let Some(local) = stash {
                     InstructionSink::new(&mut out).local_get(local);
                 }
@@ -261,8 +267,8 @@ pub(crate) fn instrument(
         ) = (&op, indirect.as_mut())
             && let Some(check_fn) = checks.check_function(info, *type_index, *table_index)
         {
-            InstructionSink::new(&mut out).call(check_fn);
-            check(&mut out, unwinding, new, original, depth);
+            let ty = types.func(&[wasm_encoder::ValType::I32], &[wasm_encoder::ValType::I32]);
+            guard.call(&mut out, ty, check_fn, new, original, depth);
         }
         match helper {
             Some(rt) if divisor_check(rt).is_some() => {
@@ -279,13 +285,7 @@ pub(crate) fn instrument(
                 s.i32_const(kind);
                 match cold.trampoline(trap) {
                     Some(t) => cold.call(&mut out, t, new, original),
-                    None => {
-                        let mut s = InstructionSink::new(&mut out);
-                        s.call(trap);
-                        s.i32_const(new as i32)
-                            .i32_const(original as i32)
-                            .br(depth + 2);
-                    }
+                    None => guard.call(&mut out, trap_type, trap, new, original, depth + 1),
                 }
                 let mut s = InstructionSink::new(&mut out);
                 s.end();
@@ -301,15 +301,15 @@ pub(crate) fn instrument(
                         cold.call(&mut out, t, new, original);
                     }
                     None => {
-                        InstructionSink::new(&mut out).call(cx.runtime.func(rt));
-                        check(&mut out, unwinding, new, original, depth);
+                        let ty = runtime_type(types, rt);
+                        guard.call(&mut out, ty, cx.runtime.func(rt), new, original, depth);
                     }
                 }
                 out.extend_from_slice(&bytes[offset..next]);
             }
             Some(rt) => {
-                InstructionSink::new(&mut out).call(cx.runtime.func(rt));
-                check(&mut out, unwinding, new, original, depth);
+                let ty = runtime_type(types, rt);
+                guard.call(&mut out, ty, cx.runtime.func(rt), new, original, depth);
             }
             None => {
                 after_checked_call = true;
@@ -328,8 +328,9 @@ pub(crate) fn instrument(
                     sites.push(Site::spanning(original, new, next - start, out.len()));
                     continue;
                 }
+                guard.open(&mut out, call_type(info, types, &op, offset)?);
                 out.extend_from_slice(&bytes[offset..next]);
-                if noreturn {
+                if noreturn && let Guard::Check { .. } = guard {
                     // The callee cannot return normally: branch without a
                     // check (the landing pad traps if nothing is unwinding).
                     let mut s = InstructionSink::new(&mut out);
@@ -338,7 +339,7 @@ pub(crate) fn instrument(
                         .br(depth + 1);
                     guarded = true;
                 } else {
-                    check(&mut out, unwinding, new, original, depth);
+                    guard.close(&mut out, new, original, depth);
                 }
             }
         }
@@ -386,27 +387,107 @@ fn divisor_check(rt: Rt) -> Option<(i32, bool)> {
     })
 }
 
-/// After a call: if a trap is unwinding, branch to the landing pad with the
-/// call's offsets. `depth` blocks are open in the original body, then come
-/// the inner block and `$unwind`.
-fn check(out: &mut Vec<u8>, unwinding: u32, new: u32, original: u32, depth: u32) {
-    let mut s = InstructionSink::new(out);
-    s.global_get(unwinding).if_(BlockType::Empty);
-    s.i32_const(new as i32)
-        .i32_const(original as i32)
-        .br(depth + 2);
-    s.end();
+/// How a call that can unwind hands over to the landing pad.
+#[derive(Debug, Clone, Copy)]
+enum Guard {
+    /// `global.get $unwinding  if  NEW ORIG br $unwind  end` after the call.
+    Check { unwinding: u32 },
+    /// `try (type T)  call  catch $tag  NEW ORIG br $unwind  end`.
+    Try { tag: u32 },
 }
 
-/// The landing pad, after `$unwind` left (new, orig): records the frame and
-/// returns zeros.
-fn landing_pad(cold: &Cold<'_>, out: &mut Vec<u8>) -> Result<(), Error> {
+impl Guard {
+    /// Before a call of type `ty`, its arguments pushed: opens the `try`.
+    fn open(self, out: &mut Vec<u8>, ty: u32) {
+        if let Guard::Try { .. } = self {
+            InstructionSink::new(out).try_(BlockType::FunctionType(ty));
+        }
+    }
+
+    /// After the call: if a trap is unwinding, branch to the landing pad
+    /// with the call's offsets. `depth` blocks are open in the original
+    /// body, then come the inner block and `$unwind`.
+    fn close(self, out: &mut Vec<u8>, new: u32, original: u32, depth: u32) {
+        let mut s = InstructionSink::new(out);
+        match self {
+            Guard::Check { unwinding } => s.global_get(unwinding).if_(BlockType::Empty),
+            Guard::Try { tag } => s.catch(tag),
+        };
+        s.i32_const(new as i32)
+            .i32_const(original as i32)
+            .br(depth + 2);
+        s.end();
+    }
+
+    /// A guarded call of `func` (of type `ty`), arguments pushed.
+    fn call(self, out: &mut Vec<u8>, ty: u32, func: u32, new: u32, original: u32, depth: u32) {
+        self.open(out, ty);
+        InstructionSink::new(out).call(func);
+        self.close(out, new, original, depth);
+    }
+}
+
+/// The type of runtime function `rt`.
+fn runtime_type(types: &mut TypeRegistry, rt: Rt) -> u32 {
+    let (params, results) = signature(rt);
+    types.func(params, results)
+}
+
+/// The type of a call instruction, as a block type: its params (the callee
+/// index or reference last) and results.
+fn call_type(
+    info: &ModuleInfo<'_>,
+    types: &mut TypeRegistry,
+    op: &Operator<'_>,
+    offset: usize,
+) -> Result<u32, Error> {
+    let (ty, callee) = match *op {
+        Operator::Call { function_index } => (info.func_type(function_index)?, None),
+        Operator::CallIndirect {
+            type_index,
+            table_index,
+        } => {
+            let table64 = info
+                .tables
+                .get(table_index as usize)
+                .is_some_and(|t| t.table64);
+            let index = match table64 {
+                true => wasm_encoder::ValType::I64,
+                false => wasm_encoder::ValType::I32,
+            };
+            (info.signature(type_index)?, Some(index))
+        }
+        Operator::CallRef { type_index } => {
+            let heap = wasm_encoder::HeapType::Concrete(type_index);
+            let reference = wasm_encoder::ValType::Ref(wasm_encoder::RefType {
+                nullable: true,
+                heap_type: heap,
+            });
+            (info.signature(type_index)?, Some(reference))
+        }
+        _ => unreachable!("only calls are guarded"),
+    };
+    let convert = |list: &[ValType]| -> Result<Vec<wasm_encoder::ValType>, Error> {
+        list.iter().map(|&t| encoder_type(t, offset)).collect()
+    };
+    let mut params = convert(ty.params())?;
+    params.extend(callee);
+    Ok(types.func(&params, &convert(ty.results())?))
+}
+
+/// The landing pad, after `$unwind` left (new, orig): records the frame,
+/// then returns zeros, or rethrows the tag.
+fn landing_pad(cold: &Cold<'_>, guard: Guard, out: &mut Vec<u8>) -> Result<(), Error> {
     let mut s = InstructionSink::new(out);
     s.i32_const(cold.func as i32);
     for i in 0..cold.frame.locals.len() as u32 {
         s.local_get(i);
     }
     s.call(cold.recorders.recorder(&cold.frame.locals));
+    if let Guard::Try { tag } = guard {
+        s.throw(tag);
+        return Ok(());
+    }
     zeros(&mut s, &cold.frame.results).map_err(|_| {
         unsupported(
             format!(

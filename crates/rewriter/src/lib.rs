@@ -7,6 +7,11 @@
 //! trap is raised, so the host sees the same trap as before. The host only has
 //! to save `memory.buffer`: it parses as a core dump (`u32[0] == 0x6d736100`).
 //!
+//! A trap throws a Wasm exception that a `try` around each call catches, so
+//! the instrumentation costs nothing until something traps; modules that
+//! handle exceptions themselves, and engines without the exception-handling
+//! instructions V8 runs, get a flag check after each call instead ([`Unwind`]).
+//!
 //! The rewrite is a splice: every byte of the input is copied verbatim except
 //! at the instrumented points (calls that can unwind, trap points) and the
 //! sections that gain entries (Type, Function, Global, Export, Code). Functions
@@ -20,7 +25,8 @@
 //!       (func (export "run") (result i32) i32.const 7 call $inner))
 //! "#)?;
 //! let out = rewriter::rewrite(&input, &rewriter::Options::default())?;
-//! wasmparser::Validator::new().validate_all(&out.module)?;
+//! let features = wasmparser::WasmFeatures::default() | wasmparser::WasmFeatures::LEGACY_EXCEPTIONS;
+//! wasmparser::Validator::new_with_features(features).validate_all(&out.module)?;
 //! assert_eq!(out.stats.functions_instrumented, 2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -59,6 +65,26 @@ pub struct Options {
     /// Also turn failing `call_indirect`s (index out of bounds, null slot,
     /// wrong signature where the table's contents are known) into dumps.
     pub check_indirect_calls: bool,
+    /// How a trap unwinds the frames above it.
+    pub unwind: Unwind,
+}
+
+/// How a trap unwinds the Wasm frames between it and the entry point, each
+/// frame recording itself on the way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Unwind {
+    /// [`Unwind::Exceptions`], unless the module uses exception handling
+    /// itself: then [`Unwind::Checks`].
+    #[default]
+    Auto,
+    /// The trap throws a Wasm exception that a `try` around each call
+    /// catches: no cost while nothing traps. Uses the exception-handling
+    /// instructions that V8 (Node, Chrome, Workers), SpiderMonkey and
+    /// JavaScriptCore run (`try`/`catch`, the "legacy" proposal).
+    Exceptions,
+    /// The trap sets a flag that a check after each call reads: for engines
+    /// without that proposal (Wasmtime) and modules that catch exceptions.
+    Checks,
 }
 
 /// What [`rewrite`] did, for the one-line report and benchmarks.
@@ -66,12 +92,14 @@ pub struct Options {
 pub struct Stats {
     /// Functions that got a landing pad.
     pub functions_instrumented: u32,
-    /// Calls followed by an unwinding check.
+    /// Calls that can unwind, each guarded by a check or a `try`.
     pub call_sites: u32,
     /// Trapping instructions routed through the runtime.
     pub trap_points: u32,
     /// Exports (and a start function) wrapped to finish the dump.
     pub entry_points: u32,
+    /// How traps unwind in the output: never [`Unwind::Auto`].
+    pub unwind: Unwind,
     /// Size of the input module in bytes.
     pub input_size: usize,
     /// Size of the output module in bytes.

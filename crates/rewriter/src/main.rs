@@ -51,9 +51,34 @@ struct Opts {
     /// wrong signature in tables whose contents never change) into dumps.
     #[arg(long)]
     check_indirect_calls: bool,
+    /// How a trap unwinds: `exceptions` (a `try` around each call: no cost
+    /// until a trap; needs the exception-handling instructions V8,
+    /// SpiderMonkey and JavaScriptCore run), `checks` (a flag check after each
+    /// call: any engine), or `auto` (exceptions unless the module uses
+    /// exception handling itself).
+    #[arg(long, value_enum, default_value_t = UnwindArg::Auto)]
+    unwind: UnwindArg,
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// The values of `--unwind`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum UnwindArg {
+    Auto,
+    Exceptions,
+    Checks,
+}
+
+impl From<UnwindArg> for rewriter::Unwind {
+    fn from(arg: UnwindArg) -> Self {
+        match arg {
+            UnwindArg::Auto => rewriter::Unwind::Auto,
+            UnwindArg::Exceptions => rewriter::Unwind::Exceptions,
+            UnwindArg::Checks => rewriter::Unwind::Checks,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -99,6 +124,7 @@ fn run(opts: &Opts) -> Result<()> {
         check_memory: opts.check_memory,
         max_call_depth: opts.max_call_depth,
         check_indirect_calls: opts.check_indirect_calls,
+        unwind: opts.unwind.into(),
     };
     let out =
         rewriter::rewrite(&input, &options).with_context(|| format!("rewriting {input_name}"))?;
@@ -119,12 +145,16 @@ fn run(opts: &Opts) -> Result<()> {
     if !opts.quiet {
         let s = &out.stats;
         eprintln!(
-            "{input_name}: {} functions instrumented, {} call sites, {} trap points, {} entry points; \
+            "{input_name}: {} functions instrumented, {} call sites, {} trap points, {} entry points, unwinding with {}; \
              code {} -> {} bytes ({:.2}x), module {} -> {} bytes, {:.0} ms{}",
             s.functions_instrumented,
             s.call_sites,
             s.trap_points,
             s.entry_points,
+            match s.unwind {
+                rewriter::Unwind::Checks => "checks",
+                _ => "exceptions",
+            },
             s.code_size_before,
             s.code_size_after,
             s.code_size_after as f64 / s.code_size_before.max(1) as f64,

@@ -48,6 +48,8 @@ pub(crate) struct ModuleInfo<'a> {
     pub tables_with_dynamic_elements: Vec<u32>,
     pub memories: u32,
     pub memory64: bool,
+    /// Exception tags, imported and defined.
+    pub tags: u32,
     pub exports: Vec<(String, ExternalKind, u32)>,
     pub bodies: Vec<Body>,
     /// Start of the Code section's payload (where DWARF addresses start).
@@ -73,6 +75,7 @@ impl<'a> ModuleInfo<'a> {
             tables_with_dynamic_elements: Vec::new(),
             memories: 0,
             memory64: false,
+            tags: 0,
             exports: Vec::new(),
             bodies: Vec::new(),
             code_payload_start: 0,
@@ -117,7 +120,7 @@ impl<'a> ModuleInfo<'a> {
                                 info.memories += 1;
                                 info.memory64 |= m.memory64;
                             }
-                            _ => {}
+                            TypeRef::Tag(_) => info.tags += 1,
                         }
                     }
                 }
@@ -143,6 +146,7 @@ impl<'a> ModuleInfo<'a> {
                         info.read_element(element?)?;
                     }
                 }
+                Payload::TagSection(reader) => info.tags += reader.count(),
                 Payload::GlobalSection(reader) => {
                     for g in reader {
                         info.globals.push(g?.ty);
@@ -245,16 +249,24 @@ impl<'a> ModuleInfo<'a> {
 
     /// The signature of function `func`.
     pub fn func_type(&self, func: u32) -> Result<&FuncType, Error> {
-        let ty = self.func_types[func as usize];
+        let ty = *self
+            .func_types
+            .get(func as usize)
+            .ok_or_else(|| unsupported(format!("call of unknown function {func}"), 0))?;
+        self.signature(ty).map_err(|_| {
+            unsupported(
+                format!("function {func} of a non-function type {ty} (GC proposal)"),
+                0,
+            )
+        })
+    }
+
+    /// The function type at type index `ty`.
+    pub fn signature(&self, ty: u32) -> Result<&FuncType, Error> {
         self.types
             .get(ty as usize)
             .and_then(Option::as_ref)
-            .ok_or_else(|| {
-                unsupported(
-                    format!("function {func} of a non-function type {ty} (GC proposal)"),
-                    0,
-                )
-            })
+            .ok_or_else(|| unsupported(format!("non-function type {ty} (GC proposal)"), 0))
     }
 
     /// The number of functions, imports included.
@@ -281,6 +293,8 @@ pub(crate) struct Table {
     pub checkable: bool,
     /// Its initial size.
     pub initial: u64,
+    /// Whether its indices are 64-bit.
+    pub table64: bool,
 }
 
 impl Table {
@@ -289,6 +303,7 @@ impl Table {
             imported,
             checkable: ty.element_type == wasmparser::RefType::FUNCREF && !ty.table64,
             initial: ty.initial,
+            table64: ty.table64,
         }
     }
 }

@@ -146,6 +146,31 @@ pub(crate) fn helper_for(op: &Operator<'_>) -> Option<Rt> {
     })
 }
 
+/// The params and results of runtime function `rt`.
+pub(crate) fn signature(rt: Rt) -> (&'static [ValType], &'static [ValType]) {
+    use ValType::{F32, F64, I32, I64};
+    match rt {
+        Rt::Trap | Rt::Retrap | Rt::I32 | Rt::WU8 | Rt::WUleb | Rt::WSleb32 | Rt::SecEnd => {
+            (&[I32], &[])
+        }
+        Rt::Unreachable | Rt::Missing | Rt::Finish | Rt::Overflow => (&[], &[]),
+        Rt::Reserve => (&[I32], &[I32]),
+        Rt::Frame => (&[I32, I32, I32, I32], &[]),
+        Rt::I64 | Rt::WSleb64 | Rt::WSleb64Fix => (&[I64], &[]),
+        Rt::F32 => (&[F32], &[]),
+        Rt::F64 => (&[F64], &[]),
+        Rt::WFix5At => (&[I32, I32], &[]),
+        Rt::SecBegin => (&[], &[I32]),
+        Rt::CheckMem => (&[I32, I64], &[I32]),
+        Rt::I32DivS | Rt::I32DivU | Rt::I32RemS | Rt::I32RemU => (&[I32, I32], &[I32]),
+        Rt::I64DivS | Rt::I64DivU | Rt::I64RemS | Rt::I64RemU => (&[I64, I64], &[I64]),
+        Rt::I32TruncF32S | Rt::I32TruncF32U => (&[F32], &[I32]),
+        Rt::I32TruncF64S | Rt::I32TruncF64U => (&[F64], &[I32]),
+        Rt::I64TruncF32S | Rt::I64TruncF32U => (&[F32], &[I64]),
+        Rt::I64TruncF64S | Rt::I64TruncF64U => (&[F64], &[I64]),
+    }
+}
+
 /// What the dump's static parts say: written into every dump by `Finish`.
 #[derive(Debug)]
 pub(crate) struct DumpInfo {
@@ -164,6 +189,8 @@ pub(crate) struct Runtime {
     pub func_base: u32,
     /// Index of the first runtime global.
     pub global_base: u32,
+    /// The exception tag a trap throws, with [`crate::Unwind::Exceptions`].
+    pub tag: Option<u32>,
 }
 
 const MEM: MemArg = mem(0);
@@ -205,8 +232,6 @@ impl Runtime {
         info: &DumpInfo,
         indirect: &[IndirectRetrap],
     ) -> Vec<(u32, Function)> {
-        use ValType::{F32, F64, I32, I64};
-        let sig = |types: &mut TypeRegistry, p: &[ValType], r: &[ValType]| types.func(p, r);
         let mut out = Vec::with_capacity(RT_COUNT as usize);
         let all = [
             Rt::Trap,
@@ -249,75 +274,51 @@ impl Runtime {
         ];
         for (i, rt) in all.into_iter().enumerate() {
             debug_assert_eq!(i as u32, rt as u32);
-            let (ty, f) = match rt {
-                Rt::Trap => (sig(types, &[I32], &[]), self.trap()),
-                Rt::Unreachable => (
-                    sig(types, &[], &[]),
-                    self.call_const(Rt::Trap, kind::UNREACHABLE),
-                ),
-                Rt::Retrap => (sig(types, &[I32], &[]), self.retrap(indirect)),
-                Rt::Reserve => (sig(types, &[I32], &[I32]), self.reserve()),
-                Rt::Frame => (sig(types, &[I32, I32, I32, I32], &[]), self.frame()),
-                Rt::I32 => (
-                    sig(types, &[I32], &[]),
-                    self.value(0x7f, |s| {
-                        s.local_get(0).i64_extend_i32_s();
-                    }),
-                ),
-                Rt::I64 => (
-                    sig(types, &[I64], &[]),
-                    self.value(0x7e, |s| {
-                        s.local_get(0);
-                    }),
-                ),
-                Rt::F32 => (
-                    sig(types, &[F32], &[]),
-                    self.value(0x7d, |s| {
-                        s.local_get(0).i32_reinterpret_f32().i64_extend_i32_u();
-                    }),
-                ),
-                Rt::F64 => (
-                    sig(types, &[F64], &[]),
-                    self.value(0x7c, |s| {
-                        s.local_get(0).i64_reinterpret_f64();
-                    }),
-                ),
-                Rt::Missing => (
-                    sig(types, &[], &[]),
-                    self.value(0x01, |s| {
-                        s.i64_const(0);
-                    }),
-                ),
-                Rt::WU8 => (sig(types, &[I32], &[]), self.write_u8()),
-                Rt::WUleb => (sig(types, &[I32], &[]), self.write_leb(false, false)),
-                Rt::WSleb32 => (sig(types, &[I32], &[]), self.write_leb(true, false)),
-                Rt::WSleb64 => (sig(types, &[I64], &[]), self.write_leb(true, true)),
-                Rt::WFix5At => (sig(types, &[I32, I32], &[]), write_fixed5_at()),
-                Rt::WSleb64Fix => (sig(types, &[I64], &[]), self.write_sleb64_fixed()),
-                Rt::SecBegin => (sig(types, &[], &[I32]), self.section_begin()),
-                Rt::SecEnd => (sig(types, &[I32], &[]), self.section_end()),
-                Rt::Finish => (sig(types, &[], &[]), self.finish(info)),
-                Rt::Overflow => (sig(types, &[], &[]), self.overflow()),
-                Rt::CheckMem => (sig(types, &[I32, I64], &[I32]), self.check_memory()),
-                Rt::I32DivS | Rt::I32DivU | Rt::I32RemS | Rt::I32RemU => {
-                    (sig(types, &[I32, I32], &[I32]), self.divide(rt, false))
-                }
-                Rt::I64DivS | Rt::I64DivU | Rt::I64RemS | Rt::I64RemU => {
-                    (sig(types, &[I64, I64], &[I64]), self.divide(rt, true))
-                }
-                Rt::I32TruncF32S | Rt::I32TruncF32U => {
-                    (sig(types, &[F32], &[I32]), self.truncate(rt))
-                }
-                Rt::I32TruncF64S | Rt::I32TruncF64U => {
-                    (sig(types, &[F64], &[I32]), self.truncate(rt))
-                }
-                Rt::I64TruncF32S | Rt::I64TruncF32U => {
-                    (sig(types, &[F32], &[I64]), self.truncate(rt))
-                }
-                Rt::I64TruncF64S | Rt::I64TruncF64U => {
-                    (sig(types, &[F64], &[I64]), self.truncate(rt))
-                }
+            let f = match rt {
+                Rt::Trap => self.trap(),
+                Rt::Unreachable => self.call_const(Rt::Trap, kind::UNREACHABLE),
+                Rt::Retrap => self.retrap(indirect),
+                Rt::Reserve => self.reserve(),
+                Rt::Frame => self.frame(),
+                Rt::I32 => self.value(0x7f, |s| {
+                    s.local_get(0).i64_extend_i32_s();
+                }),
+                Rt::I64 => self.value(0x7e, |s| {
+                    s.local_get(0);
+                }),
+                Rt::F32 => self.value(0x7d, |s| {
+                    s.local_get(0).i32_reinterpret_f32().i64_extend_i32_u();
+                }),
+                Rt::F64 => self.value(0x7c, |s| {
+                    s.local_get(0).i64_reinterpret_f64();
+                }),
+                Rt::Missing => self.value(0x01, |s| {
+                    s.i64_const(0);
+                }),
+                Rt::WU8 => self.write_u8(),
+                Rt::WUleb => self.write_leb(false, false),
+                Rt::WSleb32 => self.write_leb(true, false),
+                Rt::WSleb64 => self.write_leb(true, true),
+                Rt::WFix5At => write_fixed5_at(),
+                Rt::WSleb64Fix => self.write_sleb64_fixed(),
+                Rt::SecBegin => self.section_begin(),
+                Rt::SecEnd => self.section_end(),
+                Rt::Finish => self.finish(info),
+                Rt::Overflow => self.overflow(),
+                Rt::CheckMem => self.check_memory(),
+                Rt::I32DivS | Rt::I32DivU | Rt::I32RemS | Rt::I32RemU => self.divide(rt, false),
+                Rt::I64DivS | Rt::I64DivU | Rt::I64RemS | Rt::I64RemU => self.divide(rt, true),
+                Rt::I32TruncF32S
+                | Rt::I32TruncF32U
+                | Rt::I32TruncF64S
+                | Rt::I32TruncF64U
+                | Rt::I64TruncF32S
+                | Rt::I64TruncF32U
+                | Rt::I64TruncF64S
+                | Rt::I64TruncF64U => self.truncate(rt),
             };
+            let (params, results) = signature(rt);
+            let ty = types.func(params, results);
             out.push((ty, f));
         }
         out
@@ -331,8 +332,9 @@ impl Runtime {
         self.func(f)
     }
 
-    /// `Trap(kind)`: start unwinding, or trap at once if a dump was already
-    /// begun (the first dump is the one kept).
+    /// `Trap(kind)`: start unwinding (with exceptions: throw the tag), or
+    /// trap at once if a dump was already begun (the first dump is the one
+    /// kept).
     fn trap(&self) -> Function {
         let mut f = Function::new([]);
         let mut s = f.instructions();
@@ -356,6 +358,9 @@ impl Runtime {
         s.global_get(self.g(G::Base)).global_set(self.g(G::Cursor));
         s.i32_const(0).global_set(self.g(G::Frames));
         s.i32_const(0).global_set(self.g(G::Flags));
+        if let Some(tag) = self.tag {
+            s.throw(tag);
+        }
         s.end();
         f
     }

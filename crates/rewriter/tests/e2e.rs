@@ -6,9 +6,12 @@
 use std::path::PathBuf;
 
 use coredump::{CoreDump, Value};
+use rewriter::Unwind;
 use wasm_coredump_tests::{Fixture, NodeCommand, NodeRun, Profile, fixture, function_names};
 
 const PROFILES: [Profile; 2] = [Profile::Debug, Profile::Release];
+/// Both ways of unwinding.
+const UNWINDS: [Unwind; 2] = [Unwind::Exceptions, Unwind::Checks];
 
 /// The number of imported functions of a module.
 fn imported_funcs(module: &[u8]) -> u32 {
@@ -27,10 +30,14 @@ fn imported_funcs(module: &[u8]) -> u32 {
 
 #[test]
 fn recorded_offsets_agree_with_the_address_map() {
-    for profile in PROFILES {
+    for (profile, unwind) in PROFILES.into_iter().flat_map(|p| UNWINDS.map(|u| (p, u))) {
         let input = std::fs::read(fixture(Fixture::MyThing, profile)).unwrap();
-        let out = rewriter::rewrite(&input, &rewriter::Options::default()).unwrap();
-        let (run, _) = crash(Fixture::MyThing, profile, &[]);
+        let options = rewriter::Options {
+            unwind,
+            ..Default::default()
+        };
+        let out = rewriter::rewrite(&input, &options).unwrap();
+        let (run, _) = crash(Fixture::MyThing, profile, unwind, &[]);
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();
         let imported = imported_funcs(&input);
@@ -40,7 +47,7 @@ fn recorded_offsets_agree_with_the_address_map() {
             assert_eq!(
                 out.address_map.map_code_offset(index, orig),
                 Some(frame.code_offset),
-                "{profile:?}: func {} original offset {orig:#x}",
+                "{profile:?} {unwind:?}: func {} original offset {orig:#x}",
                 frame.func
             );
         }
@@ -88,15 +95,21 @@ fn opt_in_checks_leave_real_programs_working() {
 }
 
 /// Rewrites a fixture into the test's scratch directory.
-fn rewritten(kind: Fixture, profile: Profile) -> (PathBuf, Vec<u8>) {
+fn rewritten(kind: Fixture, profile: Profile, unwind: Unwind) -> (PathBuf, Vec<u8>) {
     let input = std::fs::read(fixture(kind, profile)).unwrap();
-    let out = rewriter::rewrite(&input, &rewriter::Options::default())
-        .unwrap_or_else(|e| panic!("{kind} {profile:?}: {e}"));
+    let options = rewriter::Options {
+        unwind,
+        ..Default::default()
+    };
+    let out =
+        rewriter::rewrite(&input, &options).unwrap_or_else(|e| panic!("{kind} {profile:?}: {e}"));
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(&out.module)
         .unwrap_or_else(|e| panic!("{kind} {profile:?}: output invalid: {e}"));
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("rewritten-{}-{profile:?}.wasm", kind.package()));
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "rewritten-{}-{profile:?}-{unwind:?}.wasm",
+        kind.package()
+    ));
     std::fs::write(&path, &out.module).unwrap();
     (path, input)
 }
@@ -106,9 +119,10 @@ fn rewritten(kind: Fixture, profile: Profile) -> (PathBuf, Vec<u8>) {
 fn crash(
     kind: Fixture,
     profile: Profile,
+    unwind: Unwind,
     args: &[&str],
 ) -> (NodeRun, std::collections::HashMap<u32, String>) {
-    let (path, input) = rewritten(kind, profile);
+    let (path, input) = rewritten(kind, profile, unwind);
     let mut command = NodeCommand::new(&path);
     command.args(args);
     if !kind.is_wasi_command() {
@@ -145,8 +159,8 @@ fn position(names: &[String], name: &str) -> usize {
 
 #[test]
 fn mything_dump_has_the_source_frames_and_the_value() {
-    for profile in PROFILES {
-        let (run, fnames) = crash(Fixture::MyThing, profile, &[]);
+    for (profile, unwind) in PROFILES.into_iter().flat_map(|p| UNWINDS.map(|u| (p, u))) {
+        let (run, fnames) = crash(Fixture::MyThing, profile, unwind, &[]);
         assert_eq!(
             run.trap.as_deref(),
             Some("unreachable"),
@@ -186,8 +200,8 @@ fn mything_dump_has_the_source_frames_and_the_value() {
 #[test]
 fn every_fixture_leaves_a_parsable_dump_with_memory_intact() {
     for kind in Fixture::ALL {
-        for profile in PROFILES {
-            let (run, fnames) = crash(kind, profile, &[]);
+        for (profile, unwind) in PROFILES.into_iter().flat_map(|p| UNWINDS.map(|u| (p, u))) {
+            let (run, fnames) = crash(kind, profile, unwind, &[]);
             let core = run.core.as_deref().expect("core written");
             wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
                 .validate_all(core)
@@ -212,8 +226,8 @@ fn every_fixture_leaves_a_parsable_dump_with_memory_intact() {
 
 #[test]
 fn deep_recursion_records_every_frame_with_its_own_locals() {
-    for profile in PROFILES {
-        let (run, fnames) = crash(Fixture::DeepRecursion, profile, &[]);
+    for (profile, unwind) in PROFILES.into_iter().flat_map(|p| UNWINDS.map(|u| (p, u))) {
+        let (run, fnames) = crash(Fixture::DeepRecursion, profile, unwind, &[]);
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();
         let frames = &dump.threads()[0].frames;
@@ -226,14 +240,14 @@ fn deep_recursion_records_every_frame_with_its_own_locals() {
             .collect();
         // `descend(depth)` from 150 down to 1; youngest first.
         let expected: Vec<Value> = (1..=150).map(Value::I32).collect();
-        assert_eq!(depths, expected, "{profile:?}");
+        assert_eq!(depths, expected, "{profile:?} {unwind:?}");
     }
 }
 
 #[test]
 fn a_wasm_division_trap_is_recorded_and_re_raised() {
     for profile in PROFILES {
-        let (run, fnames) = crash(Fixture::DivZero, profile, &["wrapping"]);
+        let (run, fnames) = crash(Fixture::DivZero, profile, Unwind::Auto, &["wrapping"]);
         assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{profile:?}");
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();
@@ -255,7 +269,7 @@ fn a_wasm_division_trap_is_recorded_and_re_raised() {
 #[test]
 fn a_cdylib_export_is_an_entry_point() {
     for profile in PROFILES {
-        let (run, fnames) = crash(Fixture::CdylibPanic, profile, &[]);
+        let (run, fnames) = crash(Fixture::CdylibPanic, profile, Unwind::Auto, &[]);
         assert_eq!(run.trap.as_deref(), Some("unreachable"));
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();

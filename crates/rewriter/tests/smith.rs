@@ -61,6 +61,25 @@ proptest! {
     }
 
     #[test]
+    fn unwinding_with_checks(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
+        let options = rewriter::Options {
+            unwind: rewriter::Unwind::Checks,
+            ..Default::default()
+        };
+        check(one_memory(), &options, &seed)?;
+    }
+
+    #[test]
+    fn unwinding_with_exceptions(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
+        // Modules that handle exceptions themselves are refused in one line.
+        let options = rewriter::Options {
+            unwind: rewriter::Unwind::Exceptions,
+            ..Default::default()
+        };
+        check(one_memory(), &options, &seed)?;
+    }
+
+    #[test]
     fn with_every_opt_in_check(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
         let options = rewriter::Options {
             check_memory: true,

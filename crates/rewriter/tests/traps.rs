@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use coredump::{CoreDump, Value};
+use rewriter::{Options, Unwind};
 use wasm_coredump_tests::NodeCommand;
+
+/// Both ways of unwinding; each test runs with each.
+const UNWINDS: [Unwind; 2] = [Unwind::Exceptions, Unwind::Checks];
 
 /// `inner(x)` traps in the way `op` does; `outer_NAME(x)` calls it from
 /// `outer`, which holds the local 41.
@@ -44,18 +48,38 @@ fn scratch(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
 }
 
-fn modules() -> (PathBuf, PathBuf) {
-    let original = wat::parse_str(MODULE).unwrap();
-    let rewritten = rewriter::rewrite(&original, &rewriter::Options::default()).unwrap();
-    let (a, b) = (scratch("traps.wasm"), scratch("traps.rewritten.wasm"));
+/// Writes `wat` and its rewrite with `options` to scratch files named
+/// after `name` and the unwinding mode: (original, rewritten).
+fn rewrite_pair(name: &str, wat: &str, options: &Options) -> (PathBuf, PathBuf) {
+    let original = wat::parse_str(wat).unwrap();
+    let out = rewriter::rewrite(&original, options).unwrap();
+    assert_eq!(out.stats.unwind, options.unwind, "{name}");
+    let mode = format!("{:?}", options.unwind).to_lowercase();
+    let (a, b) = (
+        scratch(&format!("{name}.wasm")),
+        scratch(&format!("{name}.{mode}.wasm")),
+    );
     std::fs::write(&a, &original).unwrap();
-    std::fs::write(&b, &rewritten.module).unwrap();
+    std::fs::write(&b, &out.module).unwrap();
     (a, b)
+}
+
+/// `MODULE` and its rewrite, in files of their own for each `test`.
+fn modules(test: &str, unwind: Unwind) -> (PathBuf, PathBuf) {
+    let options = Options {
+        unwind,
+        ..Options::default()
+    };
+    rewrite_pair(&format!("traps-{test}"), MODULE, &options)
 }
 
 #[test]
 fn each_trap_is_re_raised_unchanged_and_recorded() {
-    let (original, rewritten) = modules();
+    UNWINDS.into_iter().for_each(each_trap_with);
+}
+
+fn each_trap_with(unwind: Unwind) {
+    let (original, rewritten) = modules("each", unwind);
     // (export, argument that makes it trap, the inner function's index)
     let cases = [
         ("div_u", "0", 0),
@@ -76,18 +100,21 @@ fn each_trap_is_re_raised_unchanged_and_recorded() {
             .invoke(export)
             .invoke_args(&[arg])
             .run();
-        assert!(before.trapped(), "{export}: the original traps");
-        assert_eq!(after.trap, before.trap, "{export}: the same trap");
+        assert!(before.trapped(), "{unwind:?} {export}: the original traps");
+        assert_eq!(
+            after.trap, before.trap,
+            "{unwind:?} {export}: the same trap"
+        );
         let core = after.core.expect("core written");
-        let dump = CoreDump::parse(&core).unwrap_or_else(|e| panic!("{export}: {e}"));
+        let dump = CoreDump::parse(&core).unwrap_or_else(|e| panic!("{unwind:?} {export}: {e}"));
         let frames = &dump.threads()[0].frames;
         let funcs: Vec<u32> = frames.iter().map(|f| f.func).collect();
         // inner, $outer (7), the export (8 + case index).
-        assert_eq!(funcs, [inner, 7, 8 + inner], "{export}");
+        assert_eq!(funcs, [inner, 7, 8 + inner], "{unwind:?} {export}");
         assert_eq!(
             frames[0].locals[0],
             Value::I32(arg.parse().unwrap()),
-            "{export}"
+            "{unwind:?} {export}"
         );
         assert_eq!(
             frames[1].locals,
@@ -98,14 +125,18 @@ fn each_trap_is_re_raised_unchanged_and_recorded() {
                 Value::I64(-9000000000),
                 Value::F64(2.5f64.to_bits()),
             ],
-            "{export}: $outer's params and locals"
+            "{unwind:?} {export}: $outer's params and locals"
         );
     }
 }
 
 #[test]
 fn a_second_trap_keeps_the_first_dump() {
-    let (_, rewritten) = modules();
+    UNWINDS.into_iter().for_each(second_trap_with);
+}
+
+fn second_trap_with(unwind: Unwind) {
+    let (_, rewritten) = modules("second", unwind);
     let script = r#"
 import { readFileSync, writeFileSync } from 'node:fs';
 const [module, first, second] = process.argv.slice(1);
@@ -120,7 +151,10 @@ for (const [name, out] of [['div_u', first], ['unreachable', second]]) {
 messages.push(String(e.div_u(7)));
 console.log(JSON.stringify(messages));
 "#;
-    let (first, second) = (scratch("first.core"), scratch("second.core"));
+    let (first, second) = (
+        scratch(&format!("first.{unwind:?}.core")),
+        scratch(&format!("second.{unwind:?}.core")),
+    );
     let out = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
         .args(["--input-type=module", "-e", script])
         .arg(&rewritten)
@@ -159,16 +193,17 @@ const OPT_IN: &str = r#"
 
 #[test]
 fn opt_in_checks_turn_memory_faults_and_stack_exhaustion_into_dumps() {
-    let original = wat::parse_str(OPT_IN).unwrap();
-    let options = rewriter::Options {
+    UNWINDS.into_iter().for_each(opt_in_checks_with);
+}
+
+fn opt_in_checks_with(unwind: Unwind) {
+    let options = Options {
         check_memory: true,
         max_call_depth: Some(1000),
+        unwind,
         ..Default::default()
     };
-    let rewritten = rewriter::rewrite(&original, &options).unwrap();
-    let (a, b) = (scratch("opt-in.wasm"), scratch("opt-in.rewritten.wasm"));
-    std::fs::write(&a, &original).unwrap();
-    std::fs::write(&b, &rewritten.module).unwrap();
+    let (a, b) = rewrite_pair("opt-in", OPT_IN, &options);
 
     for (export, arg, inner) in [("load", "65533", 0), ("store", "65530", 1)] {
         let before = NodeCommand::new(&a)
@@ -181,7 +216,7 @@ fn opt_in_checks_turn_memory_faults_and_stack_exhaustion_into_dumps() {
             .invoke_args(&[arg])
             .run();
         assert_eq!(before.trap.as_deref(), Some("memory access out of bounds"));
-        assert_eq!(after.trap, before.trap, "{export}");
+        assert_eq!(after.trap, before.trap, "{unwind:?} {export}");
         let dump = CoreDump::parse(after.core.as_deref().unwrap()).unwrap();
         let frames = &dump.threads()[0].frames;
         assert_eq!(
@@ -256,15 +291,16 @@ const INDIRECT: &str = r#"
 
 #[test]
 fn failing_indirect_calls_become_dumps_with_check_indirect_calls() {
-    let original = wat::parse_str(INDIRECT).unwrap();
-    let options = rewriter::Options {
+    UNWINDS.into_iter().for_each(indirect_calls_with);
+}
+
+fn indirect_calls_with(unwind: Unwind) {
+    let options = Options {
         check_indirect_calls: true,
+        unwind,
         ..Default::default()
     };
-    let rewritten = rewriter::rewrite(&original, &options).unwrap();
-    let (a, b) = (scratch("indirect.wasm"), scratch("indirect.rewritten.wasm"));
-    std::fs::write(&a, &original).unwrap();
-    std::fs::write(&b, &rewritten.module).unwrap();
+    let (a, b) = rewrite_pair("indirect", INDIRECT, &options);
     for export in [
         "fixed_oob",
         "fixed_null",
@@ -274,16 +310,150 @@ fn failing_indirect_calls_become_dumps_with_check_indirect_calls() {
     ] {
         let before = NodeCommand::new(&a).invoke(export).core(false).run();
         let after = NodeCommand::new(&b).invoke(export).run();
-        assert!(before.trapped(), "{export}");
-        assert_eq!(after.trap, before.trap, "{export}: the same trap");
+        assert!(before.trapped(), "{unwind:?} {export}");
+        assert_eq!(
+            after.trap, before.trap,
+            "{unwind:?} {export}: the same trap"
+        );
         let dump = CoreDump::parse(after.core.as_deref().expect("core")).unwrap();
         let frames = &dump.threads()[0].frames;
         // $via (1) with its params, then the export.
-        assert_eq!(frames[0].func, 1, "{export}");
-        assert_eq!(frames.len(), 2, "{export}");
+        assert_eq!(frames[0].func, 1, "{unwind:?} {export}");
+        assert_eq!(frames.len(), 2, "{unwind:?} {export}");
     }
     for (export, result) in [("fixed_ok", 0), ("open_ok", 1)] {
         let run = NodeCommand::new(&b).invoke(export).run();
-        assert_eq!(run.result(), Some(result), "{export}: {}", run.stderr);
+        assert_eq!(
+            run.result(),
+            Some(result),
+            "{unwind:?} {export}: {}",
+            run.stderr
+        );
     }
+}
+
+/// `$inner` calls the host, then divides by its param; `$middle` calls it.
+const HOST_CALL: &str = r#"
+(module
+  (import "host" "call" (func $host))
+  (memory (export "memory") 1)
+  (func $inner (param i32) (result i32) (call $host) (i32.div_u (i32.const 1) (local.get 0)))
+  (func $middle (param i32) (result i32) (call $inner (local.get 0)))
+  (func (export "run") (param i32) (result i32) (call $middle (local.get 0)))
+)
+"#;
+
+#[test]
+fn host_exceptions_pass_through_unchanged() {
+    UNWINDS.into_iter().for_each(host_exceptions_with);
+}
+
+fn host_exceptions_with(unwind: Unwind) {
+    let options = Options {
+        unwind,
+        ..Options::default()
+    };
+    let (_, rewritten) = rewrite_pair("host-call", HOST_CALL, &options);
+    // The host throws through the Wasm frames once; then a division traps.
+    let script = r#"
+import { readFileSync } from 'node:fs';
+let throwing = true;
+const thrown = new Error('from the host');
+const { instance } = await WebAssembly.instantiate(readFileSync(process.argv[1]), {
+  host: { call() { if (throwing) throw thrown; } },
+});
+const e = instance.exports;
+const magic = () => new Uint32Array(e.memory.buffer)[0] === 0x6d736100;
+const seen = [];
+try { e.run(0); } catch (err) { seen.push(err === thrown, magic()); }
+throwing = false;
+seen.push(e.run(1));
+try { e.run(0); } catch (err) { seen.push(err.message, magic()); }
+console.log(JSON.stringify(seen));
+"#;
+    let out = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
+        .args(["--input-type=module", "-e", script])
+        .arg(&rewritten)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"[true,false,1,"divide by zero",true]"#,
+        "{unwind:?}: the host's own exception, no dump; then a trap with a dump"
+    );
+}
+
+/// A module that throws and catches its own exceptions (the "legacy"
+/// instructions V8 runs): `$thrower(0)` throws 13, which `$catcher` returns;
+/// `$thrower(1)` divides by zero.
+const OWN_EXCEPTIONS: &str = r#"
+(module
+  (tag $oops (param i32))
+  (memory (export "memory") 1)
+  (func $thrower (param i32) (result i32)
+    (if (i32.eqz (local.get 0)) (then (throw $oops (i32.const 13))))
+    (i32.div_u (i32.const 100) (i32.sub (local.get 0) (i32.const 1))))
+  (func $catcher (param i32) (result i32)
+    try (result i32)
+      local.get 0
+      call $thrower
+    catch $oops
+    end)
+  (func (export "run") (param i32) (result i32) (call $catcher (local.get 0)))
+)
+"#;
+
+#[test]
+fn a_module_that_handles_exceptions_unwinds_with_checks() {
+    let input = wat::parse_str(OWN_EXCEPTIONS).unwrap();
+    let refused = rewriter::rewrite(
+        &input,
+        &Options {
+            unwind: Unwind::Exceptions,
+            ..Options::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("handles exceptions itself"),
+        "{refused}"
+    );
+    let auto = rewriter::rewrite(&input, &Options::default()).unwrap();
+    assert_eq!(auto.stats.unwind, Unwind::Checks);
+
+    let (original, rewritten) = rewrite_pair(
+        "own-exceptions",
+        OWN_EXCEPTIONS,
+        &Options {
+            unwind: Unwind::Checks,
+            ..Options::default()
+        },
+    );
+    for (arg, result) in [("0", 13), ("5", 25)] {
+        let run = NodeCommand::new(&rewritten)
+            .invoke("run")
+            .invoke_args(&[arg])
+            .run();
+        assert_eq!(run.result(), Some(result), "run({arg}): {}", run.stderr);
+    }
+    let before = NodeCommand::new(&original)
+        .invoke("run")
+        .invoke_args(&["1"])
+        .core(false)
+        .run();
+    let after = NodeCommand::new(&rewritten)
+        .invoke("run")
+        .invoke_args(&["1"])
+        .run();
+    assert_eq!(before.trap.as_deref(), Some("divide by zero"));
+    assert_eq!(after.trap, before.trap);
+    let dump = CoreDump::parse(after.core.as_deref().expect("core")).unwrap();
+    let frames = &dump.threads()[0].frames;
+    assert_eq!(frames.iter().map(|f| f.func).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(frames[0].locals[0], Value::I32(1));
 }

@@ -8,7 +8,9 @@
 //! A *trampoline* stands for a call that never returns normally: a call to a
 //! function followed by `unreachable` (a panic), or the start of a trap. It
 //! takes the callee's arguments, then `(new, orig, func, locals...)`, makes
-//! the call, and records the caller's frame when it returns (unwinding).
+//! the call, and records the caller's frame when it unwinds (it catches the
+//! tag and throws it again, or, unwinding with checks, sees the flag when
+//! the call returns).
 //! Because the locals are arguments, none of them stays live across the cold
 //! call. Branching to the landing pad instead keeps them live across it, and
 //! V8's TurboFan then spills them where they are defined, on the hot path:
@@ -208,6 +210,15 @@ impl Recorders {
                     let all = [&params[..], &[ValType::I32; 3], locals].concat();
                     let mut f = Function::new([]);
                     let mut s = f.instructions();
+                    let record = |s: &mut InstructionSink<'_>| {
+                        for i in params.len()..all.len() {
+                            s.local_get(i as u32);
+                        }
+                        s.call(*recorder);
+                    };
+                    if rt.tag.is_some() {
+                        s.try_(BlockType::Empty);
+                    }
                     for i in 0..params.len() as u32 {
                         s.local_get(i);
                     }
@@ -215,17 +226,24 @@ impl Recorders {
                     for _ in 0..*callee_results {
                         s.drop();
                     }
-                    // A callee that returns without unwinding traps here,
-                    // as the `unreachable` after the original call did.
-                    s.global_get(rt.global(G::Unwinding))
-                        .i32_eqz()
-                        .if_(BlockType::Empty);
-                    s.unreachable().end();
-                    for i in params.len()..all.len() {
-                        s.local_get(i as u32);
+                    match rt.tag {
+                        // A callee that returns normally traps after the
+                        // `try`, as the `unreachable` after the original
+                        // call did.
+                        Some(tag) => {
+                            s.catch(tag);
+                            record(&mut s);
+                            s.throw(tag).end().unreachable();
+                        }
+                        None => {
+                            s.global_get(rt.global(G::Unwinding))
+                                .i32_eqz()
+                                .if_(BlockType::Empty);
+                            s.unreachable().end();
+                            record(&mut s);
+                            zeros(&mut s, results).expect("checked when planned");
+                        }
                     }
-                    s.call(*recorder);
-                    zeros(&mut s, results).expect("checked when planned");
                     s.end();
                     (types.func(&all, results), f)
                 }
