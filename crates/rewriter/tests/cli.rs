@@ -36,9 +36,20 @@ fn file_form_writes_output_and_reports_one_line() {
         "code ",
         " -> ",
         " ms",
+        "unwinding with exceptions",
     ] {
         assert!(report.contains(part), "{part:?} missing from {report}");
     }
+    let checks = rewriter()
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .args(["--unwind", "checks"])
+        .output()
+        .unwrap();
+    assert!(checks.status.success());
+    let report = String::from_utf8(checks.stderr).unwrap();
+    assert!(report.contains("unwinding with checks"), "{report}");
     let quiet = rewriter()
         .arg(&input)
         .arg("-o")
