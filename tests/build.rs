@@ -63,6 +63,12 @@ fn main() {
             krate.join("Cargo.toml").display()
         );
         println!("cargo:rerun-if-changed={}", krate.join("src").display());
+        // A fixture's own build script (e.g. link arguments); only when there is one, since
+        // cargo reruns this script every time for a path that does not exist.
+        let build_script = krate.join("build.rs");
+        if build_script.is_file() {
+            println!("cargo:rerun-if-changed={}", build_script.display());
+        }
     }
 
     for release in [false, true] {

@@ -92,6 +92,12 @@ pub enum Fixture {
     /// `process(n)` returns `[5, 6, 7, 8][n] * 2` and panics (silently) for `n >= 4`. The exports
     /// `marker()` and `marker_len()` give the marker's address and length.
     CdylibPanic,
+    /// `out-of-memory`: memory capped at 4 MiB (its `build.rs`); `nest(level)` recurses from 5
+    /// down to 1 (each frame also holds `weight: u64 = level * 1_000_003`), then
+    /// `exhaust(seed = 1_000_003)` allocates until memory is full and asks for 65536 more bytes:
+    /// "memory allocation of 65536 bytes failed", then an abort (`unreachable`). Memory cannot
+    /// grow at the trap, so a rewritten module writes its dump into the dead stack.
+    OutOfMemory,
     /// `serde-regex`: a panic through serde_json's error (unwrap of an `Err`) after a regex
     /// extraction. Argument `index`: a panic inside serde_json's own code (`IndexMut` with a
     /// `usize` on an object).
@@ -100,7 +106,7 @@ pub enum Fixture {
 
 impl Fixture {
     /// Every fixture.
-    pub const ALL: [Fixture; 8] = [
+    pub const ALL: [Fixture; 9] = [
         Fixture::MyThing,
         Fixture::UnwrapNone,
         Fixture::IndexOob,
@@ -108,6 +114,7 @@ impl Fixture {
         Fixture::Abort,
         Fixture::DeepRecursion,
         Fixture::CdylibPanic,
+        Fixture::OutOfMemory,
         Fixture::SerdeRegex,
     ];
 
@@ -121,6 +128,7 @@ impl Fixture {
             Fixture::Abort => "abort",
             Fixture::DeepRecursion => "deep-recursion",
             Fixture::CdylibPanic => "cdylib-panic",
+            Fixture::OutOfMemory => "out-of-memory",
             Fixture::SerdeRegex => "serde-regex",
         }
     }
@@ -159,6 +167,7 @@ impl Fixture {
             Fixture::Abort => Some("wasm-coredump marker: abort"),
             Fixture::DeepRecursion => Some("wasm-coredump marker: deep-recursion"),
             Fixture::CdylibPanic => Some("wasm-coredump marker: cdylib-panic"),
+            Fixture::OutOfMemory => Some("wasm-coredump marker: out-of-memory"),
             Fixture::SerdeRegex => Some("wasm-coredump marker: serde-regex"),
         }
     }

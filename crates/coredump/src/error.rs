@@ -98,6 +98,22 @@ pub enum Error {
         /// Size of the memory in bytes.
         size: u64,
     },
+    /// A read of memory the dump does not hold: the rewriter's runtime wrote
+    /// the dump over the dead stack below `end` because memory could not
+    /// grow (see `CoreDump::unavailable_memory`).
+    #[error(
+        "cannot access memory at address {address:#x}: memory {memory} below {end:#x} is not in the core dump (memory was full at the trap; the dump was written over the dead stack there)"
+    )]
+    Unavailable {
+        /// Memory index.
+        memory: u32,
+        /// First address read.
+        address: u64,
+        /// Number of bytes asked for.
+        len: u64,
+        /// The first address the dump holds again.
+        end: u64,
+    },
 }
 
 /// A section of a core dump file, named the way error messages show it.

@@ -41,11 +41,14 @@ mod legacy;
 mod memory;
 mod model;
 mod parse;
+mod runtime;
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 pub use error::{Error, Section};
 pub use parse::LOW_BYTES_SECTION;
+pub use runtime::{RUNTIME_SECTION, RuntimeInfo};
 
 /// The custom section in which `wasm-coredump-rewriter`'s runtime records
 /// each frame's pre-rewrite code offset.
@@ -205,6 +208,30 @@ impl<'a> CoreDump<'a> {
         (reader.eof() && offsets.len() == frames).then_some(offsets)
     }
 
+    /// How `wasm-coredump-rewriter`'s runtime wrote this dump (its
+    /// [`RUNTIME_SECTION`]); `None` for other dumps or if that section is
+    /// malformed.
+    pub fn runtime_info(&self) -> Option<RuntimeInfo> {
+        RuntimeInfo::parse(self.custom_section(RUNTIME_SECTION)?)
+    }
+
+    /// The addresses of memory 0 whose contents the dump does not hold: when
+    /// memory could not grow at the trap, the rewriter's runtime wrote the
+    /// dump's own sections over the dead stack below the stack pointer, and
+    /// the memory the dump holds starts at its first data segment.
+    /// [`CoreDump::read`] fails there with [`Error::Unavailable`].
+    pub fn unavailable_memory(&self) -> Option<Range<u64>> {
+        if !self.runtime_info()?.low_region() {
+            return None;
+        }
+        let memory = self.memories.first()?;
+        let end = memory
+            .segments
+            .first()
+            .map_or(memory.ty.size(), |s| s.address);
+        Some(0..end)
+    }
+
     /// Adds a module name; returns its index.
     pub fn add_module(&mut self, name: impl Into<String>) -> u32 {
         self.modules.push(name.into());
@@ -245,13 +272,27 @@ impl<'a> CoreDump<'a> {
     ///
     /// Bytes that no data segment covers read as zero (Wasmtime trims zero
     /// runs). Borrows from the dump when one segment holds the whole range.
-    /// Fails with [`Error::OutOfBounds`] past the end of the memory and
-    /// [`Error::NoSuchMemory`] for an unknown index.
+    /// Fails with [`Error::OutOfBounds`] past the end of the memory,
+    /// [`Error::NoSuchMemory`] for an unknown index and
+    /// [`Error::Unavailable`] where the dump does not hold the memory (see
+    /// [`CoreDump::unavailable_memory`]).
     pub fn read(&self, memory: u32, address: u64, len: u64) -> Result<Cow<'_, [u8]>, Error> {
         let m = self
             .memories
             .get(memory as usize)
             .ok_or(Error::NoSuchMemory(memory))?;
+        if memory == 0
+            && len > 0
+            && let Some(missing) = self.unavailable_memory()
+            && address < missing.end
+        {
+            return Err(Error::Unavailable {
+                memory,
+                address,
+                len,
+                end: missing.end,
+            });
+        }
         memory::read(m, memory, address, len)
     }
 }

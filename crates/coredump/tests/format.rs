@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use coredump::{
     CoreDump, CustomSection, Error, Frame, Global, GlobalValue, HeapKind, Instance, Memory,
-    MemoryType, Segment, Thread, Value,
+    MemoryType, RuntimeInfo, Segment, Thread, Value,
 };
 
 fn memory(pages: u64, segments: &[(u64, &'static [u8])]) -> Memory<'static> {
@@ -182,6 +182,63 @@ fn reads_past_the_end_fail() {
         Err(Error::OutOfBounds { .. })
     ));
     assert_eq!(dump.read(7, 0, 1), Err(Error::NoSuchMemory(7)));
+}
+
+/// The runtime section of `wasm-coredump-rewriter`: its version, then `flags`.
+fn runtime_section(flags: u8) -> CustomSection<'static> {
+    let mut data = vec![6];
+    data.extend_from_slice(b"rt 0.1");
+    data.push(flags);
+    CustomSection {
+        name: coredump::RUNTIME_SECTION.into(),
+        data: Cow::Owned(data),
+    }
+}
+
+#[test]
+fn a_dump_written_in_the_dead_stack_refuses_reads_below_its_data() {
+    let mut dump = sample();
+    dump.add_custom_section(runtime_section(RuntimeInfo::LOW_REGION as u8));
+    let bytes = dump.encode();
+    let parsed = CoreDump::parse(&bytes).unwrap();
+    let info = parsed.runtime_info().unwrap();
+    assert_eq!(info.version, "rt 0.1");
+    assert!(info.low_region() && !info.frames_dropped());
+    // Memory 0's first segment is at 0x10.
+    assert_eq!(parsed.unavailable_memory(), Some(0..0x10));
+    let err = parsed.read(0, 0xe, 4).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Unavailable {
+            memory: 0,
+            address: 0xe,
+            len: 4,
+            end: 0x10
+        }
+    );
+    assert!(err.to_string().contains("not in the core dump"), "{err}");
+    assert_eq!(&*parsed.read(0, 0x10, 5).unwrap(), b"hello");
+    assert_eq!(&*parsed.read(0, 0, 0).unwrap(), b"", "an empty read");
+    // Other memories read as before.
+    assert_eq!(&*parsed.read(1, 0, 2).unwrap(), [0, 0]);
+}
+
+#[test]
+fn runtime_flags_are_read_and_other_dumps_are_whole() {
+    let mut dropped = sample();
+    dropped.add_custom_section(runtime_section(RuntimeInfo::FRAMES_DROPPED as u8));
+    let info = dropped.runtime_info().unwrap();
+    assert!(info.frames_dropped() && !info.low_region());
+    assert_eq!(dropped.unavailable_memory(), None);
+    assert_eq!(&*dropped.read(0, 0, 2).unwrap(), [0, 0]);
+    assert_eq!(sample().runtime_info(), None);
+    let mut malformed = sample();
+    malformed.add_custom_section(CustomSection {
+        name: coredump::RUNTIME_SECTION.into(),
+        data: Cow::Borrowed(&[0x7f, b'x']),
+    });
+    assert_eq!(malformed.runtime_info(), None);
+    assert_eq!(malformed.unavailable_memory(), None);
 }
 
 #[test]

@@ -133,6 +133,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         instance_id: options.instance_id,
         build_id: build_id.to_vec(),
         globals: info.globals.clone(),
+        stack_first: info.stack_first(),
     };
     let retraps = match &indirect {
         Some(checks) => indirect_retraps(&info, checks)?,

@@ -39,6 +39,14 @@ pub(crate) struct ModuleInfo<'a> {
     pub imported_funcs: u32,
     /// Every global, imports first.
     pub globals: Vec<GlobalType>,
+    /// For each global (imports first), its initial value when it is a
+    /// defined mutable i32 initialized by one `i32.const`.
+    pub mutable_i32_inits: Vec<Option<u32>>,
+    /// The global the `name` section calls `__stack_pointer`, if any.
+    pub named_stack_pointer: Option<u32>,
+    /// Each data segment's address in memory 0, when it is an active segment
+    /// of memory 0 at a constant `i32.const` offset (`None` otherwise).
+    pub data_addresses: Vec<Option<u64>>,
     /// Every table, imports first.
     pub tables: Vec<Table>,
     /// Active element segments with a constant offset: (table, offset,
@@ -70,6 +78,9 @@ impl<'a> ModuleInfo<'a> {
             func_types: Vec::new(),
             imported_funcs: 0,
             globals: Vec::new(),
+            mutable_i32_inits: Vec::new(),
+            named_stack_pointer: None,
+            data_addresses: Vec::new(),
             tables: Vec::new(),
             elements: Vec::new(),
             tables_with_dynamic_elements: Vec::new(),
@@ -114,7 +125,10 @@ impl<'a> ModuleInfo<'a> {
                                 info.func_types.push(t);
                                 info.imported_funcs += 1;
                             }
-                            TypeRef::Global(g) => info.globals.push(g),
+                            TypeRef::Global(g) => {
+                                info.globals.push(g);
+                                info.mutable_i32_inits.push(None);
+                            }
                             TypeRef::Table(t) => info.tables.push(Table::new(t, true)),
                             TypeRef::Memory(m) => {
                                 info.memories += 1;
@@ -149,7 +163,15 @@ impl<'a> ModuleInfo<'a> {
                 Payload::TagSection(reader) => info.tags += reader.count(),
                 Payload::GlobalSection(reader) => {
                     for g in reader {
-                        info.globals.push(g?.ty);
+                        let g = g?;
+                        info.globals.push(g.ty);
+                        info.mutable_i32_inits.push(mutable_i32_init(&g));
+                    }
+                }
+                Payload::DataSection(reader) => {
+                    for data in reader {
+                        let address = data.ok().and_then(|d| data_address(&d));
+                        info.data_addresses.push(address);
                     }
                 }
                 Payload::ExportSection(reader) => {
@@ -174,9 +196,7 @@ impl<'a> ModuleInfo<'a> {
                     "name" => {
                         if let KnownCustom::Name(names) = reader.as_known() {
                             for name in names.into_iter().flatten() {
-                                if let wasmparser::Name::Module { name, .. } = name {
-                                    info.name = Some(name.to_string());
-                                }
+                                info.read_name(name);
                             }
                         }
                     }
@@ -206,6 +226,50 @@ impl<'a> ModuleInfo<'a> {
             });
         }
         Ok(info)
+    }
+
+    /// Takes the module name and the stack pointer's name from a `name`
+    /// subsection.
+    fn read_name(&mut self, name: wasmparser::Name<'_>) {
+        match name {
+            wasmparser::Name::Module { name, .. } => self.name = Some(name.to_string()),
+            wasmparser::Name::Global(map) => {
+                let named = map
+                    .into_iter()
+                    .flatten()
+                    .find(|n| n.name == "__stack_pointer");
+                if let Some(naming) = named {
+                    self.named_stack_pointer = Some(naming.index);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The shadow stack of a stack-first layout (Rust's default): the stack
+    /// pointer global (`__stack_pointer` by the `name` section, else the first
+    /// defined mutable i32 global) when its initial value is no higher than
+    /// every data segment's address, so that the memory below it holds only
+    /// the stack. `None` for other layouts, without data segments (nothing
+    /// then tells the layout), or when a data segment's address is not a
+    /// constant (passive segments, position-independent code).
+    pub fn stack_first(&self) -> Option<StackFirst> {
+        let stack_pointer = match self.named_stack_pointer {
+            Some(index) => index,
+            None => self.mutable_i32_inits.iter().position(Option::is_some)? as u32,
+        };
+        let initial = (*self.mutable_i32_inits.get(stack_pointer as usize)?)?;
+        let lowest_data = self
+            .data_addresses
+            .iter()
+            .copied()
+            .collect::<Option<Vec<u64>>>()?
+            .into_iter()
+            .min()?;
+        (initial > 0 && u64::from(initial) <= lowest_data).then_some(StackFirst {
+            stack_pointer,
+            initial,
+        })
     }
 
     fn read_element(&mut self, element: wasmparser::Element<'_>) -> Result<(), Error> {
@@ -273,6 +337,44 @@ impl<'a> ModuleInfo<'a> {
     pub fn func_count(&self) -> u32 {
         self.func_types.len() as u32
     }
+}
+
+/// The stack pointer of a stack-first layout: see [`ModuleInfo::stack_first`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StackFirst {
+    /// The index of the stack pointer global.
+    pub stack_pointer: u32,
+    /// Its initial value: the top of the stack, below which only the stack lies.
+    pub initial: u32,
+}
+
+/// The initial value of a defined global that is a mutable i32 set by one
+/// `i32.const`.
+fn mutable_i32_init(global: &wasmparser::Global<'_>) -> Option<u32> {
+    let mutable_i32 = global.ty.mutable && global.ty.content_type == wasmparser::ValType::I32;
+    constant_i32(&global.init_expr).filter(|_| mutable_i32)
+}
+
+/// The address of an active data segment of memory 0 at a constant offset.
+fn data_address(data: &wasmparser::Data<'_>) -> Option<u64> {
+    match &data.kind {
+        wasmparser::DataKind::Active {
+            memory_index: 0,
+            offset_expr,
+        } => constant_i32(offset_expr).map(u64::from),
+        _ => None,
+    }
+}
+
+/// The value of a constant expression that is exactly one `i32.const`
+/// (`None` for any other expression, malformed ones included).
+fn constant_i32(expr: &wasmparser::ConstExpr<'_>) -> Option<u32> {
+    let mut ops = expr.get_operators_reader();
+    let value = match ops.read().ok()? {
+        wasmparser::Operator::I32Const { value } => value as u32,
+        _ => return None,
+    };
+    matches!(ops.read().ok()?, wasmparser::Operator::End).then_some(value)
 }
 
 /// The name of the custom section spanning `range` of `bytes`.

@@ -2,9 +2,10 @@
 //!
 //! While a trap unwinds, each instrumented function hands its frame to
 //! [`Rt::Frame`] and its locals to the value recorders, which append raw
-//! records to memory grown past the program's own (`base`, the memory size at
-//! the trap). Raw frame: `func u32, new_offset u32, original_offset u32,
-//! nlocals u32`, then per local `type u8, value i64` (9 bytes).
+//! records at [`G::Cursor`] from [`G::Records`] on, in memory grown past the
+//! program's own (`base`, the memory size at the trap). Raw frame: `func u32,
+//! new_offset u32, original_offset u32, nlocals u32`, then per local `type u8,
+//! value i64` (9 bytes).
 //!
 //! [`Rt::Finish`], called by the export wrapper, serializes the raw records
 //! into the memory image of DESIGN §3: the core dump header at address 0 (its
@@ -12,20 +13,44 @@
 //! `base` on (the saved bytes `[0, H)`, `corestack`, original offsets, `core`,
 //! `coremodules`, `coreinstances`, `build_id`, runtime info), and a padding
 //! custom section to the end of memory, so the whole `memory.buffer` parses.
+//!
+//! **The low region.** When memory cannot grow (the program hit its maximum:
+//! an out-of-memory crash), a module with a stack-first layout (see
+//! `ModuleInfo::stack_first`) falls back to the dead stack below the stack
+//! pointer: `[0, low_end)`, where `low_end` is the stack pointer at the trap
+//! less LLVM's red zone, and never above the stack's initial top. The raw
+//! records then go to the top third of that region (those recorded in grown
+//! memory so far move there when memory stops growing midway), and `Finish`
+//! lays the whole image out inside it: the module header, the custom
+//! sections, then the Memory, Global and Data sections, the Data section's one
+//! segment covering `[D, base)` (custom sections may come before the Memory
+//! section). The dump then says so (flag [`LOW_REGION`]) and holds no memory
+//! below `D`. If `Finish` cannot grow memory for a dump of frames recorded in
+//! grown memory, it lays the image out in the low region the same way.
+//! Frames that do not fit are dropped ([`FRAMES_DROPPED`]), never written
+//! above the low region.
 
 use wasm_encoder::{Function, InstructionSink, MemArg, ValType};
 use wasmparser::Operator;
 
+use crate::module::StackFirst;
 use crate::types::TypeRegistry;
 
 /// Version of the runtime, recorded in every dump.
 pub(crate) const VERSION: &str = concat!("wasm-coredump-rewriter ", env!("CARGO_PKG_VERSION"));
 
-pub use coredump::{LOW_BYTES_SECTION, ORIGINAL_OFFSETS_SECTION};
-/// Name of the custom section holding the runtime version and flags.
-pub const RUNTIME_SECTION: &str = "wasm-coredump.runtime";
+pub use coredump::{LOW_BYTES_SECTION, ORIGINAL_OFFSETS_SECTION, RUNTIME_SECTION};
 /// Name of the custom section that pads the image to the end of memory.
 pub const PADDING_SECTION: &str = "wasm-coredump.padding";
+
+/// Flag bit of [`G::Flags`]: there was no room for every frame.
+const FRAMES_DROPPED: i32 = coredump::RuntimeInfo::FRAMES_DROPPED as i32;
+/// Flag bit of [`G::Flags`]: the frames and the dump live in the low region.
+const LOW_REGION: i32 = coredump::RuntimeInfo::LOW_REGION as i32;
+
+/// The bytes below the stack pointer that a leaf function may use without
+/// moving it (LLVM's Wasm red zone), kept out of the low region.
+const RED_ZONE: i32 = 128;
 
 /// Trap kinds, as recorded and re-raised.
 pub(crate) mod kind {
@@ -45,7 +70,10 @@ pub(crate) enum Rt {
     Trap,
     Unreachable,
     Retrap,
+    /// `Reserve(n) -> ok`: room for `n` bytes of raw records at the cursor.
     Reserve,
+    /// `Grow(n) -> ok`: grows memory so `n` bytes fit at the cursor.
+    Grow,
     Frame,
     I32,
     I64,
@@ -97,18 +125,23 @@ pub(crate) enum G {
     State,
     Kind,
     Cursor,
+    /// The memory size in bytes at the trap.
     Base,
     Frames,
-    /// Bit 0: memory could not grow, frames were dropped.
+    /// [`FRAMES_DROPPED`], [`LOW_REGION`].
     Flags,
     /// The Wasm call depth, with `max_call_depth`.
     Depth,
     /// The table index of a failed indirect-call check.
     TrapArg,
+    /// Where the raw records start.
+    Records,
+    /// The end of the low region (0 without one).
+    LowEnd,
 }
 
 /// How many runtime globals there are.
-pub(crate) const G_COUNT: u32 = G::TrapArg as u32 + 1;
+pub(crate) const G_COUNT: u32 = G::LowEnd as u32 + 1;
 
 /// A `call_indirect` to re-execute to re-raise a failed check's trap: its
 /// trap kind, type index, table, param types and result count.
@@ -154,7 +187,7 @@ pub(crate) fn signature(rt: Rt) -> (&'static [ValType], &'static [ValType]) {
             (&[I32], &[])
         }
         Rt::Unreachable | Rt::Missing | Rt::Finish | Rt::Overflow => (&[], &[]),
-        Rt::Reserve => (&[I32], &[I32]),
+        Rt::Reserve | Rt::Grow => (&[I32], &[I32]),
         Rt::Frame => (&[I32, I32, I32, I32], &[]),
         Rt::I64 | Rt::WSleb64 | Rt::WSleb64Fix => (&[I64], &[]),
         Rt::F32 => (&[F32], &[]),
@@ -180,6 +213,9 @@ pub(crate) struct DumpInfo {
     pub build_id: Vec<u8>,
     /// Every global of the module (imports first), to copy into the header.
     pub globals: Vec<wasmparser::GlobalType>,
+    /// The stack pointer, where the low region can serve when memory cannot
+    /// grow.
+    pub stack_first: Option<StackFirst>,
 }
 
 /// Where the runtime lives in the rewritten module.
@@ -225,6 +261,14 @@ impl Runtime {
         8 + 13 + global_section_size(&info.globals) + DATA_HEADER
     }
 
+    /// A bound on the size of a dump's parts other than the frames (which
+    /// take at most twice their raw records): the header, the saved bytes,
+    /// the names, the sections' own headers.
+    fn output_slack(info: &DumpInfo) -> i32 {
+        let names = info.process_name.len() + info.module_name.len() + info.build_id.len();
+        2 * Runtime::header_size(info) as i32 + 4096 + 2 * names as i32
+    }
+
     /// The runtime functions, in [`Rt`] order: (type index, body).
     pub fn functions(
         &self,
@@ -238,6 +282,7 @@ impl Runtime {
             Rt::Unreachable,
             Rt::Retrap,
             Rt::Reserve,
+            Rt::Grow,
             Rt::Frame,
             Rt::I32,
             Rt::I64,
@@ -275,10 +320,11 @@ impl Runtime {
         for (i, rt) in all.into_iter().enumerate() {
             debug_assert_eq!(i as u32, rt as u32);
             let f = match rt {
-                Rt::Trap => self.trap(),
+                Rt::Trap => self.trap(info),
                 Rt::Unreachable => self.call_const(Rt::Trap, kind::UNREACHABLE),
                 Rt::Retrap => self.retrap(indirect),
-                Rt::Reserve => self.reserve(),
+                Rt::Reserve => self.reserve(info),
+                Rt::Grow => self.grow(),
                 Rt::Frame => self.frame(),
                 Rt::I32 => self.value(0x7f, |s| {
                     s.local_get(0).i64_extend_i32_s();
@@ -335,8 +381,8 @@ impl Runtime {
     /// `Trap(kind)`: start unwinding (with exceptions: throw the tag), or
     /// trap at once if a dump was already begun (the first dump is the one
     /// kept).
-    fn trap(&self) -> Function {
-        let mut f = Function::new([]);
+    fn trap(&self, info: &DumpInfo) -> Function {
+        let mut f = Function::new([(1, ValType::I32)]);
         let mut s = f.instructions();
         s.global_get(self.g(G::State))
             .if_(wasm_encoder::BlockType::Empty);
@@ -356,13 +402,88 @@ impl Runtime {
             .i32_shl()
             .global_set(self.g(G::Base));
         s.global_get(self.g(G::Base)).global_set(self.g(G::Cursor));
+        s.global_get(self.g(G::Base)).global_set(self.g(G::Records));
         s.i32_const(0).global_set(self.g(G::Frames));
         s.i32_const(0).global_set(self.g(G::Flags));
+        if let Some(stack) = info.stack_first {
+            self.low_region(&mut s, stack, 1);
+            // The first page the records need; without it, the low region.
+            s.i32_const(1)
+                .memory_grow(0)
+                .i32_const(-1)
+                .i32_eq()
+                .if_(wasm_encoder::BlockType::Empty);
+            self.enter_low_region(&mut s, info, 1);
+            s.drop();
+            s.end();
+        }
         if let Some(tag) = self.tag {
             s.throw(tag);
         }
         s.end();
         f
+    }
+
+    /// Sets [`G::LowEnd`]: the stack pointer less the red zone (0 below it),
+    /// but no higher than the stack's initial top or the memory's size.
+    /// Uses local `temp`.
+    fn low_region(&self, s: &mut InstructionSink<'_>, stack: StackFirst, temp: u32) {
+        let sp = stack.stack_pointer;
+        s.global_get(sp).i32_const(RED_ZONE).i32_sub();
+        s.i32_const(0);
+        s.global_get(sp).i32_const(RED_ZONE).i32_ge_u().select();
+        s.local_set(temp);
+        let initial = stack.initial as i32;
+        min_into(s, temp, |s| {
+            s.i32_const(initial);
+        });
+        let base = self.g(G::Base);
+        min_into(s, temp, |s| {
+            s.global_get(base);
+        });
+        s.local_get(temp).global_set(self.g(G::LowEnd));
+    }
+
+    /// Moves the raw records to the top third of the low region, which
+    /// leaves room below them for `Finish`'s output, and records there from
+    /// then on; pushes 0 instead when they do not fit. Uses local `temp`.
+    fn enter_low_region(&self, s: &mut InstructionSink<'_>, info: &DumpInfo, temp: u32) {
+        let (low_end, cursor, records) = (self.g(G::LowEnd), self.g(G::Cursor), self.g(G::Records));
+        let slack = Runtime::output_slack(info);
+        // temp = low_end - (low_end > slack ? (low_end - slack) / 3 : 0)
+        s.global_get(low_end);
+        s.global_get(low_end)
+            .i32_const(slack)
+            .i32_sub()
+            .i32_const(3)
+            .i32_div_u();
+        s.i32_const(0);
+        s.global_get(low_end).i32_const(slack).i32_gt_u().select();
+        s.i32_sub().local_set(temp);
+        s.global_get(cursor).global_get(records).i32_sub();
+        s.global_get(low_end).local_get(temp).i32_sub().i32_le_u();
+        s.if_(wasm_encoder::BlockType::Result(ValType::I32));
+        s.local_get(temp)
+            .global_get(records)
+            .global_get(cursor)
+            .global_get(records)
+            .i32_sub()
+            .memory_copy(0, 0);
+        s.local_get(temp)
+            .global_get(cursor)
+            .i32_add()
+            .global_get(records)
+            .i32_sub()
+            .global_set(cursor);
+        s.local_get(temp).global_set(records);
+        s.global_get(self.g(G::Flags))
+            .i32_const(LOW_REGION)
+            .i32_or()
+            .global_set(self.g(G::Flags));
+        s.i32_const(1);
+        s.else_();
+        s.i32_const(0);
+        s.end();
     }
 
     fn call_const(&self, target: Rt, value: i32) -> Function {
@@ -371,8 +492,48 @@ impl Runtime {
         f
     }
 
-    /// `Reserve(n) -> ok`: grows memory so `n` bytes fit at the cursor.
-    fn reserve(&self) -> Function {
+    /// `Reserve(n) -> ok`: room for `n` bytes at the cursor, in grown memory
+    /// or, once memory cannot grow, below the low region's end (the records
+    /// move there); sets [`FRAMES_DROPPED`] when there is none.
+    fn reserve(&self, info: &DumpInfo) -> Function {
+        use wasm_encoder::BlockType::Empty;
+        let mut f = Function::new([(1, ValType::I32)]);
+        let mut s = f.instructions();
+        s.block(Empty);
+        s.global_get(self.g(G::Flags))
+            .i32_const(LOW_REGION)
+            .i32_and()
+            .i32_eqz()
+            .if_(Empty);
+        s.local_get(0).call(self.f(Rt::Grow)).if_(Empty);
+        s.i32_const(1).return_();
+        s.end();
+        if info.stack_first.is_some() {
+            self.enter_low_region(&mut s, info, 1);
+            s.i32_eqz().br_if(1);
+        } else {
+            s.br(1);
+        }
+        s.end();
+        s.global_get(self.g(G::Cursor))
+            .local_get(0)
+            .i32_add()
+            .global_get(self.g(G::LowEnd))
+            .i32_le_u()
+            .if_(Empty);
+        s.i32_const(1).return_();
+        s.end();
+        s.end();
+        s.global_get(self.g(G::Flags))
+            .i32_const(FRAMES_DROPPED)
+            .i32_or()
+            .global_set(self.g(G::Flags));
+        s.i32_const(0).end();
+        f
+    }
+
+    /// `Grow(n) -> ok`: grows memory so `n` bytes fit at the cursor.
+    fn grow(&self) -> Function {
         let mut f = Function::new([(1, ValType::I32)]);
         let mut s = f.instructions();
         // need = cursor + n - memory size in bytes
@@ -394,10 +555,6 @@ impl Runtime {
             .i32_const(-1)
             .i32_eq()
             .if_(wasm_encoder::BlockType::Empty);
-        s.global_get(self.g(G::Flags))
-            .i32_const(1)
-            .i32_or()
-            .global_set(self.g(G::Flags));
         s.i32_const(0).return_();
         s.end();
         s.end();
@@ -410,7 +567,7 @@ impl Runtime {
         let mut f = Function::new([]);
         let mut s = f.instructions();
         s.global_get(self.g(G::Flags))
-            .i32_const(1)
+            .i32_const(FRAMES_DROPPED)
             .i32_and()
             .if_(wasm_encoder::BlockType::Empty);
         s.return_();
@@ -442,7 +599,7 @@ impl Runtime {
         let mut f = Function::new([]);
         let mut s = f.instructions();
         s.global_get(self.g(G::Flags))
-            .i32_const(1)
+            .i32_const(FRAMES_DROPPED)
             .i32_and()
             .if_(wasm_encoder::BlockType::Empty);
         s.return_();
@@ -630,6 +787,16 @@ fn global_entry_size(ty: wasmparser::ValType) -> u32 {
             V::V128 => 2 + 16,
             V::Ref(_) => 2,
         }
+}
+
+/// Replaces local `x` with the unsigned minimum of it and the i32 `other`
+/// pushes.
+fn min_into(s: &mut InstructionSink<'_>, x: u32, other: impl Fn(&mut InstructionSink<'_>)) {
+    s.local_get(x);
+    other(s);
+    s.local_get(x);
+    other(s);
+    s.i32_lt_u().select().local_set(x);
 }
 
 /// `cursor += n`, in a runtime function being built.

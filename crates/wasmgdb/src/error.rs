@@ -71,6 +71,10 @@ impl From<coredump::Error> for CommandError {
             coredump::Error::OutOfBounds { address, .. } => {
                 CommandError(format!("Cannot access memory at address {address:#x}"))
             }
+            coredump::Error::Unavailable { address, end, .. } => CommandError(format!(
+                "Cannot access memory at address {address:#x}: memory below {end:#x} is not in \
+                 the core dump (the dump was written over it)"
+            )),
             e => CommandError(e.to_string()),
         }
     }

@@ -134,6 +134,7 @@ impl<'a> Session<'a> {
                     .into(),
             );
         }
+        notes.extend(runtime_notes(&dump));
         let mut session = Session {
             dump,
             info,
@@ -349,4 +350,23 @@ fn file_name(path: &Path) -> String {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
+}
+
+/// What the rewriter's runtime says about how it wrote the dump, when that matters to a reader:
+/// frames it had no room for, memory it wrote the dump over.
+fn runtime_notes(dump: &CoreDump<'_>) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(missing) = dump.unavailable_memory() {
+        notes.push(format!(
+            "note: memory was full at the trap, so the dump was written over the dead stack below \
+             the stack pointer: memory {:#x}..{:#x} is not in the dump",
+            missing.start, missing.end
+        ));
+    }
+    if dump.runtime_info().is_some_and(|r| r.frames_dropped()) {
+        notes.push(
+            "note: there was no room to record every frame: the oldest ones are missing".into(),
+        );
+    }
+    notes
 }

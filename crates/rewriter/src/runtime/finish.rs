@@ -1,20 +1,39 @@
-//! `Finish`: serializes the raw frame records into the core dump image.
+//! `Finish`: serializes the raw frame records into the core dump image, after
+//! the program's memory (grown for it) or, when memory cannot grow, in the
+//! low region (see the parent module).
 
 use wasm_encoder::{BlockType, Function, InstructionSink, ValType};
 
 use super::{
-    DATA_HEADER, DumpInfo, G, LOW_BYTES_SECTION, ORIGINAL_OFFSETS_SECTION, PADDING_SECTION,
-    RUNTIME_SECTION, Rt, Runtime, VERSION, global_section_size, mem,
+    DATA_HEADER, DumpInfo, FRAMES_DROPPED, G, LOW_BYTES_SECTION, LOW_REGION,
+    ORIGINAL_OFFSETS_SECTION, PADDING_SECTION, RUNTIME_SECTION, Rt, Runtime, VERSION,
+    global_section_size, mem, min_into,
 };
 
 // Locals of `Finish`.
+/// Where the output starts in grown memory.
 const OUT_BASE: u32 = 0;
+/// The raw record being read.
 const P: u32 = 1;
+/// Locals left to read in the raw frame.
 const N: u32 = 2;
+/// The type byte of the local being read.
 const T: u32 = 3;
+/// Where the size of the section being written goes.
 const SIZE_AT: u32 = 4;
+/// The length of the sections copied after the data.
 const LEN: u32 = 5;
+/// The end of the last section (where the padding starts).
 const END: u32 = 6;
+/// The end of the raw records.
+const RECORDS_END: u32 = 7;
+/// The address where the Data section's segment starts.
+const DATA_START: u32 = 8;
+/// The room there is below the raw records in the low region.
+const ROOM: u32 = 9;
+/// The bytes from the end of the last section to the end of memory.
+const TAIL: u32 = 10;
+const LOCALS: u32 = 11;
 
 /// Emits code writing into the dump at the cursor.
 struct Writer<'a, 'b> {
@@ -76,14 +95,13 @@ impl Writer<'_, '_> {
 impl Runtime {
     /// `Finish()`: writes the dump; a no-op unless a trap is unwinding.
     pub(super) fn finish(&self, info: &DumpInfo) -> Function {
-        let mut f = Function::new([(7, ValType::I32)]);
-        let header = Runtime::header_size(info) as i32;
+        let mut f = Function::new([(LOCALS, ValType::I32)]);
         let mut w = Writer {
             rt: self,
             s: f.instructions(),
         };
         let cursor = self.global(G::Cursor);
-        let base = self.global(G::Base);
+        let low = info.stack_first.is_some();
 
         w.s.global_get(self.global(G::State))
             .i32_const(1)
@@ -94,23 +112,58 @@ impl Runtime {
         w.s.i32_const(2).global_set(self.global(G::State));
         w.s.i32_const(0).global_set(self.global(G::Unwinding));
         w.s.i32_const(0).global_set(self.global(G::Depth));
+        w.s.global_get(cursor).local_set(RECORDS_END);
+        // Block 1: the image in the low region; block 0: after the memory.
+        w.s.block(BlockType::Empty).block(BlockType::Empty);
+        if low {
+            w.s.global_get(self.global(G::Flags))
+                .i32_const(LOW_REGION)
+                .i32_and()
+                .br_if(1);
+        }
         // Room for the output: at most twice the raw records plus the fixed
-        // parts (header, saved bytes, names) plus slack.
-        w.s.global_get(cursor)
-            .global_get(base)
-            .i32_sub()
-            .i32_const(1)
-            .i32_shl();
-        w.s.i32_const(2 * header + 4096 + 2 * info.build_id.len() as i32);
-        w.s.i32_add()
-            .call(self.func(Rt::Reserve))
-            .i32_eqz()
-            .if_(BlockType::Empty);
+        // parts.
+        self.raw_size(&mut w);
+        w.s.i32_const(1)
+            .i32_shl()
+            .i32_const(Runtime::output_slack(info))
+            .i32_add()
+            .call(self.func(Rt::Grow))
+            .br_if(0);
+        if low {
+            w.s.br(1);
+        } else {
+            w.s.return_();
+        }
+        w.s.end();
+        self.image_after_memory(&mut w, info);
         w.s.return_();
         w.s.end();
-        w.s.global_get(cursor).local_set(OUT_BASE);
+        if low {
+            self.image_in_low_region(&mut w, info);
+        }
+        w.s.end();
+        f
+    }
 
-        self.header(&mut w, info, header);
+    /// Pushes the size of the raw records.
+    fn raw_size(&self, w: &mut Writer<'_, '_>) {
+        w.s.local_get(RECORDS_END)
+            .global_get(self.global(G::Records))
+            .i32_sub();
+    }
+
+    /// The image of DESIGN §3: the header at 0 (the bytes it covers saved),
+    /// the data, the custom sections in the memory grown after it.
+    fn image_after_memory(&self, w: &mut Writer<'_, '_>, info: &DumpInfo) {
+        let cursor = self.global(G::Cursor);
+        let base = self.global(G::Base);
+        let header = Runtime::header_size(info) as i32;
+        w.s.global_get(cursor).local_set(OUT_BASE);
+        w.bytes(MAGIC);
+        self.memory_sections(w, info, |s| {
+            s.i32_const(header);
+        });
 
         w.begin_section(LOW_BYTES_SECTION);
         w.s.global_get(cursor)
@@ -120,14 +173,95 @@ impl Runtime {
         w.advance(header);
         w.end_section();
 
-        self.corestack(&mut w, info);
+        self.custom_sections(w, info);
+
+        // The header goes to address 0, the sections right after the data.
+        w.s.i32_const(0)
+            .local_get(OUT_BASE)
+            .i32_const(header)
+            .memory_copy(0, 0);
+        w.s.global_get(cursor)
+            .local_get(OUT_BASE)
+            .i32_sub()
+            .i32_const(header)
+            .i32_sub();
+        w.s.local_set(LEN);
+        w.s.global_get(base)
+            .local_get(OUT_BASE)
+            .i32_const(header)
+            .i32_add()
+            .local_get(LEN);
+        w.s.memory_copy(0, 0);
+        w.s.global_get(base).local_get(LEN).i32_add().local_set(END);
+        self.padding(w);
+    }
+
+    /// The image laid out in the low region, from address 0: the module
+    /// header, the custom sections, then the Memory, Global and Data
+    /// sections, whose one segment covers the memory from the end of that
+    /// header to `base`. The output must stay below the low region's end and
+    /// below the raw records it reads; if it would not, every frame is
+    /// dropped, and without room for the rest there is no dump.
+    fn image_in_low_region(&self, w: &mut Writer<'_, '_>, info: &DumpInfo) {
+        let cursor = self.global(G::Cursor);
+        let flags = self.global(G::Flags);
+        let records = self.global(G::Records);
+        let slack = Runtime::output_slack(info);
+        w.s.global_get(self.global(G::LowEnd)).local_set(ROOM);
+        min_into(&mut w.s, ROOM, |s| {
+            s.global_get(records);
+        });
+        // 2 * raw + slack > room, in 64 bits.
+        self.raw_size(w);
+        w.s.i64_extend_i32_u().i64_const(1).i64_shl();
+        w.s.i64_const(slack.into()).i64_add();
+        w.s.local_get(ROOM).i64_extend_i32_u().i64_gt_u();
+        w.s.if_(BlockType::Empty);
+        w.s.i32_const(0).global_set(self.global(G::Frames));
+        w.s.global_get(records).local_set(RECORDS_END);
+        w.s.global_get(flags)
+            .i32_const(FRAMES_DROPPED)
+            .i32_or()
+            .global_set(flags);
+        w.s.local_get(ROOM)
+            .i32_const(slack)
+            .i32_lt_u()
+            .if_(BlockType::Empty);
+        w.s.return_();
+        w.s.end();
+        w.s.end();
+        w.s.global_get(flags)
+            .i32_const(LOW_REGION)
+            .i32_or()
+            .global_set(flags);
+
+        w.s.i32_const(0).global_set(cursor);
+        w.bytes(MAGIC);
+        self.custom_sections(w, info);
+        let sections = Runtime::header_size(info) as i32 - MAGIC.len() as i32;
+        w.s.global_get(cursor)
+            .i32_const(sections)
+            .i32_add()
+            .local_set(DATA_START);
+        self.memory_sections(w, info, |s| {
+            s.local_get(DATA_START);
+        });
+        w.s.global_get(self.global(G::Base)).local_set(END);
+        self.padding(w);
+    }
+
+    /// The custom sections of the dump, at the cursor: `corestack`, the
+    /// original offsets, `core`, `coremodules`, `coreinstances`, `build_id`
+    /// and the runtime's version and flags.
+    fn custom_sections(&self, w: &mut Writer<'_, '_>, info: &DumpInfo) {
+        self.corestack(w, info);
 
         w.begin_section(ORIGINAL_OFFSETS_SECTION);
         w.s.global_get(self.global(G::Frames))
             .call(self.func(Rt::WUleb));
-        w.s.global_get(base).local_set(P);
+        w.s.global_get(self.global(G::Records)).local_set(P);
         w.s.block(BlockType::Empty).loop_(BlockType::Empty);
-        w.s.local_get(P).local_get(OUT_BASE).i32_ge_u().br_if(1);
+        w.s.local_get(P).local_get(RECORDS_END).i32_ge_u().br_if(1);
         w.load_p(8);
         w.s.call(self.func(Rt::WUleb));
         w.load_p(12);
@@ -173,35 +307,19 @@ impl Runtime {
         w.s.global_get(self.global(G::Flags))
             .call(self.func(Rt::WUleb));
         w.end_section();
-
-        // The header goes to address 0, the sections right after the data.
-        w.s.i32_const(0)
-            .local_get(OUT_BASE)
-            .i32_const(header)
-            .memory_copy(0, 0);
-        w.s.global_get(cursor)
-            .local_get(OUT_BASE)
-            .i32_sub()
-            .i32_const(header)
-            .i32_sub();
-        w.s.local_set(LEN);
-        w.s.global_get(base)
-            .local_get(OUT_BASE)
-            .i32_const(header)
-            .i32_add()
-            .local_get(LEN);
-        w.s.memory_copy(0, 0);
-        w.s.global_get(base).local_get(LEN).i32_add().local_set(END);
-        self.padding(&mut w);
-        w.s.end();
-        f
     }
 
-    /// The module header, Memory, Global and Data section headers: `header`
-    /// bytes, at the cursor.
-    fn header(&self, w: &mut Writer<'_, '_>, info: &DumpInfo, header: i32) {
+    /// The Memory, Global and Data section headers, at the cursor: one
+    /// memory of the size at the trap, every global's value, and one data
+    /// segment covering memory 0 from the address `data_start` pushes up to
+    /// the size at the trap (its bytes are the memory itself, which follows).
+    fn memory_sections(
+        &self,
+        w: &mut Writer<'_, '_>,
+        info: &DumpInfo,
+        data_start: impl Fn(&mut InstructionSink<'_>),
+    ) {
         let base = self.global(G::Base);
-        w.bytes(b"\0asm\x01\0\0\0");
         // Memory section: one memory, no maximum, the size at the trap.
         w.byte(0x05);
         w.fixed5(|s| {
@@ -224,21 +342,20 @@ impl Runtime {
                 self.global_entry(w, i as u32, g);
             }
         }
-        // Data section: one active segment for memory 0 at `header`,
-        // covering the memory up to `base`.
+        // Data section: one active segment for memory 0.
         w.byte(0x0b);
         w.fixed5(|s| {
-            s.global_get(base)
-                .i32_const(header - (DATA_HEADER as i32 - 6))
-                .i32_sub();
+            s.global_get(base);
+            data_start(s);
+            s.i32_sub().i32_const(DATA_HEADER as i32 - 6).i32_add();
         });
         w.bytes(&[0x01, 0x00, 0x41]);
-        w.fixed5(|s| {
-            s.i32_const(header);
-        });
+        w.fixed5(&data_start);
         w.byte(0x0b);
         w.fixed5(|s| {
-            s.global_get(base).i32_const(header).i32_sub();
+            s.global_get(base);
+            data_start(s);
+            s.i32_sub();
         });
     }
 
@@ -294,9 +411,9 @@ impl Runtime {
         w.name(b"main");
         w.s.global_get(self.global(G::Frames))
             .call(self.func(Rt::WUleb));
-        w.s.global_get(self.global(G::Base)).local_set(P);
+        w.s.global_get(self.global(G::Records)).local_set(P);
         w.s.block(BlockType::Empty).loop_(BlockType::Empty);
-        w.s.local_get(P).local_get(OUT_BASE).i32_ge_u().br_if(1);
+        w.s.local_get(P).local_get(RECORDS_END).i32_ge_u().br_if(1);
         w.byte(0);
         w.uleb_const(info.instance_id);
         for offset in [0, 4, 12] {
@@ -351,8 +468,9 @@ impl Runtime {
         w.end_section();
     }
 
-    /// A custom section from `END` to the end of memory, growing it by a
-    /// page when the tail is too short to hold the section's header.
+    /// A custom section from `END` to the end of memory, if memory goes on
+    /// after `END`, growing it by a page when the tail is too short to hold
+    /// the section's header.
     fn padding(&self, w: &mut Writer<'_, '_>) {
         let cursor = self.global(G::Cursor);
         let min = 1 + 5 + 1 + PADDING_SECTION.len() as i32;
@@ -360,8 +478,13 @@ impl Runtime {
             .i32_const(16)
             .i32_shl()
             .local_get(END)
-            .i32_sub();
-        w.s.i32_const(min).i32_lt_u().if_(BlockType::Empty);
+            .i32_sub()
+            .local_tee(TAIL);
+        w.s.if_(BlockType::Empty);
+        w.s.local_get(TAIL)
+            .i32_const(min)
+            .i32_lt_u()
+            .if_(BlockType::Empty);
         w.s.i32_const(1).memory_grow(0).drop();
         w.s.end();
         w.s.local_get(END).global_set(cursor);
@@ -376,5 +499,9 @@ impl Runtime {
                 .i32_sub();
         });
         w.name(PADDING_SECTION.as_bytes());
+        w.s.end();
     }
 }
+
+/// The module header: the magic bytes and version 1.
+const MAGIC: &[u8] = b"\0asm\x01\0\0\0";
