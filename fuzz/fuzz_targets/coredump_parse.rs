@@ -11,6 +11,8 @@ fuzz_target!(|data: &[u8]| {
             let _ = dump.read(index as u32, 0, size);
         }
         let _ = dump.original_code_offsets();
+        let _ = dump.runtime_info();
+        let _ = dump.unavailable_memory();
         let _ = coredump::CoreDump::parse(&dump.encode()).expect("an encoded dump parses");
     }
 });

@@ -5,8 +5,8 @@
 //!   (file I/O included) with its peak RSS, on the large serde-regex fixture,
 //!   debug and release; the Code section growth;
 //! - the run time in Node (V8) of the benchmark kernels, original vs
-//!   rewritten: recursive `fib` (call-bound) and `sieve` (loop-bound), best of
-//!   interleaved rounds.
+//!   rewritten: recursive `fib` (call-bound) and `sieve` (loop-bound), the
+//!   median over several Node processes of the best of interleaved rounds.
 
 use std::path::Path;
 use std::process::Command;
@@ -54,9 +54,18 @@ fn main() {
     for profile in [Profile::Debug, Profile::Release] {
         rewrite_speed(&fixture(Fixture::SerdeRegex, profile), profile);
     }
-    for (name, options) in variants() {
-        for profile in [Profile::Release, Profile::Debug] {
-            runtime_cost(&kernels(profile), profile, name, &options);
+    for profile in [Profile::Release, Profile::Debug] {
+        let path = kernels(profile);
+        let input = std::fs::read(&path).unwrap();
+        runtime_cost(
+            &path,
+            &input,
+            profile,
+            "control (the original against itself)",
+        );
+        for (name, options) in variants() {
+            let out = rewriter::rewrite(&input, &options).unwrap();
+            runtime_cost(&path, &out.module, profile, name);
         }
     }
     for (name, options) in variants().into_iter().skip(1) {
@@ -110,59 +119,95 @@ fn rewrite_speed(path: &Path, profile: Profile) {
 
 const HARNESS: &str = r#"
 import { readFileSync } from 'node:fs';
-const [original, rewritten, fibN, sieveN, rounds] = process.argv.slice(2);
+const [original, rewritten, fibN, sieveN, rounds, rewrittenFirst] = process.argv.slice(2);
 const load = async (p) => (await WebAssembly.instantiate(readFileSync(p))).instance.exports;
-const a = await load(original), b = await load(rewritten);
+let a, b;
+if (rewrittenFirst === '1') {
+  b = await load(rewritten);
+  a = await load(original);
+} else {
+  a = await load(original);
+  b = await load(rewritten);
+}
 const time = (f) => { const t = process.hrtime.bigint(); f(); return Number(process.hrtime.bigint() - t) / 1e6; };
 const result = {};
 for (const [name, arg] of [['fib', Number(fibN)], ['sieve', Number(sieveN)]]) {
   if (a[name](arg) !== b[name](arg)) throw new Error(`${name}: results differ`);
   let ta = Infinity, tb = Infinity;
   for (let i = 0; i < Number(rounds); i++) {
-    ta = Math.min(ta, time(() => a[name](arg)));
-    tb = Math.min(tb, time(() => b[name](arg)));
+    // Alternate which runs first: the second of a pair tends to run slower.
+    if (i % 2) {
+      tb = Math.min(tb, time(() => b[name](arg)));
+      ta = Math.min(ta, time(() => a[name](arg)));
+    } else {
+      ta = Math.min(ta, time(() => a[name](arg)));
+      tb = Math.min(tb, time(() => b[name](arg)));
+    }
   }
   result[name] = [ta, tb];
 }
 console.log(JSON.stringify(result));
 "#;
 
-fn runtime_cost(path: &Path, profile: Profile, variant: &str, options: &rewriter::Options) {
-    let input = std::fs::read(path).unwrap();
-    let out = rewriter::rewrite(&input, options).unwrap();
+/// Separate Node processes per measurement: V8's code placement differs from
+/// one process to the next (the same original function's best time varied
+/// by 20% between processes here), so the ratio of one process says little.
+const PROCESSES: usize = 12;
+
+/// Runs the kernels of the module at `path` against `rewritten` in Node.
+fn runtime_cost(path: &Path, rewritten: &[u8], profile: Profile, variant: &str) {
     let dir = std::env::temp_dir().join(format!("rewrite-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let rewritten = dir.join("kernels.rewritten.wasm");
-    std::fs::write(&rewritten, &out.module).unwrap();
+    let rewritten_path = dir.join("kernels.rewritten.wasm");
+    std::fs::write(&rewritten_path, rewritten).unwrap();
     let harness = dir.join("harness.mjs");
     std::fs::write(&harness, HARNESS).unwrap();
     let (fib_n, sieve_n, rounds) = match profile {
-        Profile::Release => ("32", "20000000", "15"),
-        Profile::Debug => ("27", "2000000", "7"),
+        Profile::Release => ("30", "5000000", "15"),
+        Profile::Debug => ("29", "1000000", "9"),
     };
-    let run = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
-        .arg(&harness)
-        .args([path, &rewritten])
-        .args([fib_n, sieve_n, rounds])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let line = String::from_utf8_lossy(&run.stdout);
-    let numbers: Vec<f64> = line
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    let [fa, fb, sa, sb] = numbers[..] else {
-        panic!("unexpected harness output {line}");
-    };
+    let (mut fib, mut sieve) = (Vec::new(), Vec::new());
+    for process in 0..PROCESSES {
+        // Half the processes compile the rewritten module first.
+        let rewritten_first = if process % 2 == 1 { "1" } else { "0" };
+        let run = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
+            .arg(&harness)
+            .args([path, &rewritten_path])
+            .args([fib_n, sieve_n, rounds, rewritten_first])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let line = String::from_utf8_lossy(&run.stdout);
+        let numbers: Vec<f64> = line
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        let [fa, fb, sa, sb] = numbers[..] else {
+            panic!("unexpected harness output {line}");
+        };
+        fib.push(fb / fa);
+        sieve.push(sb / sa);
+    }
     println!(
-        "node kernels {profile} {variant}: fib({fib_n}) {fa:.1} -> {fb:.1} ms = {:.3}x; sieve({sieve_n}) {sa:.1} -> {sb:.1} ms = {:.3}x (best of {rounds})",
-        fb / fa,
-        sb / sa
+        "node kernels {profile} {variant}: fib({fib_n}) {}; sieve({sieve_n}) {} \
+         (rewritten/original: median [min-max] of {PROCESSES} processes, each the best of {rounds} rounds)",
+        spread(&mut fib),
+        spread(&mut sieve)
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// `median [min-max]` of some ratios.
+fn spread(ratios: &mut [f64]) -> String {
+    ratios.sort_by(f64::total_cmp);
+    format!(
+        "{:.3}x [{:.3}-{:.3}]",
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1]
+    )
 }

@@ -328,7 +328,10 @@ pub(crate) fn instrument(
                     sites.push(Site::spanning(original, new, next - start, out.len()));
                     continue;
                 }
-                guard.open(&mut out, call_type(info, types, &op, offset)?);
+                // (Only a `try` needs the type: unwinding with checks adds none.)
+                if let Guard::Try { .. } = guard {
+                    guard.open(&mut out, call_type(info, types, &op, offset)?);
+                }
                 out.extend_from_slice(&bytes[offset..next]);
                 if noreturn && let Guard::Check { .. } = guard {
                     // The callee cannot return normally: branch without a
