@@ -64,6 +64,22 @@ fn rewrite_pair(name: &str, wat: &str, options: &Options) -> (PathBuf, PathBuf) 
     (a, b)
 }
 
+/// Runs an ES module `script` in Node with `args` (its `process.argv[1..]`);
+/// returns its trimmed stdout, failing the test if it fails.
+fn node_script(script: &str, args: &[&PathBuf]) -> String {
+    let out = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
+        .args(["--input-type=module", "-e", script])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// `MODULE` and its rewrite, in files of their own for each `test`.
 fn modules(test: &str, unwind: Unwind) -> (PathBuf, PathBuf) {
     let options = Options {
@@ -155,20 +171,8 @@ console.log(JSON.stringify(messages));
         scratch(&format!("first.{unwind:?}.core")),
         scratch(&format!("second.{unwind:?}.core")),
     );
-    let out = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
-        .args(["--input-type=module", "-e", script])
-        .arg(&rewritten)
-        .arg(&first)
-        .arg(&second)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        node_script(script, &[&rewritten, &first, &second]),
         r#"["divide by zero","unreachable","1"]"#
     );
     let first = std::fs::read(first).unwrap();
@@ -371,18 +375,8 @@ seen.push(e.run(1));
 try { e.run(0); } catch (err) { seen.push(err.message, magic()); }
 console.log(JSON.stringify(seen));
 "#;
-    let out = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
-        .args(["--input-type=module", "-e", script])
-        .arg(&rewritten)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        node_script(script, &[&rewritten]),
         r#"[true,false,1,"divide by zero",true]"#,
         "{unwind:?}: the host's own exception, no dump; then a trap with a dump"
     );
