@@ -154,7 +154,8 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
             .map(|&t| crate::instrument::encoder_type(t, 0))
             .collect::<Result<_, _>>()?;
         let ty = types.func(&params, &results);
-        let body_type = types.func(&[], &results);
+        // Only a `try` needs a type: unwinding with checks adds none.
+        let body_type = runtime.tag.map(|_| types.func(&[], &results));
         wrappers.push((ty, wrapper(&runtime, func, params.len() as u32, body_type)));
     }
 
@@ -356,11 +357,11 @@ fn build_id(info: &ModuleInfo<'_>) -> [u8; 16] {
 /// An entry point: calls `func`, and if a trap unwound out of it, writes the
 /// dump and raises the trap. With exceptions, the call is in a `try` of type
 /// `body_type` (no params, `func`'s results) that catches the tag.
-fn wrapper(rt: &Runtime, func: u32, params: u32, body_type: u32) -> Function {
+fn wrapper(rt: &Runtime, func: u32, params: u32, body_type: Option<u32>) -> Function {
     let mut f = Function::new([]);
     let mut s = f.instructions();
-    if rt.tag.is_some() {
-        s.try_(BlockType::FunctionType(body_type));
+    if let Some(ty) = body_type {
+        s.try_(BlockType::FunctionType(ty));
     }
     for i in 0..params {
         s.local_get(i);

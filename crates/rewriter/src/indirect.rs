@@ -100,13 +100,18 @@ impl IndirectChecks {
         Some(self.base + p)
     }
 
+    /// The type of the check functions, `(slot) -> slot`.
+    pub fn check_type(types: &mut TypeRegistry) -> u32 {
+        types.func(&[ValType::I32], &[ValType::I32])
+    }
+
     /// The check functions (one per pair), then one slot-type lookup per
     /// static table.
     pub fn functions(&self, rt: &Runtime, types: &mut TypeRegistry) -> Vec<(u32, Function)> {
         let mut tables: Vec<u32> = self.static_tables.keys().copied().collect();
         tables.sort_unstable();
         let lookup_base = self.base + self.pairs.len() as u32;
-        let check_type = types.func(&[ValType::I32], &[ValType::I32]);
+        let check_type = IndirectChecks::check_type(types);
         let mut out = Vec::new();
         for (p, &(ty, table)) in self.pairs.iter().enumerate() {
             let mut f = Function::new([]);

@@ -125,7 +125,7 @@ pub(crate) fn instrument(
         func,
     };
     let trap = cx.runtime.func(Rt::Trap);
-    let trap_type = types.func(&[wasm_encoder::ValType::I32], &[]);
+    let trap_type = runtime_type(types, Rt::Trap);
     let guard = match cx.runtime.tag {
         Some(tag) => Guard::Try { tag },
         None => Guard::Check {
@@ -267,7 +267,7 @@ pub(crate) fn instrument(
         ) = (&op, indirect.as_mut())
             && let Some(check_fn) = checks.check_function(info, *type_index, *table_index)
         {
-            let ty = types.func(&[wasm_encoder::ValType::I32], &[wasm_encoder::ValType::I32]);
+            let ty = IndirectChecks::check_type(types);
             guard.call(&mut out, ty, check_fn, new, original, depth);
         }
         match helper {
