@@ -25,16 +25,23 @@ fn wasmgdb(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// The MyThing debug dump: the module's path, the dump's path, and the
+/// `frame N` command that selects `process_thing`.
+fn mything_dump() -> (String, String, String) {
+    let d = common::rewritten_dump(Fixture::MyThing, Profile::Debug, &[]);
+    let level = common::level_of(&d.original, &d.dump, "mything::process_thing");
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    (path(&d.original), path(&d.dump), format!("frame {level}"))
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]
 fn batch_mode_runs_ex_commands_in_order() {
-    let d = common::rewritten_dump(Fixture::MyThing, Profile::Debug, &[]);
-    let level = common::level_of(&d.original, &d.dump, "mything::process_thing");
-    let frame = format!("frame {level}");
-    let (m, c) = (d.original.to_str().unwrap(), d.dump.to_str().unwrap());
+    let (m, c, frame) = mything_dump();
+    let (m, c) = (m.as_str(), c.as_str());
     let out = wasmgdb(
         &[
             "--batch",
@@ -72,10 +79,8 @@ fn batch_mode_runs_ex_commands_in_order() {
 
 #[test]
 fn json_output_is_one_object_per_command() {
-    let d = common::rewritten_dump(Fixture::MyThing, Profile::Debug, &[]);
-    let level = common::level_of(&d.original, &d.dump, "mything::process_thing");
-    let frame = format!("frame {level}");
-    let (m, c) = (d.original.to_str().unwrap(), d.dump.to_str().unwrap());
+    let (m, c, frame) = mything_dump();
+    let (m, c) = (m.as_str(), c.as_str());
     let out = wasmgdb(
         &[
             "--batch",
