@@ -34,6 +34,7 @@ use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
 use crate::module::ModuleInfo;
 use crate::runtime::{Frame, G, Recorders, Rt, Runtime, helper_for, kind, signature, zeros};
+use crate::stale::StaleLocals;
 use crate::types::TypeRegistry;
 
 /// One instrumented point: where its instruction starts and where the code
@@ -119,10 +120,21 @@ pub(crate) fn instrument(
         out.extend_from_slice(&[0x01, ty]);
     }
     let scratch = frame.locals.len() as u32;
-    let cold = Cold {
+    // Only cold sites leave stale locals out, and only functions that pass
+    // their locals to trampolines have them.
+    let stale = match cx.options.keep_stale_locals || !frame.passes_locals() {
+        true => None,
+        false => Some(StaleLocals::analyze(
+            ops.clone(),
+            start,
+            frame.locals.len(),
+        )?),
+    };
+    let mut cold = Cold {
         recorders: cx.recorders,
         frame: &frame,
         func,
+        stale,
     };
     let trap = cx.runtime.func(Rt::Trap);
     let trap_type = runtime_type(types, Rt::Trap);
@@ -482,7 +494,7 @@ fn call_type(
 /// then returns zeros, or rethrows the tag.
 fn landing_pad(cold: &Cold<'_>, guard: Guard, out: &mut Vec<u8>) -> Result<(), Error> {
     let mut s = InstructionSink::new(out);
-    s.i32_const(cold.func as i32);
+    s.i32_const(cold.func as i32).i32_const(0);
     for i in 0..cold.frame.locals.len() as u32 {
         s.local_get(i);
     }
@@ -507,6 +519,8 @@ struct Cold<'a> {
     recorders: &'a Recorders,
     frame: &'a Frame,
     func: u32,
+    /// The locals to leave out at each site, unless every local is kept.
+    stale: Option<StaleLocals>,
 }
 
 impl Cold<'_> {
@@ -517,14 +531,21 @@ impl Cold<'_> {
 
     /// Calls `trampoline` with the callee's arguments (already pushed), the
     /// site's offsets and every local, then returns: no local stays live
-    /// across the cold call.
-    fn call(&self, out: &mut Vec<u8>, trampoline: u32, new: u32, original: u32) {
+    /// across the cold call. A stale local is passed as a zero (the
+    /// recorder writes it as missing), so the site does not keep it alive.
+    fn call(&mut self, out: &mut Vec<u8>, trampoline: u32, new: u32, original: u32) {
+        let stale = self.stale.as_mut().map_or(0, |s| s.at(original));
         let mut s = InstructionSink::new(out);
         s.i32_const(new as i32)
             .i32_const(original as i32)
-            .i32_const(self.func as i32);
-        for i in 0..self.frame.locals.len() as u32 {
-            s.local_get(i);
+            .i32_const(self.func as i32)
+            .i32_const(stale as i32);
+        for (i, ty) in self.frame.locals.iter().enumerate() {
+            let is_stale = 1u32.checked_shl(i as u32).unwrap_or(0) & stale != 0;
+            // (A non-nullable reference has no zero; it is passed as it is.)
+            if !(is_stale && zeros(&mut s, &[*ty]).is_ok()) {
+                s.local_get(i as u32);
+            }
         }
         s.call(trampoline).return_();
     }

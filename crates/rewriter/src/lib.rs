@@ -41,6 +41,7 @@ mod indirect;
 mod instrument;
 mod module;
 mod runtime;
+mod stale;
 mod types;
 
 pub use address_map::AddressMap;
@@ -67,6 +68,12 @@ pub struct Options {
     pub check_indirect_calls: bool,
     /// How a trap unwinds the frames above it.
     pub unwind: Unwind,
+    /// Also record *stale* locals at cold sites (traps, calls that never
+    /// return) inside loops: locals whose value there is left over from an
+    /// earlier iteration and never read again. By default they are recorded
+    /// as missing, because keeping them costs run time in the loop (a sieve
+    /// ran 1.18x the original with them, 1.02x without).
+    pub keep_stale_locals: bool,
 }
 
 /// How a trap unwinds the Wasm frames between it and the entry point, each

@@ -58,6 +58,11 @@ struct Opts {
     /// exception handling itself).
     #[arg(long, value_enum, default_value_t = UnwindArg::Auto)]
     unwind: UnwindArg,
+    /// Also record locals that are stale where a trap happens inside a loop
+    /// (left over from an earlier iteration and never read again; recorded
+    /// as missing by default, since keeping them slows the loop).
+    #[arg(long)]
+    keep_stale_locals: bool,
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
@@ -125,6 +130,7 @@ fn run(opts: &Opts) -> Result<()> {
         max_call_depth: opts.max_call_depth,
         check_indirect_calls: opts.check_indirect_calls,
         unwind: opts.unwind.into(),
+        keep_stale_locals: opts.keep_stale_locals,
     };
     let out =
         rewriter::rewrite(&input, &options).with_context(|| format!("rewriting {input_name}"))?;

@@ -138,10 +138,13 @@ pub(crate) enum G {
     Records,
     /// The end of the low region (0 without one).
     LowEnd,
+    /// The locals of the frame being recorded that are written as missing
+    /// (bit 0 for the next one): see `crate::stale`.
+    Stale,
 }
 
 /// How many runtime globals there are.
-pub(crate) const G_COUNT: u32 = G::LowEnd as u32 + 1;
+pub(crate) const G_COUNT: u32 = G::Stale as u32 + 1;
 
 /// A `call_indirect` to re-execute to re-raise a failed check's trap: its
 /// trap kind, type index, table, param types and result count.
@@ -188,7 +191,7 @@ pub(crate) fn signature(rt: Rt) -> (&'static [ValType], &'static [ValType]) {
         }
         Rt::Unreachable | Rt::Missing | Rt::Finish | Rt::Overflow => (&[], &[]),
         Rt::Reserve | Rt::Grow => (&[I32], &[I32]),
-        Rt::Frame => (&[I32, I32, I32, I32], &[]),
+        Rt::Frame => (&[I32, I32, I32, I32, I32], &[]),
         Rt::I64 | Rt::WSleb64 | Rt::WSleb64Fix => (&[I64], &[]),
         Rt::F32 => (&[F32], &[]),
         Rt::F64 => (&[F64], &[]),
@@ -562,10 +565,12 @@ impl Runtime {
         f
     }
 
-    /// `Frame(new, orig, func, nlocals)`: appends a raw frame header.
+    /// `Frame(new, orig, func, nlocals, stale)`: appends a raw frame header;
+    /// the value recorders that follow write the `stale` locals as missing.
     fn frame(&self) -> Function {
         let mut f = Function::new([]);
         let mut s = f.instructions();
+        s.local_get(4).global_set(self.g(G::Stale));
         s.global_get(self.g(G::Flags))
             .i32_const(FRAMES_DROPPED)
             .i32_and()
@@ -594,7 +599,8 @@ impl Runtime {
         f
     }
 
-    /// A value recorder: type byte, then the i64 `push` leaves.
+    /// A value recorder: type byte, then the i64 `push` leaves; or, if the
+    /// next local is stale, the missing type byte and zero.
     fn value(&self, type_byte: i32, push: impl Fn(&mut InstructionSink<'_>)) -> Function {
         let mut f = Function::new([]);
         let mut s = f.instructions();
@@ -604,11 +610,21 @@ impl Runtime {
             .if_(wasm_encoder::BlockType::Empty);
         s.return_();
         s.end();
-        let cursor = self.g(G::Cursor);
-        s.global_get(cursor).i32_const(type_byte).i32_store8(MEM);
-        s.global_get(cursor);
+        let (cursor, stale) = (self.g(G::Cursor), self.g(G::Stale));
+        let is_stale = |s: &mut InstructionSink<'_>| {
+            s.global_get(stale).i32_const(1).i32_and();
+        };
+        s.global_get(cursor).i32_const(0x01).i32_const(type_byte);
+        is_stale(&mut s);
+        s.select().i32_store8(MEM);
+        s.global_get(cursor).i64_const(0);
         push(&mut s);
-        s.i64_store(mem(1));
+        is_stale(&mut s);
+        s.select().i64_store(mem(1));
+        s.global_get(stale)
+            .i32_const(1)
+            .i32_shr_u()
+            .global_set(stale);
         advance(&mut s, cursor, 9);
         s.end();
         f

@@ -451,3 +451,48 @@ fn a_module_that_handles_exceptions_unwinds_with_checks() {
     assert_eq!(frames.iter().map(|f| f.func).collect::<Vec<_>>(), [0, 1, 2]);
     assert_eq!(frames[0].locals[0], Value::I32(1));
 }
+
+/// Divides by zero when `$i` reaches 10. At the division, `$tmp` still
+/// holds the quotient of the iteration before, which the program never
+/// reads again (it is set before its next read): stale.
+const LOOP: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "run") (param $n i32) (result i32)
+    (local $i i32) (local $tmp i32) (local $sum i32) (local $seen i32)
+    (loop $next
+      (local.set $seen (i32.add (local.get $i) (i32.const 100)))
+      (local.set $tmp (i32.div_u (local.get $seen) (i32.sub (i32.const 10) (local.get $i))))
+      (local.set $sum (i32.add (local.get $sum) (local.get $tmp)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $sum)))
+"#;
+
+#[test]
+fn stale_locals_in_a_loop_are_missing_unless_kept() {
+    for unwind in UNWINDS {
+        let sum: i32 = (0..10).map(|i| (i + 100) / (10 - i)).sum();
+        let live = |tmp| [20, 10, tmp, sum, 110].map(Value::I32);
+        let mut expected = live(0);
+        expected[2] = Value::Missing;
+        for (keep_stale_locals, expected) in [(false, expected), (true, live(109))] {
+            let options = Options {
+                unwind,
+                keep_stale_locals,
+                ..Options::default()
+            };
+            let name = format!("stale-{keep_stale_locals}");
+            let (_, rewritten) = rewrite_pair(&name, LOOP, &options);
+            let run = NodeCommand::new(&rewritten)
+                .invoke("run")
+                .invoke_args(&["20"])
+                .run();
+            assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{name}");
+            let dump = CoreDump::parse(run.core.as_deref().expect("core")).unwrap();
+            let frames = &dump.threads()[0].frames;
+            assert_eq!(frames.len(), 1, "{unwind:?} {name}");
+            assert_eq!(frames[0].locals, expected, "{unwind:?} {name}");
+        }
+    }
+}

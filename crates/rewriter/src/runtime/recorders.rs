@@ -1,13 +1,15 @@
 //! Frame recorders and cold-path trampolines: functions that record a frame
 //! from its locals passed as arguments.
 //!
-//! A *recorder* takes `(new, orig, func, locals...)` and records one frame;
+//! A *recorder* takes `(new, orig, func, stale, locals...)` and records one
+//! frame, each local whose bit is set in `stale` as missing (see
+//! `crate::stale`);
 //! there is one per list of local types (most functions share one), and the
 //! landing pad of every instrumented function calls it.
 //!
 //! A *trampoline* stands for a call that never returns normally: a call to a
 //! function followed by `unreachable` (a panic), or the start of a trap. It
-//! takes the callee's arguments, then `(new, orig, func, locals...)`, makes
+//! takes the callee's arguments, then `(new, orig, func, stale, locals...)`, makes
 //! the call, and records the caller's frame when it unwinds (it catches the
 //! tag and throws it again, or, unwinding with checks, sees the flag when
 //! the call returns).
@@ -196,7 +198,7 @@ impl Recorders {
             .iter()
             .map(|helper| match helper {
                 Helper::Recorder(locals) => {
-                    let params = [&[ValType::I32; 3][..], locals].concat();
+                    let params = [&[ValType::I32; 4][..], locals].concat();
                     (types.func(&params, &[]), recorder(rt, locals))
                 }
                 Helper::Trampoline {
@@ -207,7 +209,7 @@ impl Recorders {
                     locals,
                     results,
                 } => {
-                    let all = [&params[..], &[ValType::I32; 3], locals].concat();
+                    let all = [&params[..], &[ValType::I32; 4], locals].concat();
                     let mut f = Function::new([]);
                     let mut s = f.instructions();
                     let record = |s: &mut InstructionSink<'_>| {
@@ -261,12 +263,15 @@ fn starts_trap(op: &Operator<'_>) -> bool {
     )
 }
 
-/// `Recorder(new, orig, func, locals...)`: the frame header, then each local.
+/// `Recorder(new, orig, func, stale, locals...)`: the frame header, then
+/// each local, as missing if its bit is set in `stale`.
 fn recorder(rt: &Runtime, locals: &[ValType]) -> Function {
     let mut f = Function::new([]);
     let mut s = f.instructions();
     s.local_get(0).local_get(1).local_get(2);
-    s.i32_const(locals.len() as i32).call(rt.func(Rt::Frame));
+    s.i32_const(locals.len() as i32)
+        .local_get(3)
+        .call(rt.func(Rt::Frame));
     for (i, ty) in locals.iter().enumerate() {
         let value = match ty {
             ValType::I32 => Rt::I32,
@@ -278,7 +283,7 @@ fn recorder(rt: &Runtime, locals: &[ValType]) -> Function {
                 continue;
             }
         };
-        s.local_get(3 + i as u32).call(rt.func(value));
+        s.local_get(4 + i as u32).call(rt.func(value));
     }
     s.end();
     f
