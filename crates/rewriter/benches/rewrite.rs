@@ -27,6 +27,13 @@ fn variants() -> Vec<(&'static str, rewriter::Options)> {
             },
         ),
         (
+            "--keep-stale-locals",
+            rewriter::Options {
+                keep_stale_locals: true,
+                ..base()
+            },
+        ),
+        (
             "--check-memory",
             rewriter::Options {
                 check_memory: true,

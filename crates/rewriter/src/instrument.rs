@@ -34,7 +34,6 @@ use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
 use crate::module::ModuleInfo;
 use crate::runtime::{Frame, G, Recorders, Rt, Runtime, helper_for, kind, signature, zeros};
-use crate::stale::StaleLocals;
 use crate::types::TypeRegistry;
 
 /// One instrumented point: where its instruction starts and where the code
@@ -120,21 +119,10 @@ pub(crate) fn instrument(
         out.extend_from_slice(&[0x01, ty]);
     }
     let scratch = frame.locals.len() as u32;
-    // Only cold sites leave stale locals out, and only functions that pass
-    // their locals to trampolines have them.
-    let stale = match cx.options.keep_stale_locals || !frame.passes_locals() {
-        true => None,
-        false => Some(StaleLocals::analyze(
-            ops.clone(),
-            start,
-            frame.locals.len(),
-        )?),
-    };
-    let mut cold = Cold {
+    let cold = Cold {
         recorders: cx.recorders,
         frame: &frame,
         func,
-        stale,
     };
     let trap = cx.runtime.func(Rt::Trap);
     let trap_type = runtime_type(types, Rt::Trap);
@@ -170,7 +158,7 @@ pub(crate) fn instrument(
         s.i32_const(limit as i32).i32_gt_u().if_(BlockType::Empty);
         s.i32_const(kind::CALL_DEPTH);
         let original = (ops_start - start) as u32;
-        match cold.trampoline(trap) {
+        match cold.trampoline(trap, original) {
             Some(t) => cold.call(&mut out, t, new, original),
             // Inside the `if`: one block more than the body's own.
             None => guard.call(&mut out, trap_type, trap, new, original, 1),
@@ -295,7 +283,7 @@ pub(crate) fn instrument(
                 };
                 s.if_(BlockType::Empty);
                 s.i32_const(kind);
-                match cold.trampoline(trap) {
+                match cold.trampoline(trap, original) {
                     Some(t) => cold.call(&mut out, t, new, original),
                     None => guard.call(&mut out, trap_type, trap, new, original, depth + 1),
                 }
@@ -307,7 +295,7 @@ pub(crate) fn instrument(
             // `unreachable` stays after the check: it traps if unwinding is
             // off (a second trap re-raises inside the runtime instead).
             Some(rt @ Rt::Unreachable) => {
-                match cold.trampoline(trap) {
+                match cold.trampoline(trap, original) {
                     Some(t) => {
                         InstructionSink::new(&mut out).i32_const(kind::UNREACHABLE);
                         cold.call(&mut out, t, new, original);
@@ -329,7 +317,7 @@ pub(crate) fn instrument(
                 let noreturn = matches!(peek.read(), Ok(Operator::Unreachable));
                 let trampoline = match op {
                     Operator::Call { function_index } if noreturn => {
-                        cold.trampoline(function_index)
+                        cold.trampoline(function_index, original)
                     }
                     _ => None,
                 };
@@ -494,7 +482,7 @@ fn call_type(
 /// then returns zeros, or rethrows the tag.
 fn landing_pad(cold: &Cold<'_>, guard: Guard, out: &mut Vec<u8>) -> Result<(), Error> {
     let mut s = InstructionSink::new(out);
-    s.i32_const(cold.func as i32).i32_const(0);
+    s.i32_const(cold.func as i32);
     for i in 0..cold.frame.locals.len() as u32 {
         s.local_get(i);
     }
@@ -519,27 +507,27 @@ struct Cold<'a> {
     recorders: &'a Recorders,
     frame: &'a Frame,
     func: u32,
-    /// The locals to leave out at each site, unless every local is kept.
-    stale: Option<StaleLocals>,
 }
 
 impl Cold<'_> {
-    /// The trampoline for a call of `callee` that does not return normally.
-    fn trampoline(&self, callee: u32) -> Option<u32> {
-        self.recorders.trampoline(callee, self.frame)
+    /// The trampoline for a call of `callee` that does not return normally,
+    /// from the cold site `original` bytes into the body.
+    fn trampoline(&self, callee: u32, original: u32) -> Option<u32> {
+        let stale = self.recorders.stale(self.func, original);
+        self.recorders.trampoline(callee, self.frame, stale)
     }
 
     /// Calls `trampoline` with the callee's arguments (already pushed), the
     /// site's offsets and every local, then returns: no local stays live
     /// across the cold call. A stale local is passed as a zero (the
-    /// recorder writes it as missing), so the site does not keep it alive.
-    fn call(&mut self, out: &mut Vec<u8>, trampoline: u32, new: u32, original: u32) {
-        let stale = self.stale.as_mut().map_or(0, |s| s.at(original));
+    /// trampoline has it recorded as missing), so the site does not keep it
+    /// alive.
+    fn call(&self, out: &mut Vec<u8>, trampoline: u32, new: u32, original: u32) {
+        let stale = self.recorders.stale(self.func, original);
         let mut s = InstructionSink::new(out);
         s.i32_const(new as i32)
             .i32_const(original as i32)
-            .i32_const(self.func as i32)
-            .i32_const(stale as i32);
+            .i32_const(self.func as i32);
         for (i, ty) in self.frame.locals.iter().enumerate() {
             let is_stale = 1u32.checked_shl(i as u32).unwrap_or(0) & stale != 0;
             // (A non-nullable reference has no zero; it is passed as it is.)

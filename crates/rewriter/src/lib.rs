@@ -6,6 +6,9 @@
 //! a standard Wasm core dump at the start of linear memory; then the original
 //! trap is raised, so the host sees the same trap as before. The host only has
 //! to save `memory.buffer`: it parses as a core dump (`u32[0] == 0x6d736100`).
+//! (A local left over from an earlier loop iteration, that the program never
+//! reads again, is recorded as missing where a trap happens: see
+//! [`Options::keep_stale_locals`].)
 //!
 //! A trap throws a Wasm exception that a `try` around each call catches, so
 //! the instrumentation costs nothing until something traps; modules that

@@ -138,8 +138,9 @@ pub(crate) enum G {
     Records,
     /// The end of the low region (0 without one).
     LowEnd,
-    /// The locals of the frame being recorded that are written as missing
-    /// (bit 0 for the next one): see `crate::stale`.
+    /// The locals of the frame being recorded that are written as missing,
+    /// bit 0 for the next one; each value recorder shifts it, so it is 0
+    /// again once the frame is recorded. See `crate::stale`.
     Stale,
 }
 
@@ -191,7 +192,7 @@ pub(crate) fn signature(rt: Rt) -> (&'static [ValType], &'static [ValType]) {
         }
         Rt::Unreachable | Rt::Missing | Rt::Finish | Rt::Overflow => (&[], &[]),
         Rt::Reserve | Rt::Grow => (&[I32], &[I32]),
-        Rt::Frame => (&[I32, I32, I32, I32, I32], &[]),
+        Rt::Frame => (&[I32, I32, I32, I32], &[]),
         Rt::I64 | Rt::WSleb64 | Rt::WSleb64Fix => (&[I64], &[]),
         Rt::F32 => (&[F32], &[]),
         Rt::F64 => (&[F64], &[]),
@@ -565,12 +566,10 @@ impl Runtime {
         f
     }
 
-    /// `Frame(new, orig, func, nlocals, stale)`: appends a raw frame header;
-    /// the value recorders that follow write the `stale` locals as missing.
+    /// `Frame(new, orig, func, nlocals)`: appends a raw frame header.
     fn frame(&self) -> Function {
         let mut f = Function::new([]);
         let mut s = f.instructions();
-        s.local_get(4).global_set(self.g(G::Stale));
         s.global_get(self.g(G::Flags))
             .i32_const(FRAMES_DROPPED)
             .i32_and()

@@ -1,15 +1,13 @@
 //! Frame recorders and cold-path trampolines: functions that record a frame
 //! from its locals passed as arguments.
 //!
-//! A *recorder* takes `(new, orig, func, stale, locals...)` and records one
-//! frame, each local whose bit is set in `stale` as missing (see
-//! `crate::stale`);
+//! A *recorder* takes `(new, orig, func, locals...)` and records one frame;
 //! there is one per list of local types (most functions share one), and the
 //! landing pad of every instrumented function calls it.
 //!
 //! A *trampoline* stands for a call that never returns normally: a call to a
 //! function followed by `unreachable` (a panic), or the start of a trap. It
-//! takes the callee's arguments, then `(new, orig, func, stale, locals...)`, makes
+//! takes the callee's arguments, then `(new, orig, func, locals...)`, makes
 //! the call, and records the caller's frame when it unwinds (it catches the
 //! tag and throws it again, or, unwinding with checks, sees the flag when
 //! the call returns).
@@ -20,6 +18,10 @@
 //! way, 1.08x with a trampoline. Each site passes every local (two bytes
 //! each), so only functions with at most [`MAX_PASSED_LOCALS`] get
 //! trampolines; the others branch to their landing pad.
+//!
+//! A site with stale locals (see `crate::stale`) passes zeros for them and
+//! calls a trampoline of its own, which sets [`G::Stale`] before it records
+//! the frame, so that the value recorders write them as missing.
 
 use std::collections::HashMap;
 
@@ -30,6 +32,7 @@ use super::{G, Rt, Runtime, helper_for};
 use crate::Options;
 use crate::error::{Error, unsupported};
 use crate::module::ModuleInfo;
+use crate::stale::StaleLocals;
 use crate::types::TypeRegistry;
 
 /// Functions with more params and locals than this record their frame at
@@ -50,6 +53,8 @@ enum Helper {
         recorder: u32,
         locals: Vec<ValType>,
         results: Vec<ValType>,
+        /// The locals the recorder writes as missing (bit `i`: local `i`).
+        stale: u32,
     },
 }
 
@@ -59,8 +64,11 @@ pub(crate) struct Recorders {
     base: u32,
     helpers: Vec<Helper>,
     recorders: HashMap<Vec<ValType>, u32>,
-    /// (callee, local types, results) -> trampoline.
-    trampolines: HashMap<(u32, Vec<ValType>, Vec<ValType>), u32>,
+    /// (callee, local types, results, stale locals) -> trampoline.
+    trampolines: HashMap<(u32, Vec<ValType>, Vec<ValType>, u32), u32>,
+    /// (function, body-relative offset of a cold site) -> its stale locals,
+    /// where there are any.
+    stale: HashMap<(u32, u32), u32>,
 }
 
 /// The local types (params first) and result types of a defined function.
@@ -111,6 +119,7 @@ impl Recorders {
             helpers: Vec::new(),
             recorders: HashMap::new(),
             trampolines: HashMap::new(),
+            stale: HashMap::new(),
         };
         let trap = rt.func(Rt::Trap);
         for (index, _) in may_unwind.iter().enumerate().filter(|(_, u)| **u) {
@@ -120,8 +129,78 @@ impl Recorders {
             if !frame.passes_locals() || !has_zeros(&frame.results) {
                 continue;
             }
-            let mut add = |callee: u32, params: Vec<ValType>, callee_results: usize| {
-                let key = (callee, frame.locals.clone(), frame.results.clone());
+            let body = &info.bodies[index];
+            let start = body.range.start;
+            let reader = || BinaryReader::new(&info.bytes[body.range.clone()], start as u64);
+            // The cold sites: (body-relative offset, callee, its params and
+            // result count).
+            let mut sites = Vec::new();
+            if options.max_call_depth.is_some() {
+                sites.push((0, trap, vec![ValType::I32], 0));
+            }
+            let mut ops = FunctionBody::new(reader()).get_operators_reader()?;
+            let mut previous = None;
+            // Whether each open block is a loop, and how many are.
+            let (mut blocks, mut loops) = (Vec::new(), 0);
+            let mut site_in_loop = false;
+            while !ops.eof() {
+                let (op, offset) = ops.read_with_offset()?;
+                let relative = (offset as usize - start) as u32;
+                match op {
+                    Operator::Loop { .. } => {
+                        blocks.push(true);
+                        loops += 1;
+                    }
+                    Operator::Block { .. }
+                    | Operator::If { .. }
+                    | Operator::Try { .. }
+                    | Operator::TryTable { .. } => blocks.push(false),
+                    Operator::End | Operator::Delegate { .. } => {
+                        loops -= usize::from(blocks.pop() == Some(true));
+                    }
+                    _ => {}
+                }
+                let site = match (&op, previous) {
+                    (Operator::Unreachable, Some((callee, call))) => {
+                        let sig = info.func_type(callee)?;
+                        Some((
+                            call,
+                            callee,
+                            encoder_types(sig.params())?,
+                            sig.results().len(),
+                        ))
+                    }
+                    (Operator::Unreachable, None) => Some((relative, trap, vec![ValType::I32], 0)),
+                    (op, _) if starts_trap(op) => Some((relative, trap, vec![ValType::I32], 0)),
+                    _ => None,
+                };
+                if let Some(site) = site {
+                    site_in_loop |= loops > 0;
+                    sites.push(site);
+                }
+                previous = match op {
+                    Operator::Call { function_index } => function_index
+                        .checked_sub(info.imported_funcs)
+                        .filter(|&i| may_unwind.get(i as usize).copied().unwrap_or(false))
+                        .map(|_| (function_index, relative)),
+                    _ => None,
+                };
+            }
+            // Only a site inside a loop can have stale locals.
+            let mut stale = match site_in_loop && !options.keep_stale_locals {
+                true => {
+                    let ops = FunctionBody::new(reader()).get_operators_reader()?;
+                    Some(StaleLocals::analyze(ops, start, frame.locals.len())?)
+                }
+                false => None,
+            };
+            let func = info.imported_funcs + index as u32;
+            for (offset, callee, params, callee_results) in sites {
+                let stale = stale.as_mut().map_or(0, |s| s.at(offset));
+                if stale != 0 {
+                    plan.stale.insert((func, offset), stale);
+                }
+                let key = (callee, frame.locals.clone(), frame.results.clone(), stale);
                 if !plan.trampolines.contains_key(&key) {
                     let i = plan.base + plan.helpers.len() as u32;
                     plan.helpers.push(Helper::Trampoline {
@@ -131,36 +210,10 @@ impl Recorders {
                         recorder,
                         locals: frame.locals.clone(),
                         results: frame.results.clone(),
+                        stale,
                     });
                     plan.trampolines.insert(key, i);
                 }
-            };
-            if options.max_call_depth.is_some() {
-                add(trap, vec![ValType::I32], 0);
-            }
-            let body = &info.bodies[index];
-            let reader =
-                BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
-            let mut ops = FunctionBody::new(reader).get_operators_reader()?;
-            let mut previous = None;
-            while !ops.eof() {
-                let op = ops.read()?;
-                match (&op, previous) {
-                    (Operator::Unreachable, Some(callee)) => {
-                        let sig = info.func_type(callee)?;
-                        add(callee, encoder_types(sig.params())?, sig.results().len());
-                    }
-                    (Operator::Unreachable, None) => add(trap, vec![ValType::I32], 0),
-                    (op, _) if starts_trap(op) => add(trap, vec![ValType::I32], 0),
-                    _ => {}
-                }
-                previous = match op {
-                    Operator::Call { function_index } => function_index
-                        .checked_sub(info.imported_funcs)
-                        .filter(|&i| may_unwind.get(i as usize).copied().unwrap_or(false))
-                        .map(|_| function_index),
-                    _ => None,
-                };
             }
         }
         Ok(plan)
@@ -186,9 +239,16 @@ impl Recorders {
         self.recorders[locals]
     }
 
-    /// The trampoline calling `callee` from a frame, if one was planned.
-    pub fn trampoline(&self, callee: u32, frame: &Frame) -> Option<u32> {
-        let key = (callee, frame.locals.clone(), frame.results.clone());
+    /// The stale locals at the cold site `offset` bytes into the body of
+    /// function `func`: bit `i` for local `i`.
+    pub fn stale(&self, func: u32, offset: u32) -> u32 {
+        self.stale.get(&(func, offset)).copied().unwrap_or(0)
+    }
+
+    /// The trampoline calling `callee` from a frame with these `stale`
+    /// locals, if one was planned.
+    pub fn trampoline(&self, callee: u32, frame: &Frame, stale: u32) -> Option<u32> {
+        let key = (callee, frame.locals.clone(), frame.results.clone(), stale);
         self.trampolines.get(&key).copied()
     }
 
@@ -198,7 +258,7 @@ impl Recorders {
             .iter()
             .map(|helper| match helper {
                 Helper::Recorder(locals) => {
-                    let params = [&[ValType::I32; 4][..], locals].concat();
+                    let params = [&[ValType::I32; 3][..], locals].concat();
                     (types.func(&params, &[]), recorder(rt, locals))
                 }
                 Helper::Trampoline {
@@ -208,11 +268,15 @@ impl Recorders {
                     recorder,
                     locals,
                     results,
+                    stale,
                 } => {
-                    let all = [&params[..], &[ValType::I32; 4], locals].concat();
+                    let all = [&params[..], &[ValType::I32; 3], locals].concat();
                     let mut f = Function::new([]);
                     let mut s = f.instructions();
                     let record = |s: &mut InstructionSink<'_>| {
+                        if *stale != 0 {
+                            s.i32_const(*stale as i32).global_set(rt.global(G::Stale));
+                        }
                         for i in params.len()..all.len() {
                             s.local_get(i as u32);
                         }
@@ -263,15 +327,13 @@ fn starts_trap(op: &Operator<'_>) -> bool {
     )
 }
 
-/// `Recorder(new, orig, func, stale, locals...)`: the frame header, then
-/// each local, as missing if its bit is set in `stale`.
+/// `Recorder(new, orig, func, locals...)`: the frame header, then each
+/// local (as missing if [`G::Stale`] says so).
 fn recorder(rt: &Runtime, locals: &[ValType]) -> Function {
     let mut f = Function::new([]);
     let mut s = f.instructions();
     s.local_get(0).local_get(1).local_get(2);
-    s.i32_const(locals.len() as i32)
-        .local_get(3)
-        .call(rt.func(Rt::Frame));
+    s.i32_const(locals.len() as i32).call(rt.func(Rt::Frame));
     for (i, ty) in locals.iter().enumerate() {
         let value = match ty {
             ValType::I32 => Rt::I32,
@@ -283,7 +345,7 @@ fn recorder(rt: &Runtime, locals: &[ValType]) -> Function {
                 continue;
             }
         };
-        s.local_get(4 + i as u32).call(rt.func(value));
+        s.local_get(3 + i as u32).call(rt.func(value));
     }
     s.end();
     f
