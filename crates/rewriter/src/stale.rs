@@ -371,19 +371,8 @@ mod tests {
         panic!("no trap point");
     }
 
-    /// `$tmp` (local 2) is set after the division in each iteration and not
-    /// read in the next: stale. `$i` and `$sum` carry over; `$seen` is set
-    /// before the division in the same iteration.
-    const LOOP: &str = r#"
-    (module (func (param $n i32) (result i32)
-      (local $i i32) (local $tmp i32) (local $sum i32) (local $seen i32)
-      (loop $next
-        (local.set $seen (i32.add (local.get $i) (i32.const 100)))
-        (local.set $tmp (i32.div_u (local.get $seen) (i32.sub (i32.const 10) (local.get $i))))
-        (local.set $sum (i32.add (local.get $sum) (local.get $tmp)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
-      (local.get $sum)))"#;
+    /// A loop whose division has one stale local, `$tmp` (local 2).
+    const LOOP: &str = include_str!("../tests/stale_loop.wat");
 
     #[test]
     fn a_local_left_over_from_the_last_iteration_is_stale() {

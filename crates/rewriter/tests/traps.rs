@@ -452,22 +452,8 @@ fn a_module_that_handles_exceptions_unwinds_with_checks() {
     assert_eq!(frames[0].locals[0], Value::I32(1));
 }
 
-/// Divides by zero when `$i` reaches 10. At the division, `$tmp` still
-/// holds the quotient of the iteration before, which the program never
-/// reads again (it is set before its next read): stale.
-const LOOP: &str = r#"
-(module
-  (memory (export "memory") 1)
-  (func (export "run") (param $n i32) (result i32)
-    (local $i i32) (local $tmp i32) (local $sum i32) (local $seen i32)
-    (loop $next
-      (local.set $seen (i32.add (local.get $i) (i32.const 100)))
-      (local.set $tmp (i32.div_u (local.get $seen) (i32.sub (i32.const 10) (local.get $i))))
-      (local.set $sum (i32.add (local.get $sum) (local.get $tmp)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
-    (local.get $sum)))
-"#;
+/// A loop that divides by zero when `$i` reaches 10, with one stale local.
+const LOOP: &str = include_str!("stale_loop.wat");
 
 #[test]
 fn stale_locals_in_a_loop_are_missing_unless_kept() {
