@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 
 use wasm_encoder::{BlockType, Function, InstructionSink, ValType};
-use wasmparser::{BinaryReader, FunctionBody, Operator};
+use wasmparser::{BinaryReader, FunctionBody, Operator, OperatorsReader};
 
 use super::{G, Rt, Runtime, helper_for};
 use crate::Options;
@@ -130,83 +130,39 @@ impl Recorders {
                 continue;
             }
             let body = &info.bodies[index];
-            let start = body.range.start;
-            let reader = || BinaryReader::new(&info.bytes[body.range.clone()], start as u64);
-            // The cold sites: (body-relative offset, callee, its params and
-            // result count).
-            let mut sites = Vec::new();
-            if options.max_call_depth.is_some() {
-                sites.push((0, trap, vec![ValType::I32], 0));
-            }
-            let mut ops = FunctionBody::new(reader()).get_operators_reader()?;
-            let mut previous = None;
-            // Whether each open block is a loop, and how many are.
-            let (mut blocks, mut loops) = (Vec::new(), 0);
-            let mut site_in_loop = false;
-            while !ops.eof() {
-                let (op, offset) = ops.read_with_offset()?;
-                let relative = (offset as usize - start) as u32;
-                match op {
-                    Operator::Loop { .. } => {
-                        blocks.push(true);
-                        loops += 1;
-                    }
-                    Operator::Block { .. }
-                    | Operator::If { .. }
-                    | Operator::Try { .. }
-                    | Operator::TryTable { .. } => blocks.push(false),
-                    Operator::End | Operator::Delegate { .. } => {
-                        loops -= usize::from(blocks.pop() == Some(true));
-                    }
-                    _ => {}
-                }
-                let site = match (&op, previous) {
-                    (Operator::Unreachable, Some((callee, call))) => {
-                        let sig = info.func_type(callee)?;
-                        Some((
-                            call,
-                            callee,
-                            encoder_types(sig.params())?,
-                            sig.results().len(),
-                        ))
-                    }
-                    (Operator::Unreachable, None) => Some((relative, trap, vec![ValType::I32], 0)),
-                    (op, _) if starts_trap(op) => Some((relative, trap, vec![ValType::I32], 0)),
-                    _ => None,
-                };
-                if let Some(site) = site {
-                    site_in_loop |= loops > 0;
-                    sites.push(site);
-                }
-                previous = match op {
-                    Operator::Call { function_index } => function_index
-                        .checked_sub(info.imported_funcs)
-                        .filter(|&i| may_unwind.get(i as usize).copied().unwrap_or(false))
-                        .map(|_| (function_index, relative)),
-                    _ => None,
-                };
-            }
+            let reader =
+                || BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
+            let ops = FunctionBody::new(reader()).get_operators_reader()?;
+            let (sites, site_in_loop) = cold_sites(info, may_unwind, ops, body.range.start, trap)?;
+            // (The call-depth check on entry is never in a loop.)
+            let entry = options.max_call_depth.map(|_| ColdSite::trap(0, trap));
             // Only a site inside a loop can have stale locals.
             let mut stale = match site_in_loop && !options.keep_stale_locals {
                 true => {
                     let ops = FunctionBody::new(reader()).get_operators_reader()?;
-                    Some(StaleLocals::analyze(ops, start, frame.locals.len())?)
+                    let locals = frame.locals.len();
+                    Some(StaleLocals::analyze(ops, body.range.start, locals)?)
                 }
                 false => None,
             };
             let func = info.imported_funcs + index as u32;
-            for (offset, callee, params, callee_results) in sites {
-                let stale = stale.as_mut().map_or(0, |s| s.at(offset));
+            for site in entry.into_iter().chain(sites) {
+                let stale = stale.as_mut().map_or(0, |s| s.at(site.offset));
                 if stale != 0 {
-                    plan.stale.insert((func, offset), stale);
+                    plan.stale.insert((func, site.offset), stale);
                 }
-                let key = (callee, frame.locals.clone(), frame.results.clone(), stale);
+                let key = (
+                    site.callee,
+                    frame.locals.clone(),
+                    frame.results.clone(),
+                    stale,
+                );
                 if !plan.trampolines.contains_key(&key) {
                     let i = plan.base + plan.helpers.len() as u32;
                     plan.helpers.push(Helper::Trampoline {
-                        callee,
-                        params,
-                        callee_results,
+                        callee: site.callee,
+                        params: site.params,
+                        callee_results: site.callee_results,
                         recorder,
                         locals: frame.locals.clone(),
                         results: frame.results.clone(),
@@ -316,6 +272,91 @@ impl Recorders {
             })
             .collect()
     }
+}
+
+/// A cold site: where it is and what its trampoline calls.
+struct ColdSite {
+    /// Body-relative offset of its instruction (the call, for a call
+    /// followed by `unreachable`).
+    offset: u32,
+    callee: u32,
+    /// The callee's param types and result count.
+    params: Vec<ValType>,
+    callee_results: usize,
+}
+
+impl ColdSite {
+    /// A trap point at `offset`: its trampoline calls `trap` (the runtime's
+    /// `Trap(kind)`).
+    fn trap(offset: u32, trap: u32) -> Self {
+        ColdSite {
+            offset,
+            callee: trap,
+            params: vec![ValType::I32],
+            callee_results: 0,
+        }
+    }
+}
+
+/// The cold sites of a body (whose first byte is at `start`) that
+/// `instrument` gives trampolines, and whether one of them is inside a loop.
+fn cold_sites(
+    info: &ModuleInfo<'_>,
+    may_unwind: &[bool],
+    mut ops: OperatorsReader<'_>,
+    start: usize,
+    trap: u32,
+) -> Result<(Vec<ColdSite>, bool), Error> {
+    let mut sites = Vec::new();
+    // A call that can unwind, just read: (callee, offset).
+    let mut previous = None;
+    // Whether each open block is a loop, and how many are.
+    let (mut blocks, mut loops) = (Vec::new(), 0);
+    let mut site_in_loop = false;
+    while !ops.eof() {
+        let (op, offset) = ops.read_with_offset()?;
+        let relative = (offset as usize - start) as u32;
+        match op {
+            Operator::Loop { .. } => {
+                blocks.push(true);
+                loops += 1;
+            }
+            Operator::Block { .. }
+            | Operator::If { .. }
+            | Operator::Try { .. }
+            | Operator::TryTable { .. } => blocks.push(false),
+            Operator::End | Operator::Delegate { .. } => {
+                loops -= usize::from(blocks.pop() == Some(true));
+            }
+            _ => {}
+        }
+        let site = match (&op, previous) {
+            (Operator::Unreachable, Some((callee, call))) => {
+                let sig = info.func_type(callee)?;
+                Some(ColdSite {
+                    offset: call,
+                    callee,
+                    params: encoder_types(sig.params())?,
+                    callee_results: sig.results().len(),
+                })
+            }
+            (Operator::Unreachable, None) => Some(ColdSite::trap(relative, trap)),
+            (op, _) if starts_trap(op) => Some(ColdSite::trap(relative, trap)),
+            _ => None,
+        };
+        if let Some(site) = site {
+            site_in_loop |= loops > 0;
+            sites.push(site);
+        }
+        previous = match op {
+            Operator::Call { function_index } => function_index
+                .checked_sub(info.imported_funcs)
+                .filter(|&i| may_unwind.get(i as usize).copied().unwrap_or(false))
+                .map(|_| (function_index, relative)),
+            _ => None,
+        };
+    }
+    Ok((sites, site_in_loop))
 }
 
 /// Whether `op` starts unwinding at once when it traps, without a helper
