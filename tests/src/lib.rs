@@ -285,8 +285,8 @@ pub fn fixture(fixture: Fixture, profile: Profile) -> PathBuf {
 }
 
 /// The benchmark kernels (`tests/fixtures/kernels`, not a crash fixture): a wasm32-unknown-unknown
-/// module without imports exporting `fib(n: u32) -> u64` and `sieve(n: u32) -> u32`, with
-/// overflow checks on in both profiles.
+/// module without imports exporting `fib(n: u32) -> u64`, `sieve(n: u32) -> u32` and
+/// `sha256(kib: u32) -> u32`, with overflow checks on in both profiles.
 pub fn kernels(profile: Profile) -> PathBuf {
     let path = fixtures_target_dir()
         .join("wasm32-unknown-unknown")

@@ -5,7 +5,8 @@
 //!   (file I/O included) with its peak RSS, on the large serde-regex fixture,
 //!   debug and release; the Code section growth;
 //! - the run time in Node (V8) of the benchmark kernels, original vs
-//!   rewritten: recursive `fib` (call-bound) and `sieve` (loop-bound), the
+//!   rewritten: recursive `fib` (call-bound), `sieve` and `sha256`
+//!   (loop-bound), the
 //!   median over several Node processes of the best of interleaved rounds.
 
 use std::path::Path;
@@ -126,7 +127,8 @@ fn rewrite_speed(path: &Path, profile: Profile) {
 
 const HARNESS: &str = r#"
 import { readFileSync } from 'node:fs';
-const [original, rewritten, fibN, sieveN, rounds, rewrittenFirst] = process.argv.slice(2);
+// Then `name=arg` for each kernel to time.
+const [original, rewritten, rounds, rewrittenFirst, ...kernels] = process.argv.slice(2);
 const load = async (p) => (await WebAssembly.instantiate(readFileSync(p))).instance.exports;
 let a, b;
 if (rewrittenFirst === '1') {
@@ -137,8 +139,8 @@ if (rewrittenFirst === '1') {
   b = await load(rewritten);
 }
 const time = (f) => { const t = process.hrtime.bigint(); f(); return Number(process.hrtime.bigint() - t) / 1e6; };
-const result = {};
-for (const [name, arg] of [['fib', Number(fibN)], ['sieve', Number(sieveN)]]) {
+const times = [];
+for (const [name, arg] of kernels.map((k) => k.split('=')).map(([n, a]) => [n, Number(a)])) {
   if (a[name](arg) !== b[name](arg)) throw new Error(`${name}: results differ`);
   let ta = Infinity, tb = Infinity;
   for (let i = 0; i < Number(rounds); i++) {
@@ -151,9 +153,9 @@ for (const [name, arg] of [['fib', Number(fibN)], ['sieve', Number(sieveN)]]) {
       tb = Math.min(tb, time(() => b[name](arg)));
     }
   }
-  result[name] = [ta, tb];
+  times.push(ta, tb);
 }
-console.log(JSON.stringify(result));
+console.log(times.join(' '));
 "#;
 
 /// Separate Node processes per measurement: V8's code placement differs from
@@ -169,18 +171,19 @@ fn runtime_cost(path: &Path, rewritten: &[u8], profile: Profile, variant: &str) 
     std::fs::write(&rewritten_path, rewritten).unwrap();
     let harness = dir.join("harness.mjs");
     std::fs::write(&harness, HARNESS).unwrap();
-    let (fib_n, sieve_n, rounds) = match profile {
-        Profile::Release => ("30", "5000000", "15"),
-        Profile::Debug => ("29", "1000000", "9"),
+    let (kernels, rounds) = match profile {
+        Profile::Release => ([("fib", 30), ("sieve", 5_000_000), ("sha256", 1024)], 15),
+        Profile::Debug => ([("fib", 29), ("sieve", 1_000_000), ("sha256", 64)], 9),
     };
-    let (mut fib, mut sieve) = (Vec::new(), Vec::new());
+    let mut ratios = vec![Vec::new(); kernels.len()];
     for process in 0..PROCESSES {
         // Half the processes compile the rewritten module first.
         let rewritten_first = if process % 2 == 1 { "1" } else { "0" };
         let run = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
             .arg(&harness)
             .args([path, &rewritten_path])
-            .args([fib_n, sieve_n, rounds, rewritten_first])
+            .args([rounds.to_string(), rewritten_first.to_string()])
+            .args(kernels.iter().map(|(name, arg)| format!("{name}={arg}")))
             .output()
             .unwrap();
         assert!(
@@ -189,21 +192,24 @@ fn runtime_cost(path: &Path, rewritten: &[u8], profile: Profile, variant: &str) 
             String::from_utf8_lossy(&run.stderr)
         );
         let line = String::from_utf8_lossy(&run.stdout);
-        let numbers: Vec<f64> = line
-            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        let times: Vec<f64> = line
+            .split_whitespace()
             .filter_map(|s| s.parse().ok())
             .collect();
-        let [fa, fb, sa, sb] = numbers[..] else {
-            panic!("unexpected harness output {line}");
-        };
-        fib.push(fb / fa);
-        sieve.push(sb / sa);
+        assert_eq!(times.len(), 2 * kernels.len(), "harness output {line}");
+        for (ratios, pair) in ratios.iter_mut().zip(times.chunks_exact(2)) {
+            ratios.push(pair[1] / pair[0]);
+        }
     }
+    let figures: Vec<String> = kernels
+        .iter()
+        .zip(&mut ratios)
+        .map(|((name, arg), ratios)| format!("{name}({arg}) {}", spread(ratios)))
+        .collect();
     println!(
-        "node kernels {profile} {variant}: fib({fib_n}) {}; sieve({sieve_n}) {} \
+        "node kernels {profile} {variant}: {} \
          (rewritten/original: median [min-max] of {PROCESSES} processes, each the best of {rounds} rounds)",
-        spread(&mut fib),
-        spread(&mut sieve)
+        figures.join("; ")
     );
     std::fs::remove_dir_all(dir).ok();
 }

@@ -7,32 +7,7 @@ use wasmparser::{BinaryReader, FunctionBody, Operator};
 use crate::Options;
 use crate::error::Error;
 use crate::module::ModuleInfo;
-
-/// Whether an operator traps in a way the runtime records (the defaults:
-/// `unreachable`, integer division and remainder, trapping float-to-int).
-pub(crate) fn is_trap_point(op: &Operator<'_>) -> bool {
-    use Operator::*;
-    matches!(
-        op,
-        Unreachable
-            | I32DivS
-            | I32DivU
-            | I32RemS
-            | I32RemU
-            | I64DivS
-            | I64DivU
-            | I64RemS
-            | I64RemU
-            | I32TruncF32S
-            | I32TruncF32U
-            | I32TruncF64S
-            | I32TruncF64U
-            | I64TruncF32S
-            | I64TruncF32U
-            | I64TruncF64S
-            | I64TruncF64U
-    )
-}
+use crate::runtime::{helper_for, pushed_constant};
 
 /// What the rewrite needs to know of the module's code.
 pub(crate) struct Analysis {
@@ -54,8 +29,10 @@ pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analys
         let reader = BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
         let body = FunctionBody::new(reader);
         let mut ops = body.get_operators_reader()?;
+        let mut constant = None;
         while !ops.eof() {
             let op = ops.read()?;
+            let divisor = std::mem::replace(&mut constant, pushed_constant(&op));
             match op {
                 Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                     if let Some(callee) = function_index.checked_sub(imported)
@@ -68,7 +45,7 @@ pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analys
                 | Operator::ReturnCallIndirect { .. }
                 | Operator::CallRef { .. }
                 | Operator::ReturnCallRef { .. } => unwinds[i] = true,
-                ref op if is_trap_point(op) => unwinds[i] = true,
+                ref op if helper_for(op, divisor).is_some() => unwinds[i] = true,
                 ref op if options.check_memory && memory_access(op).is_some() => unwinds[i] = true,
                 Operator::Try { .. }
                 | Operator::TryTable { .. }
@@ -145,4 +122,40 @@ pub(crate) fn memory_access(op: &Operator<'_>) -> Option<MemoryAccess> {
         size,
         stored,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Options;
+
+    /// Rewrites `body`, the one function of a module, and counts its trap
+    /// points.
+    fn trap_points(body: &str) -> u32 {
+        let wat = format!(
+            r#"(module (memory 1)
+                 (func (export "run") (param $x i32) (param $y i64) (result i32) {body}))"#
+        );
+        let module = wat::parse_str(wat).unwrap();
+        let out = crate::rewrite(&module, &Options::default()).unwrap();
+        out.stats.trap_points
+    }
+
+    #[test]
+    fn a_division_by_a_constant_that_cannot_trap_is_no_trap_point() {
+        let cases = [
+            ("(i32.div_u (local.get $x) (i32.const 255))", 0),
+            ("(i32.rem_s (local.get $x) (i32.const -1))", 0),
+            ("(i32.wrap_i64 (i64.div_s (local.get $y) (i64.const 3)))", 0),
+            ("(i32.div_u (local.get $x) (i32.const 0))", 1),
+            ("(i32.div_s (local.get $x) (i32.const -1))", 1),
+            (
+                "(i32.wrap_i64 (i64.div_s (local.get $y) (i64.const -1)))",
+                1,
+            ),
+            ("(i32.div_u (i32.const 7) (local.get $x))", 1),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(trap_points(body), expected, "{body}");
+        }
+    }
 }

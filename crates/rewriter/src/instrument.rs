@@ -33,7 +33,9 @@ use crate::Options;
 use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
 use crate::module::ModuleInfo;
-use crate::runtime::{Frame, G, Recorders, Rt, Runtime, helper_for, kind, signature, zeros};
+use crate::runtime::{
+    Frame, G, Recorders, Rt, Runtime, helper_for, kind, pushed_constant, signature, zeros,
+};
 use crate::types::TypeRegistry;
 
 /// One instrumented point: where its instruction starts and where the code
@@ -171,9 +173,12 @@ pub(crate) fn instrument(
     let mut copied = ops_start; // input bytes up to here are in `out`
     let mut depth: u32 = 0; // open blocks inside the original body
     let mut after_checked_call = false;
+    // The constant the last operator pushed: a divisor known not to trap.
+    let mut constant = None;
     let mut guarded = false; // whether the landing pad must check it is unwinding
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset()?;
+        let divisor = std::mem::replace(&mut constant, pushed_constant(&op));
         let offset = offset as usize;
         let next = ops.original_position() as usize;
         let original = (offset - start) as u32;
@@ -249,7 +254,7 @@ pub(crate) fn instrument(
         };
         // An `unreachable` right after a checked call is only reached if the
         // callee returned without unwinding; it stays as it is.
-        let helper = helper_for(&op).filter(|_| !after_checked_call);
+        let helper = helper_for(&op, divisor).filter(|_| !after_checked_call);
         after_checked_call = false;
         if !call_unwinds && helper.is_none() {
             continue;

@@ -159,8 +159,22 @@ pub(crate) struct IndirectRetrap {
 }
 
 /// The helper that replaces a trapping operator, if it is one.
-pub(crate) fn helper_for(op: &Operator<'_>) -> Option<Rt> {
+///
+/// `divisor` is the constant the operator before `op` pushed, if it pushed
+/// one: a division or remainder by a constant that cannot make it trap
+/// (not zero, and not -1 for signed division) is no trap point.
+pub(crate) fn helper_for(op: &Operator<'_>, divisor: Option<i64>) -> Option<Rt> {
     use Operator as O;
+    let cannot_trap = match (op, divisor) {
+        (O::I32DivS | O::I64DivS, Some(d)) => d != 0 && d != -1,
+        (O::I32DivU | O::I32RemS | O::I32RemU | O::I64DivU | O::I64RemS | O::I64RemU, Some(d)) => {
+            d != 0
+        }
+        _ => false,
+    };
+    if cannot_trap {
+        return None;
+    }
     Some(match op {
         O::Unreachable => Rt::Unreachable,
         O::I32DivS => Rt::I32DivS,
@@ -181,6 +195,15 @@ pub(crate) fn helper_for(op: &Operator<'_>) -> Option<Rt> {
         O::I64TruncF64U => Rt::I64TruncF64U,
         _ => return None,
     })
+}
+
+/// The constant `op` pushes, if it is `i32.const` or `i64.const`.
+pub(crate) fn pushed_constant(op: &Operator<'_>) -> Option<i64> {
+    match *op {
+        Operator::I32Const { value } => Some(value.into()),
+        Operator::I64Const { value } => Some(value),
+        _ => None,
+    }
 }
 
 /// The params and results of runtime function `rt`.

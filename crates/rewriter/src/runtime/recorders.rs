@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use wasm_encoder::{BlockType, Function, InstructionSink, ValType};
 use wasmparser::{BinaryReader, FunctionBody, Operator, OperatorsReader};
 
-use super::{G, Rt, Runtime, helper_for};
+use super::{G, Rt, Runtime, helper_for, pushed_constant};
 use crate::Options;
 use crate::error::{Error, unsupported};
 use crate::module::ModuleInfo;
@@ -313,8 +313,10 @@ fn cold_sites(
     // Whether each open block is a loop, and how many are.
     let (mut blocks, mut loops) = (Vec::new(), 0);
     let mut site_in_loop = false;
+    let mut constant = None;
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset()?;
+        let divisor = std::mem::replace(&mut constant, pushed_constant(&op));
         let relative = (offset as usize - start) as u32;
         match op {
             Operator::Loop { .. } => {
@@ -341,7 +343,7 @@ fn cold_sites(
                 })
             }
             (Operator::Unreachable, None) => Some(ColdSite::trap(relative, trap)),
-            (op, _) if starts_trap(op) => Some(ColdSite::trap(relative, trap)),
+            (op, _) if starts_trap(op, divisor) => Some(ColdSite::trap(relative, trap)),
             _ => None,
         };
         if let Some(site) = site {
@@ -361,9 +363,9 @@ fn cold_sites(
 
 /// Whether `op` starts unwinding at once when it traps, without a helper
 /// that returns: a divisor check (see `instrument`) or `unreachable`.
-fn starts_trap(op: &Operator<'_>) -> bool {
+fn starts_trap(op: &Operator<'_>, divisor: Option<i64>) -> bool {
     matches!(
-        helper_for(op),
+        helper_for(op, divisor),
         Some(Rt::I32DivU | Rt::I64DivU | Rt::I32RemU | Rt::I32RemS | Rt::I64RemU | Rt::I64RemS)
     )
 }
