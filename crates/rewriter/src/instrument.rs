@@ -34,7 +34,8 @@ use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
 use crate::module::ModuleInfo;
 use crate::runtime::{
-    Frame, G, Recorders, Rt, Runtime, helper_for, kind, pushed_constant, signature, zeros,
+    Frame, G, Recorders, Rt, Runtime, divisor_check, helper_for, kind, pushed_constant, signature,
+    zeros,
 };
 use crate::types::TypeRegistry;
 
@@ -380,19 +381,6 @@ fn scratch_index(ty: wasm_encoder::ValType) -> u32 {
         wasm_encoder::ValType::F32 => 2,
         _ => 3,
     }
-}
-
-/// For a division or remainder whose only trap is a zero divisor, the trap
-/// kind and whether it is 64-bit: these check the divisor inline instead of
-/// calling the runtime. Signed division (which also overflows) calls it.
-fn divisor_check(rt: Rt) -> Option<(i32, bool)> {
-    Some(match rt {
-        Rt::I32DivU => (kind::DIV_BY_ZERO, false),
-        Rt::I64DivU => (kind::DIV_BY_ZERO, true),
-        Rt::I32RemU | Rt::I32RemS => (kind::REM_BY_ZERO, false),
-        Rt::I64RemU | Rt::I64RemS => (kind::REM_BY_ZERO, true),
-        _ => return None,
-    })
 }
 
 /// How a call that can unwind hands over to the landing pad.

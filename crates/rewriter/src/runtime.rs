@@ -197,6 +197,19 @@ pub(crate) fn helper_for(op: &Operator<'_>, divisor: Option<i64>) -> Option<Rt> 
     })
 }
 
+/// For a division or remainder whose only trap is a zero divisor, the trap
+/// kind and whether it is 64-bit: these check the divisor inline instead of
+/// calling the runtime. Signed division (which also overflows) calls it.
+pub(crate) fn divisor_check(rt: Rt) -> Option<(i32, bool)> {
+    Some(match rt {
+        Rt::I32DivU => (kind::DIV_BY_ZERO, false),
+        Rt::I64DivU => (kind::DIV_BY_ZERO, true),
+        Rt::I32RemU | Rt::I32RemS => (kind::REM_BY_ZERO, false),
+        Rt::I64RemU | Rt::I64RemS => (kind::REM_BY_ZERO, true),
+        _ => return None,
+    })
+}
+
 /// The constant `op` pushes, if it is `i32.const` or `i64.const`.
 pub(crate) fn pushed_constant(op: &Operator<'_>) -> Option<i64> {
     match *op {

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use wasm_encoder::{BlockType, Function, InstructionSink, ValType};
 use wasmparser::{BinaryReader, FunctionBody, Operator, OperatorsReader};
 
-use super::{G, Rt, Runtime, helper_for, pushed_constant};
+use super::{G, Rt, Runtime, divisor_check, helper_for, pushed_constant};
 use crate::Options;
 use crate::error::{Error, unsupported};
 use crate::module::ModuleInfo;
@@ -131,15 +131,15 @@ impl Recorders {
             }
             let body = &info.bodies[index];
             let reader =
-                || BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
-            let ops = FunctionBody::new(reader()).get_operators_reader()?;
-            let (sites, site_in_loop) = cold_sites(info, may_unwind, ops, body.range.start, trap)?;
+                BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
+            let ops = FunctionBody::new(reader).get_operators_reader()?;
+            let (sites, site_in_loop) =
+                cold_sites(info, may_unwind, ops.clone(), body.range.start, trap)?;
             // (The call-depth check on entry is never in a loop.)
             let entry = options.max_call_depth.map(|_| ColdSite::trap(0, trap));
             // Only a site inside a loop can have stale locals.
             let mut stale = match site_in_loop && !options.keep_stale_locals {
                 true => {
-                    let ops = FunctionBody::new(reader()).get_operators_reader()?;
                     let locals = frame.locals.len();
                     Some(StaleLocals::analyze(ops, body.range.start, locals)?)
                 }
@@ -362,12 +362,9 @@ fn cold_sites(
 }
 
 /// Whether `op` starts unwinding at once when it traps, without a helper
-/// that returns: a divisor check (see `instrument`) or `unreachable`.
+/// that returns: a division checked inline (see [`divisor_check`]).
 fn starts_trap(op: &Operator<'_>, divisor: Option<i64>) -> bool {
-    matches!(
-        helper_for(op, divisor),
-        Some(Rt::I32DivU | Rt::I64DivU | Rt::I32RemU | Rt::I32RemS | Rt::I64RemU | Rt::I64RemS)
-    )
+    helper_for(op, divisor).and_then(divisor_check).is_some()
 }
 
 /// `Recorder(new, orig, func, locals...)`: the frame header, then each
