@@ -6,15 +6,14 @@
 
 use std::path::PathBuf;
 
+mod common;
+
+use common::{rewrite_pair, scratch};
 use coredump::{CoreDump, Error, GlobalValue, Value};
 use wasm_coredump_tests::{Fixture, NodeCommand, Profile, WASM_PAGE_SIZE, fixture, function_names};
 
 /// LLVM's red zone, which the runtime keeps out of the low region.
 const RED_ZONE: u64 = 128;
-
-fn scratch(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
-}
 
 /// A stack-first module: the stack below `$__stack_pointer` (initially
 /// `STACK`), a marker at `STACK`. `$outer(x)` takes 64 bytes of stack, writes
@@ -61,14 +60,7 @@ fn stack_first_module(memory: &str, stack: u32) -> String {
 
 /// Writes the module and its rewrite; returns their paths.
 fn modules(name: &str, wat: &str) -> (PathBuf, PathBuf) {
-    let original = wat::parse_str(wat).unwrap();
-    let rewritten = rewriter::rewrite(&original, &rewriter::Options::default()).unwrap();
-    let (a, b) = (
-        scratch(&format!("{name}.wasm")),
-        scratch(&format!("{name}.rewritten.wasm")),
-    );
-    std::fs::write(&a, &original).unwrap();
-    std::fs::write(&b, &rewritten.module).unwrap();
+    let (a, b, _) = rewrite_pair(name, wat, &rewriter::Options::default());
     (a, b)
 }
 

@@ -6,6 +6,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+mod common;
+
+use common::{rewrite_pair, scratch};
 use coredump::{CoreDump, Value};
 use rewriter::{Options, Unwind};
 use wasm_coredump_tests::NodeCommand;
@@ -44,23 +47,13 @@ const MODULE: &str = r#"
 )
 "#;
 
-fn scratch(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
-}
-
 /// Writes `wat` and its rewrite with `options` to scratch files named
-/// after `name` and the unwinding mode: (original, rewritten).
-fn rewrite_pair(name: &str, wat: &str, options: &Options) -> (PathBuf, PathBuf) {
-    let original = wat::parse_str(wat).unwrap();
-    let out = rewriter::rewrite(&original, options).unwrap();
-    assert_eq!(out.stats.unwind, options.unwind, "{name}");
+/// after `name` and the unwinding mode, and checks that the rewrite unwinds
+/// as asked: (original, rewritten).
+fn rewrite_in_mode(name: &str, wat: &str, options: &Options) -> (PathBuf, PathBuf) {
     let mode = format!("{:?}", options.unwind).to_lowercase();
-    let (a, b) = (
-        scratch(&format!("{name}.wasm")),
-        scratch(&format!("{name}.{mode}.wasm")),
-    );
-    std::fs::write(&a, &original).unwrap();
-    std::fs::write(&b, &out.module).unwrap();
+    let (a, b, out) = rewrite_pair(&format!("{name}.{mode}"), wat, options);
+    assert_eq!(out.stats.unwind, options.unwind, "{name}");
     (a, b)
 }
 
@@ -86,7 +79,7 @@ fn modules(test: &str, unwind: Unwind) -> (PathBuf, PathBuf) {
         unwind,
         ..Options::default()
     };
-    rewrite_pair(&format!("traps-{test}"), MODULE, &options)
+    rewrite_in_mode(&format!("traps-{test}"), MODULE, &options)
 }
 
 #[test]
@@ -207,7 +200,7 @@ fn opt_in_checks_with(unwind: Unwind) {
         unwind,
         ..Default::default()
     };
-    let (a, b) = rewrite_pair("opt-in", OPT_IN, &options);
+    let (a, b) = rewrite_in_mode("opt-in", OPT_IN, &options);
 
     for (export, arg, inner) in [("load", "65533", 0), ("store", "65530", 1)] {
         let before = NodeCommand::new(&a)
@@ -304,7 +297,7 @@ fn indirect_calls_with(unwind: Unwind) {
         unwind,
         ..Default::default()
     };
-    let (a, b) = rewrite_pair("indirect", INDIRECT, &options);
+    let (a, b) = rewrite_in_mode("indirect", INDIRECT, &options);
     for export in [
         "fixed_oob",
         "fixed_null",
@@ -357,7 +350,7 @@ fn host_exceptions_with(unwind: Unwind) {
         unwind,
         ..Options::default()
     };
-    let (_, rewritten) = rewrite_pair("host-call", HOST_CALL, &options);
+    let (_, rewritten) = rewrite_in_mode("host-call", HOST_CALL, &options);
     // The host throws through the Wasm frames once; then a division traps.
     let script = r#"
 import { readFileSync } from 'node:fs';
@@ -420,7 +413,7 @@ fn a_module_that_handles_exceptions_unwinds_with_checks() {
     let auto = rewriter::rewrite(&input, &Options::default()).unwrap();
     assert_eq!(auto.stats.unwind, Unwind::Checks);
 
-    let (original, rewritten) = rewrite_pair(
+    let (original, rewritten) = rewrite_in_mode(
         "own-exceptions",
         OWN_EXCEPTIONS,
         &Options {
@@ -469,7 +462,7 @@ fn stale_locals_in_a_loop_are_missing_unless_kept() {
                 ..Options::default()
             };
             let name = format!("stale-{keep_stale_locals}");
-            let (_, rewritten) = rewrite_pair(&name, LOOP, &options);
+            let (_, rewritten) = rewrite_in_mode(&name, LOOP, &options);
             let run = NodeCommand::new(&rewritten)
                 .invoke("run")
                 .invoke_args(&["20"])
