@@ -143,8 +143,8 @@ enum Next {
     /// `br_if`: falls through or branches.
     MaybeBranch(Label),
     Table(Vec<Label>),
-    /// `if` at this index: into its body, or past its `else` / to its `end`.
-    If(usize),
+    /// `if`: into its body, or past its `else` / to its `end`.
+    If,
     /// `else` of the `if` at this index, reached from the end of the `then`
     /// arm: to the `end`.
     Else(usize),
@@ -202,7 +202,7 @@ impl Flow {
                         else_at: None,
                     });
                     match op {
-                        Operator::If { .. } => Next::If(i),
+                        Operator::If { .. } => Next::If,
                         _ => Next::FallThrough,
                     }
                 }
@@ -281,10 +281,10 @@ impl Flow {
                 Next::Branch(l) => target(l).into_iter().collect(),
                 Next::MaybeBranch(l) => fall.into_iter().chain(target(l)).collect(),
                 Next::Table(ls) => ls.iter().filter_map(target).collect(),
-                Next::If(start) => {
-                    let otherwise = match else_of.get(start) {
+                Next::If => {
+                    let otherwise = match else_of.get(&i) {
                         Some(&e) => Some(e + 1),
-                        None => end_of.get(start).copied(),
+                        None => end_of.get(&i).copied(),
                     };
                     fall.into_iter().chain(otherwise).collect()
                 }
