@@ -254,8 +254,10 @@ pub(crate) fn instrument(
             _ => false,
         };
         // An `unreachable` right after a checked call is only reached if the
-        // callee returned without unwinding; it stays as it is.
-        let helper = helper_for(&op, divisor).filter(|_| !after_checked_call);
+        // callee returned without unwinding; it stays as it is. (Any other
+        // trap point there, a division of the call's result, is one.)
+        let after_call = after_checked_call && matches!(op, Operator::Unreachable);
+        let helper = helper_for(&op, divisor).filter(|_| !after_call);
         after_checked_call = false;
         if !call_unwinds && helper.is_none() {
             continue;

@@ -445,6 +445,46 @@ fn a_module_that_handles_exceptions_unwinds_with_checks() {
     assert_eq!(frames[0].locals[0], Value::I32(1));
 }
 
+/// `run(x)` divides 7 by what a call that can unwind returns: 0 for `x == 0`.
+const DIVIDE_A_RESULT: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func $share (param $n i32) (result i32) (i32.div_u (i32.const 7) (local.get $n)))
+  (func (export "run") (param $x i32) (result i32)
+    (i32.div_u (i32.const 7) (call $share (i32.add (local.get $x) (i32.const 8)))))
+)
+"#;
+
+#[test]
+fn a_division_right_after_a_call_is_a_trap_point() {
+    for unwind in UNWINDS {
+        let options = Options {
+            unwind,
+            ..Options::default()
+        };
+        let (original, rewritten) = rewrite_in_mode("divide-a-result", DIVIDE_A_RESULT, &options);
+        let before = NodeCommand::new(&original)
+            .invoke("run")
+            .invoke_args(&["0"])
+            .core(false)
+            .run();
+        let after = NodeCommand::new(&rewritten)
+            .invoke("run")
+            .invoke_args(&["0"])
+            .run();
+        assert_eq!(before.trap.as_deref(), Some("divide by zero"));
+        assert_eq!(after.trap, before.trap, "{unwind:?}");
+        let dump = CoreDump::parse(after.core.as_deref().expect("core")).unwrap();
+        let frames = &dump.threads()[0].frames;
+        assert_eq!(
+            frames.iter().map(|f| f.func).collect::<Vec<_>>(),
+            [1],
+            "{unwind:?}"
+        );
+        assert_eq!(frames[0].locals, [Value::I32(0)], "{unwind:?}");
+    }
+}
+
 /// A loop that divides by zero when `$i` reaches 10, with one stale local.
 const LOOP: &str = include_str!("stale_loop.wat");
 
