@@ -15,6 +15,9 @@ pub(crate) struct Analysis {
     pub may_unwind: Vec<bool>,
     /// Whether some function uses an exception-handling instruction.
     pub uses_exceptions: bool,
+    /// `loop_without_calls[i]`: whether defined function `i` has a loop
+    /// with no call in it (where a local kept alive costs the most).
+    pub loop_without_calls: Vec<bool>,
 }
 
 /// Which functions may unwind, and whether the code handles exceptions.
@@ -23,6 +26,7 @@ pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analys
     let n = info.bodies.len();
     let mut uses_exceptions = false;
     let mut unwinds = vec![false; n];
+    let mut loop_without_calls = vec![false; n];
     // callers[callee] = functions calling it directly.
     let mut callers: Vec<Vec<u32>> = vec![Vec::new(); n];
     for (i, body) in info.bodies.iter().enumerate() {
@@ -30,9 +34,13 @@ pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analys
         let body = FunctionBody::new(reader);
         let mut ops = body.get_operators_reader()?;
         let mut constant = None;
+        let mut loops = LoopCalls::default();
         while !ops.eof() {
             let op = ops.read()?;
             let divisor = std::mem::replace(&mut constant, pushed_constant(&op));
+            if loops.visit(&op) == Some(false) {
+                loop_without_calls[i] = true;
+            }
             match op {
                 Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                     if let Some(callee) = function_index.checked_sub(imported)
@@ -72,7 +80,46 @@ pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analys
     Ok(Analysis {
         may_unwind: unwinds,
         uses_exceptions,
+        loop_without_calls,
     })
+}
+
+/// Which loops of a body have a call in them, found operator by operator.
+#[derive(Debug, Default)]
+pub(crate) struct LoopCalls {
+    /// The open blocks: for a loop, whether it has a call so far.
+    blocks: Vec<Option<bool>>,
+}
+
+impl LoopCalls {
+    /// Takes the body's next operator; at the `end` of a loop, tells
+    /// whether the loop has a call in it (a call in a nested loop counts).
+    pub fn visit(&mut self, op: &Operator<'_>) -> Option<bool> {
+        let mark_innermost = |blocks: &mut Vec<Option<bool>>| {
+            if let Some(calls) = blocks.iter_mut().rev().find_map(Option::as_mut) {
+                *calls = true;
+            }
+        };
+        match op {
+            Operator::Loop { .. } => self.blocks.push(Some(false)),
+            Operator::Block { .. }
+            | Operator::If { .. }
+            | Operator::Try { .. }
+            | Operator::TryTable { .. } => self.blocks.push(None),
+            Operator::End | Operator::Delegate { .. } => {
+                let calls = self.blocks.pop().flatten();
+                if calls == Some(true) {
+                    mark_innermost(&mut self.blocks);
+                }
+                return calls;
+            }
+            Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. } => {
+                mark_innermost(&mut self.blocks)
+            }
+            _ => {}
+        }
+        None
+    }
 }
 
 /// A load or store that `--check-memory` checks: its static offset, its

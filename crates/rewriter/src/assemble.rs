@@ -95,6 +95,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
     let recorders = Recorders::plan(
         &info,
         &may_unwind,
+        &analysis.loop_without_calls,
         options,
         &runtime,
         wrapper_base + wrapped.len() as u32,

@@ -113,7 +113,7 @@ pub(crate) struct Sections<'a> {
 }
 
 impl<'a> Sections<'a> {
-    fn collect(info: &ModuleInfo<'a>) -> Result<Self, Error> {
+    pub(crate) fn collect(info: &ModuleInfo<'a>) -> Result<Self, Error> {
         let mut by_name = HashMap::new();
         for section in &info.sections {
             if section.id != 0 || !is_dwarf(section.name.as_deref()) {

@@ -25,6 +25,18 @@
 //! unwinding at once) pass every local to a trampoline instead of branching
 //! to the landing pad, so that no local is kept alive across the cold call
 //! (see `runtime::recorders`); functions with many locals branch instead.
+//! Sites of those that leave locals out (see `crate::stale`) branch to a
+//! block inside `$unwind` whose end sets the locals to zero and marks them
+//! missing, on the way to the landing pad:
+//!
+//! ```text
+//! block $unwind (type [] -> [i32 i32])
+//!   block $set (type [] -> [i32 i32])   ;; one per set of locals left out
+//!     block (type [] -> results)  ...  end  return
+//!   end
+//!   i32.const 0  local.tee A  local.set B  i32.const SET  global.set $stale
+//! end
+//! ```
 
 use wasm_encoder::{BlockType, Encode, InstructionSink};
 use wasmparser::{BinaryReader, FunctionBody, Operator, ValType};
@@ -139,8 +151,21 @@ pub(crate) fn instrument(
         &[],
         &[wasm_encoder::ValType::I32, wasm_encoder::ValType::I32],
     );
-    out.push(0x02);
-    BlockType::FunctionType(unwind_type).encode(&mut out);
+    // `$unwind` (the landing pad follows its end), then inside it a block
+    // per set of locals that sites leave out (its end sets them to zero on
+    // the way to the pad), the first innermost.
+    let stale_sets = cx.recorders.stale_sets(func);
+    for _ in 0..=stale_sets.len() {
+        out.push(0x02);
+        BlockType::FunctionType(unwind_type).encode(&mut out);
+    }
+    // How many labels past the inner block the site at `original` branches
+    // to: the block of the locals it leaves out, or `$unwind`.
+    let pad_depth = |original: u32| {
+        let stale = cx.recorders.stale(func, original);
+        let set = stale_sets.iter().position(|&p| p == stale);
+        set.unwrap_or(stale_sets.len()) as u32
+    };
     out.push(0x02);
     match frame.results.as_slice() {
         [] => BlockType::Empty,
@@ -164,7 +189,14 @@ pub(crate) fn instrument(
         match cold.trampoline(trap, original) {
             Some(t) => cold.call(&mut out, t, new, original),
             // Inside the `if`: one block more than the body's own.
-            None => guard.call(&mut out, trap_type, trap, new, original, 1),
+            None => guard.call(
+                &mut out,
+                trap_type,
+                trap,
+                new,
+                original,
+                1 + pad_depth(original),
+            ),
         }
         InstructionSink::new(&mut out).end();
     }
@@ -198,6 +230,14 @@ pub(crate) fn instrument(
                     decrement(&mut out, call_depth);
                 }
                 out.push(0x0f); // return
+                for (i, &stale) in stale_sets.iter().enumerate() {
+                    out.push(0x0b); // end of the set's block
+                    let mut s = InstructionSink::new(&mut out);
+                    forget(&mut s, &frame.locals, stale, cx.runtime.global(G::Stale));
+                    if i + 1 < stale_sets.len() {
+                        s.br((stale_sets.len() - 1 - i) as u32); // to `$unwind`
+                    }
+                }
                 out.push(0x0b); // end $unwind
                 if let (true, Guard::Check { unwinding }) = (guarded, guard) {
                     let mut s = InstructionSink::new(&mut out);
@@ -234,7 +274,14 @@ pub(crate) fn instrument(
                 s.i64_const((access.offset + access.size) as i64);
                 let ty = runtime_type(types, Rt::CheckMem);
                 let check_mem = cx.runtime.func(Rt::CheckMem);
-                guard.call(&mut out, ty, check_mem, new, original, depth);
+                guard.call(
+                    &mut out,
+                    ty,
+                    check_mem,
+                    new,
+                    original,
+                    depth + pad_depth(original),
+                );
                 if let Some(local) = stash {
                     InstructionSink::new(&mut out).local_get(local);
                 }
@@ -276,7 +323,14 @@ pub(crate) fn instrument(
             && let Some(check_fn) = checks.check_function(info, *type_index, *table_index)
         {
             let ty = IndirectChecks::check_type(types);
-            guard.call(&mut out, ty, check_fn, new, original, depth);
+            guard.call(
+                &mut out,
+                ty,
+                check_fn,
+                new,
+                original,
+                depth + pad_depth(original),
+            );
         }
         match helper {
             Some(rt) if divisor_check(rt).is_some() => {
@@ -293,7 +347,10 @@ pub(crate) fn instrument(
                 s.i32_const(kind);
                 match cold.trampoline(trap, original) {
                     Some(t) => cold.call(&mut out, t, new, original),
-                    None => guard.call(&mut out, trap_type, trap, new, original, depth + 1),
+                    None => {
+                        let depth = depth + 1 + pad_depth(original);
+                        guard.call(&mut out, trap_type, trap, new, original, depth)
+                    }
                 }
                 let mut s = InstructionSink::new(&mut out);
                 s.end();
@@ -310,6 +367,7 @@ pub(crate) fn instrument(
                     }
                     None => {
                         let ty = runtime_type(types, rt);
+                        let depth = depth + pad_depth(original);
                         guard.call(&mut out, ty, cx.runtime.func(rt), new, original, depth);
                     }
                 }
@@ -317,6 +375,7 @@ pub(crate) fn instrument(
             }
             Some(rt) => {
                 let ty = runtime_type(types, rt);
+                let depth = depth + pad_depth(original);
                 guard.call(&mut out, ty, cx.runtime.func(rt), new, original, depth);
             }
             None => {
@@ -347,10 +406,10 @@ pub(crate) fn instrument(
                     let mut s = InstructionSink::new(&mut out);
                     s.i32_const(new as i32)
                         .i32_const(original as i32)
-                        .br(depth + 1);
+                        .br(depth + 1 + pad_depth(original));
                     guarded = true;
                 } else {
-                    guard.close(&mut out, new, original, depth);
+                    guard.close(&mut out, new, original, depth + pad_depth(original));
                 }
             }
         }
@@ -404,7 +463,8 @@ impl Guard {
 
     /// After the call: if a trap is unwinding, branch to the landing pad
     /// with the call's offsets. `depth` blocks are open in the original
-    /// body, then come the inner block and `$unwind`.
+    /// body (plus the blocks of sets of stale locals inside the one
+    /// branched to), then come the inner block and `$unwind`.
     fn close(self, out: &mut Vec<u8>, new: u32, original: u32, depth: u32) {
         let mut s = InstructionSink::new(out);
         match self {
@@ -497,6 +557,46 @@ fn landing_pad(cold: &Cold<'_>, guard: Guard, out: &mut Vec<u8>) -> Result<(), E
     })
 }
 
+/// On the way to the landing pad: sets the `stale` locals to zero and
+/// has the recorder write them as missing (global `stale_global`), so that
+/// the sites coming this way do not keep them alive. Locals of one type
+/// share their zero (`i32.const 0  local.tee a  local.set b`).
+fn forget(
+    s: &mut InstructionSink<'_>,
+    locals: &[wasm_encoder::ValType],
+    stale: u32,
+    stale_global: u32,
+) {
+    let mut types: Vec<wasm_encoder::ValType> = Vec::new();
+    for (i, ty) in locals.iter().enumerate() {
+        if has(stale, i) && !types.contains(ty) {
+            types.push(*ty);
+        }
+    }
+    for ty in types {
+        // (A non-nullable reference has no zero: it stays as it is.)
+        if zeros(s, &[ty]).is_err() {
+            continue;
+        }
+        let same: Vec<u32> = (0..locals.len())
+            .filter(|&i| has(stale, i) && locals[i] == ty)
+            .map(|i| i as u32)
+            .collect();
+        if let Some((last, others)) = same.split_last() {
+            for &i in others {
+                s.local_tee(i);
+            }
+            s.local_set(*last);
+        }
+    }
+    s.i32_const(stale as i32).global_set(stale_global);
+}
+
+/// Whether the set of locals `set` has local `i`.
+fn has(set: u32, i: usize) -> bool {
+    1u32.checked_shl(i as u32).unwrap_or(0) & set != 0
+}
+
 /// What a cold site needs to record its frame through a trampoline.
 struct Cold<'a> {
     recorders: &'a Recorders,
@@ -524,9 +624,8 @@ impl Cold<'_> {
             .i32_const(original as i32)
             .i32_const(self.func as i32);
         for (i, ty) in self.frame.locals.iter().enumerate() {
-            let is_stale = 1u32.checked_shl(i as u32).unwrap_or(0) & stale != 0;
             // (A non-nullable reference has no zero; it is passed as it is.)
-            if !(is_stale && zeros(&mut s, &[*ty]).is_ok()) {
+            if !(has(stale, i) && zeros(&mut s, &[*ty]).is_ok()) {
                 s.local_get(i as u32);
             }
         }

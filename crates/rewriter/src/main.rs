@@ -58,9 +58,10 @@ struct Opts {
     /// exception handling itself).
     #[arg(long, value_enum, default_value_t = UnwindArg::Auto)]
     unwind: UnwindArg,
-    /// Also record locals that are stale where a trap happens inside a loop
-    /// (left over from an earlier iteration and never read again; recorded
-    /// as missing by default, since keeping them slows the loop).
+    /// Record every local in every frame. By default a local the program
+    /// never reads again is recorded as missing where keeping it would slow
+    /// a loop: a value left over from an earlier iteration, or one a loop
+    /// without calls left that no DWARF variable lives in.
     #[arg(long)]
     keep_stale_locals: bool,
     /// Print nothing on success.

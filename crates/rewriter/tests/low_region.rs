@@ -60,7 +60,8 @@ fn stack_first_module(memory: &str, stack: u32) -> String {
 
 /// Writes the module and its rewrite; returns their paths.
 fn modules(name: &str, wat: &str) -> (PathBuf, PathBuf) {
-    let (a, b, _) = rewrite_pair(name, wat, &rewriter::Options::default());
+    let module = wat::parse_str(wat).unwrap();
+    let (a, b, _) = rewrite_pair(name, &module, &rewriter::Options::default());
     (a, b)
 }
 

@@ -19,9 +19,12 @@
 //! each), so only functions with at most [`MAX_PASSED_LOCALS`] get
 //! trampolines; the others branch to their landing pad.
 //!
-//! A site with stale locals (see `crate::stale`) passes zeros for them and
-//! calls a trampoline of its own, which sets [`G::Stale`] before it records
-//! the frame, so that the value recorders write them as missing.
+//! A cold site with stale locals (see `crate::stale`) passes zeros for them
+//! and calls a trampoline of its own, which sets [`G::Stale`] before it
+//! records the frame, so that the value recorders write them as missing.
+//! A site that branches to a landing pad leaves locals out through one of
+//! at most [`MAX_STALE_SETS`] blocks of its function: on the way to the pad
+//! each sets its locals to zero and [`G::Stale`] to them (`instrument`).
 
 use std::collections::HashMap;
 
@@ -32,7 +35,8 @@ use super::{G, Rt, Runtime, divisor_check, helper_for, pushed_constant};
 use crate::Options;
 use crate::error::{Error, unsupported};
 use crate::module::ModuleInfo;
-use crate::stale::StaleLocals;
+use crate::named_locals::NamedLocals;
+use crate::stale::{AtSite, MAX_ANALYZED_LOCALS, StaleLocals};
 use crate::types::TypeRegistry;
 
 /// Functions with more params and locals than this record their frame at
@@ -66,9 +70,12 @@ pub(crate) struct Recorders {
     recorders: HashMap<Vec<ValType>, u32>,
     /// (callee, local types, results, stale locals) -> trampoline.
     trampolines: HashMap<(u32, Vec<ValType>, Vec<ValType>, u32), u32>,
-    /// (function, body-relative offset of a cold site) -> its stale locals,
-    /// where there are any.
+    /// (function, body-relative offset of a site) -> the locals it records
+    /// as missing, where there are any.
     stale: HashMap<(u32, u32), u32>,
+    /// Function with a landing pad -> each set of stale locals some of its
+    /// sites leave out, in order.
+    stale_sets: HashMap<u32, Vec<u32>>,
 }
 
 /// The local types (params first) and result types of a defined function.
@@ -110,6 +117,7 @@ impl Recorders {
     pub fn plan(
         info: &ModuleInfo<'_>,
         may_unwind: &[bool],
+        loop_without_calls: &[bool],
         options: &Options,
         rt: &Runtime,
         base: u32,
@@ -120,37 +128,91 @@ impl Recorders {
             recorders: HashMap::new(),
             trampolines: HashMap::new(),
             stale: HashMap::new(),
+            stale_sets: HashMap::new(),
         };
         let trap = rt.func(Rt::Trap);
+        let mut functions = Vec::new();
         for (index, _) in may_unwind.iter().enumerate().filter(|(_, u)| **u) {
             let frame = Frame::of(info, index)?;
             let recorder = plan.add_recorder(&frame.locals);
             // (`instrument` refuses a function that has no zeros to return.)
-            if !frame.passes_locals() || !has_zeros(&frame.results) {
+            if !has_zeros(&frame.results) {
+                continue;
+            }
+            // A landing pad only leaves out locals around a loop without
+            // calls, and only among the first 32.
+            let analyzed = !frame.passes_locals()
+                && loop_without_calls[index]
+                && frame.locals.len() <= MAX_ANALYZED_LOCALS;
+            if !frame.passes_locals() && (!analyzed || options.keep_stale_locals) {
                 continue;
             }
             let body = &info.bodies[index];
             let reader =
                 BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
             let ops = FunctionBody::new(reader).get_operators_reader()?;
-            let (sites, site_in_loop) =
-                cold_sites(info, may_unwind, ops.clone(), body.range.start, trap)?;
+            let sites = Sites::of(info, may_unwind, ops.clone(), body.range.start, trap)?;
+            // What a use of every local at each site would keep alive:
+            // trampolines are called from cold sites, landing pads from all.
+            let mut at = Vec::new();
+            if (analyzed || sites.cold_in_loop) && !options.keep_stale_locals {
+                let mut stale = StaleLocals::analyze(ops, body.range.start, frame.locals.len())?;
+                let offsets = match frame.passes_locals() {
+                    true => sites.cold.iter().map(|c| c.offset).collect(),
+                    false => sites.guarded,
+                };
+                for offset in offsets {
+                    let site = stale.at(offset);
+                    if site != AtSite::default() {
+                        at.push((offset, site));
+                    }
+                }
+            }
+            functions.push((index, frame, recorder, sites.cold, at));
+        }
+        // Which locals the debug info names, where a landing pad could
+        // leave out more than stale ones.
+        let wanted: Vec<usize> = functions
+            .iter()
+            .filter(|(_, frame, _, _, at)| {
+                !frame.passes_locals() && at.iter().any(|(_, s)| s.loop_values & !s.left_over != 0)
+            })
+            .map(|(index, ..)| *index)
+            .collect();
+        let named = NamedLocals::read(info, &wanted);
+        for (index, frame, recorder, cold, at) in functions {
+            let func = info.imported_funcs + index as u32;
+            if !frame.passes_locals() {
+                let pc = (info.bodies[index].range.start - info.code_payload_start) as u64;
+                let mut left_out: Vec<(u32, u32)> = at
+                    .iter()
+                    .map(|&(offset, site)| {
+                        (offset, site.omitted(named.at(index, pc + offset as u64)))
+                    })
+                    .filter(|&(_, stale)| stale != 0)
+                    .collect();
+                let sets = stale_sets(&mut left_out, MAX_STALE_SETS);
+                plan.stale.extend(
+                    left_out
+                        .into_iter()
+                        .map(|(offset, stale)| ((func, offset), stale)),
+                );
+                if !sets.is_empty() {
+                    plan.stale_sets.insert(func, sets);
+                }
+                continue;
+            }
+            // Trampolines leave out stale locals only: each further set
+            // would be a trampoline of its own.
+            for (offset, site) in at {
+                if site.left_over != 0 {
+                    plan.stale.insert((func, offset), site.left_over);
+                }
+            }
             // (The call-depth check on entry is never in a loop.)
             let entry = options.max_call_depth.map(|_| ColdSite::trap(0, trap));
-            // Only a site inside a loop can have stale locals.
-            let mut stale = match site_in_loop && !options.keep_stale_locals {
-                true => {
-                    let locals = frame.locals.len();
-                    Some(StaleLocals::analyze(ops, body.range.start, locals)?)
-                }
-                false => None,
-            };
-            let func = info.imported_funcs + index as u32;
-            for site in entry.into_iter().chain(sites) {
-                let stale = stale.as_mut().map_or(0, |s| s.at(site.offset));
-                if stale != 0 {
-                    plan.stale.insert((func, site.offset), stale);
-                }
+            for site in entry.into_iter().chain(cold) {
+                let stale = plan.stale(func, site.offset);
                 let key = (
                     site.callee,
                     frame.locals.clone(),
@@ -199,6 +261,12 @@ impl Recorders {
     /// function `func`: bit `i` for local `i`.
     pub fn stale(&self, func: u32, offset: u32) -> u32 {
         self.stale.get(&(func, offset)).copied().unwrap_or(0)
+    }
+
+    /// Each set of stale locals some sites of function `func` (which has a
+    /// landing pad) leave out, in order.
+    pub fn stale_sets(&self, func: u32) -> &[u32] {
+        self.stale_sets.get(&func).map_or(&[], Vec::as_slice)
     }
 
     /// The trampoline calling `callee` from a frame with these `stale`
@@ -274,6 +342,62 @@ impl Recorders {
     }
 }
 
+/// How many sets of locals a landing pad may leave out, each for the sites
+/// whose own set holds it. Each costs code: the zeroing of its locals on
+/// the way to the pad, about 16 bytes and 2 per local.
+const MAX_STALE_SETS: usize = 2;
+
+/// Chooses at most `limit` sets of locals to leave out for the sites of one
+/// function, `(offset, locals it may leave out)` each, and has each site
+/// leave out the largest chosen set within its own, or nothing (dropped
+/// from `sites`). Greedy: each set chosen serves the most sites not yet
+/// served, then leaves out the most locals over all sites.
+fn stale_sets(sites: &mut Vec<(u32, u32)>, limit: usize) -> Vec<u32> {
+    let mut candidates: Vec<u32> = sites.iter().map(|&(_, set)| set).collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let best = |chosen: &[u32], set: u32| {
+        chosen
+            .iter()
+            .filter(|&&c| c & !set == 0)
+            .max_by_key(|c| c.count_ones())
+            .copied()
+    };
+    // (sites served, locals left out over all sites)
+    let value = |chosen: &[u32]| {
+        sites.iter().fold((0, 0), |(served, left_out), &(_, set)| {
+            match best(chosen, set) {
+                Some(c) => (served + 1, left_out + c.count_ones()),
+                None => (served, left_out),
+            }
+        })
+    };
+    let mut chosen = Vec::new();
+    while chosen.len() < limit {
+        let now = value(&chosen);
+        let next = candidates
+            .iter()
+            .filter(|c| !chosen.contains(*c))
+            .map(|&c| (value(&[&chosen[..], &[c]].concat()), c))
+            .filter(|&(v, _)| v.1 > now.1)
+            // (The smaller set on a tie, so that the choice is stable.)
+            .max_by_key(|&(v, c)| (v, std::cmp::Reverse(c)));
+        match next {
+            Some((_, c)) => chosen.push(c),
+            None => break,
+        }
+    }
+    sites.retain_mut(|(_, set)| match best(&chosen, *set) {
+        Some(c) => {
+            *set = c;
+            true
+        }
+        None => false,
+    });
+    chosen.sort_unstable();
+    chosen
+}
+
 /// A cold site: where it is and what its trampoline calls.
 struct ColdSite {
     /// Body-relative offset of its instruction (the call, for a call
@@ -298,67 +422,90 @@ impl ColdSite {
     }
 }
 
-/// The cold sites of a body (whose first byte is at `start`) that
-/// `instrument` gives trampolines, and whether one of them is inside a loop.
-fn cold_sites(
-    info: &ModuleInfo<'_>,
-    may_unwind: &[bool],
-    mut ops: OperatorsReader<'_>,
-    start: usize,
-    trap: u32,
-) -> Result<(Vec<ColdSite>, bool), Error> {
-    let mut sites = Vec::new();
-    // A call that can unwind, just read: (callee, offset).
-    let mut previous = None;
-    // Whether each open block is a loop, and how many are.
-    let (mut blocks, mut loops) = (Vec::new(), 0);
-    let mut site_in_loop = false;
-    let mut constant = None;
-    while !ops.eof() {
-        let (op, offset) = ops.read_with_offset()?;
-        let divisor = std::mem::replace(&mut constant, pushed_constant(&op));
-        let relative = (offset as usize - start) as u32;
-        match op {
-            Operator::Loop { .. } => {
-                blocks.push(true);
-                loops += 1;
-            }
-            Operator::Block { .. }
-            | Operator::If { .. }
-            | Operator::Try { .. }
-            | Operator::TryTable { .. } => blocks.push(false),
-            Operator::End | Operator::Delegate { .. } => {
-                loops -= usize::from(blocks.pop() == Some(true));
-            }
-            _ => {}
-        }
-        let site = match (&op, previous) {
-            (Operator::Unreachable, Some((callee, call))) => {
-                let sig = info.func_type(callee)?;
-                Some(ColdSite {
-                    offset: call,
-                    callee,
-                    params: encoder_types(sig.params())?,
-                    callee_results: sig.results().len(),
-                })
-            }
-            (Operator::Unreachable, None) => Some(ColdSite::trap(relative, trap)),
-            (op, _) if starts_trap(op, divisor) => Some(ColdSite::trap(relative, trap)),
-            _ => None,
+/// The sites of a body that `instrument` makes record the frame.
+struct Sites {
+    /// The cold sites: trampolines where the function passes its locals.
+    cold: Vec<ColdSite>,
+    /// Body-relative offsets of every site that branches to the landing
+    /// pad where the function does not pass its locals: calls that can
+    /// unwind and trap points (the cold sites among them).
+    guarded: Vec<u32>,
+    /// Whether a cold site is inside a loop.
+    cold_in_loop: bool,
+}
+
+impl Sites {
+    /// The sites of a body whose first byte is at `start`.
+    fn of(
+        info: &ModuleInfo<'_>,
+        may_unwind: &[bool],
+        mut ops: OperatorsReader<'_>,
+        start: usize,
+        trap: u32,
+    ) -> Result<Self, Error> {
+        let mut sites = Sites {
+            cold: Vec::new(),
+            guarded: Vec::new(),
+            cold_in_loop: false,
         };
-        if let Some(site) = site {
-            site_in_loop |= loops > 0;
-            sites.push(site);
+        // Whether each open block is a loop.
+        let mut blocks = Vec::new();
+        // A call that can unwind, just read: (callee, offset), the callee
+        // `None` for an indirect call.
+        let mut previous = None;
+        let mut constant = None;
+        while !ops.eof() {
+            let (op, offset) = ops.read_with_offset()?;
+            let divisor = std::mem::replace(&mut constant, pushed_constant(&op));
+            let relative = (offset as usize - start) as u32;
+            match op {
+                Operator::Loop { .. } => blocks.push(true),
+                Operator::Block { .. }
+                | Operator::If { .. }
+                | Operator::Try { .. }
+                | Operator::TryTable { .. } => blocks.push(false),
+                Operator::End | Operator::Delegate { .. } => {
+                    blocks.pop();
+                }
+                _ => {}
+            }
+            let cold = match (&op, previous) {
+                (Operator::Unreachable, Some((Some(callee), call))) => {
+                    let sig = info.func_type(callee)?;
+                    Some(ColdSite {
+                        offset: call,
+                        callee,
+                        params: encoder_types(sig.params())?,
+                        callee_results: sig.results().len(),
+                    })
+                }
+                // (`instrument` leaves an `unreachable` after a guarded
+                // call as it is.)
+                (Operator::Unreachable, Some((None, _))) => None,
+                (Operator::Unreachable, None) => Some(ColdSite::trap(relative, trap)),
+                (op, _) if starts_trap(op, divisor) => Some(ColdSite::trap(relative, trap)),
+                _ => None,
+            };
+            let after_call = previous.is_some() && matches!(op, Operator::Unreachable);
+            let trap_point = !after_call && helper_for(&op, divisor).is_some();
+            if cold.is_some() {
+                sites.cold_in_loop |= blocks.contains(&true);
+            }
+            sites.cold.extend(cold);
+            previous = match op {
+                Operator::Call { function_index } => function_index
+                    .checked_sub(info.imported_funcs)
+                    .filter(|&i| may_unwind.get(i as usize).copied().unwrap_or(false))
+                    .map(|_| (Some(function_index), relative)),
+                Operator::CallIndirect { .. } | Operator::CallRef { .. } => Some((None, relative)),
+                _ => None,
+            };
+            if trap_point || previous.is_some() {
+                sites.guarded.push(relative);
+            }
         }
-        previous = match op {
-            Operator::Call { function_index } => function_index
-                .checked_sub(info.imported_funcs)
-                .filter(|&i| may_unwind.get(i as usize).copied().unwrap_or(false))
-                .map(|_| (function_index, relative)),
-            _ => None,
-        };
+        Ok(sites)
     }
-    Ok((sites, site_in_loop))
 }
 
 /// Whether `op` starts unwinding at once when it traps, without a helper
@@ -426,4 +573,26 @@ fn encoder_types(types: &[wasmparser::ValType]) -> Result<Vec<ValType>, Error> {
         .iter()
         .map(|&t| crate::instrument::encoder_type(t, 0))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stale_sets;
+
+    #[test]
+    fn the_sets_chosen_serve_the_most_sites_then_leave_out_the_most() {
+        let sites = vec![(1, 0b0111), (2, 0b0011), (3, 0b1_0000), (4, 0b0011)];
+        // One set: 0b0011 serves three sites, 0b0111 one.
+        let mut one = sites.clone();
+        assert_eq!(stale_sets(&mut one, 1), [0b0011]);
+        assert_eq!(one, [(1, 0b0011), (2, 0b0011), (4, 0b0011)]);
+        // Two: then 0b1_0000 serves one more site.
+        let mut two = sites.clone();
+        assert_eq!(stale_sets(&mut two, 2), [0b0011, 0b1_0000]);
+        assert_eq!(two, [(1, 0b0011), (2, 0b0011), (3, 0b1_0000), (4, 0b0011)]);
+        // Three: 0b0111 leaves one local more out at site 1.
+        let mut three = sites;
+        assert_eq!(stale_sets(&mut three, 3), [0b0011, 0b0111, 0b1_0000]);
+        assert_eq!(three[0], (1, 0b0111));
+    }
 }
