@@ -8,8 +8,9 @@
 //! the value from iteration to iteration, or out of the loop at each exit,
 //! in a register or a spill slot. Two kinds of locals are left out:
 //!
-//! - *Stale* locals, at a site inside a loop: the program never reads the
-//!   value there again, an enclosing loop assigns the local but does not
+//! - *Stale* locals, at a cold site inside a loop, of functions that pass
+//!   their locals to trampolines: the program never reads the value there
+//!   again, an enclosing loop assigns the local but does not
 //!   read it on entry, and on some path from that loop's header to the site
 //!   it is not assigned, so its value at the site can be left over from an
 //!   earlier iteration. A sieve of Eratosthenes with overflow checks ran
@@ -91,58 +92,47 @@ impl StaleLocals {
         })
     }
 
-    /// What a use of every local at the site whose instruction starts
-    /// `offset` bytes into the body would keep alive around loops.
-    pub fn at(&mut self, offset: u32) -> AtSite {
-        let none = AtSite::default();
-        let Some(flow) = &self.flow else {
-            return none;
+    /// The stale locals at the site whose instruction starts `offset` bytes
+    /// into the body (bit `i`: local `i`).
+    pub fn stale_at(&mut self, offset: u32) -> u32 {
+        let Some((flow, at)) = site(&self.flow, offset) else {
+            return 0;
         };
-        let Ok(at) = flow.offsets.binary_search(&offset) else {
-            return none;
+        if flow.innermost_loop[at].is_none() || self.budget < self.live_in.len() {
+            return 0;
+        }
+        self.budget -= self.live_in.len();
+        let with_use = flow.liveness(&self.live_in, Some(at));
+        let mut stale = 0;
+        let mut around = flow.innermost_loop[at];
+        while let Some(l) = around {
+            let assigned = flow.loop_assigned.get(&l).copied().unwrap_or(0);
+            stale |= with_use[l] & !self.live_in[l] & assigned;
+            around = flow.innermost_loop[l];
+        }
+        stale & self.locals
+    }
+
+    /// The loop values at the site whose instruction starts `offset` bytes
+    /// into the body: the locals a loop without calls before it assigns
+    /// that the program does not read there again.
+    pub fn loop_values_at(&self, offset: u32) -> u32 {
+        let Some((flow, at)) = site(&self.flow, offset) else {
+            return 0;
         };
-        // Only a loop that starts before the site can reach it.
+        // (Only a loop that starts before the site can reach it.)
         let before = flow.call_free_assigned.partition_point(|&(l, _)| l < at);
-        if before == 0 {
-            return none;
-        }
-        let mut left_over = 0;
-        if flow.innermost_loop[at].is_some() && self.budget >= self.live_in.len() {
-            self.budget -= self.live_in.len();
-            let with_use = flow.liveness(&self.live_in, Some(at));
-            let mut around = flow.innermost_loop[at];
-            while let Some(l) = around {
-                let assigned = flow.loop_assigned.get(&l).copied().unwrap_or(0);
-                left_over |= with_use[l] & !self.live_in[l] & assigned;
-                around = flow.innermost_loop[l];
-            }
-        }
-        let loop_values = flow.call_free_assigned[before - 1].1 & !self.live_in[at];
-        AtSite {
-            left_over: left_over & self.locals,
-            loop_values: loop_values & self.locals,
+        match before.checked_sub(1) {
+            Some(last) => flow.call_free_assigned[last].1 & !self.live_in[at] & self.locals,
+            None => 0,
         }
     }
 }
 
-/// The locals (bit `i`: local `i`) a site could leave out of its frame.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct AtSite {
-    /// Stale: assigned in an enclosing loop, not read again, and left over
-    /// from an earlier iteration on some path.
-    pub left_over: u32,
-    /// Assigned in a loop without calls before the site, and not read
-    /// again.
-    pub loop_values: u32,
-}
-
-impl AtSite {
-    /// The locals to record as missing, given those the debug info names at
-    /// the site (`u32::MAX` where it is unknown): stale ones, and loop
-    /// values that no variable lives in.
-    pub fn omitted(self, named: u32) -> u32 {
-        self.left_over | (self.loop_values & !named)
-    }
+/// The flow, if analyzed, and the operator index of the site at `offset`.
+fn site(flow: &Option<Flow>, offset: u32) -> Option<(&Flow, usize)> {
+    let flow = flow.as_ref()?;
+    Some((flow, flow.offsets.binary_search(&offset).ok()?))
 }
 
 /// A body's control flow, one node per operator.
@@ -151,8 +141,8 @@ struct Flow {
     uses: Vec<u32>,
     /// Locals each operator assigns.
     defs: Vec<u32>,
-    succs: Vec<Vec<usize>>,
-    preds: Vec<Vec<usize>>,
+    succs: Edges,
+    preds: Edges,
     /// For each operator, the innermost `loop` operator enclosing it.
     innermost_loop: Vec<Option<usize>>,
     /// For each `loop` operator, the locals assigned anywhere in the loop.
@@ -162,6 +152,53 @@ struct Flow {
     call_free_assigned: Vec<(usize, u32)>,
     /// Body-relative offset of each operator.
     offsets: Vec<u32>,
+}
+
+/// "No index" in [`Flow::of`]'s tables.
+const NONE: usize = usize::MAX;
+
+/// Edges of the flow graph from each operator, packed: the targets of
+/// operator `i` are `list[start[i]..start[i + 1]]`.
+#[derive(Default)]
+struct Edges {
+    start: Vec<u32>,
+    list: Vec<u32>,
+}
+
+impl Edges {
+    /// Adds the edges of the next operator.
+    fn push(&mut self, targets: impl IntoIterator<Item = usize>) {
+        if self.start.is_empty() {
+            self.start.push(0);
+        }
+        self.list.extend(targets.into_iter().map(|t| t as u32));
+        self.start.push(self.list.len() as u32);
+    }
+
+    /// The targets of operator `i`.
+    fn of(&self, i: usize) -> &[u32] {
+        &self.list[self.start[i] as usize..self.start[i + 1] as usize]
+    }
+
+    /// The same edges reversed, for `n` operators.
+    fn reversed(&self, n: usize) -> Edges {
+        let mut count = vec![0u32; n + 1];
+        for &t in &self.list {
+            count[t as usize + 1] += 1;
+        }
+        for i in 0..n {
+            count[i + 1] += count[i];
+        }
+        let mut list = vec![0; self.list.len()];
+        let mut next = count.clone();
+        for i in 0..n {
+            for &t in self.of(i) {
+                list[next[t as usize] as usize] = i as u32;
+                next[t as usize] += 1;
+            }
+        }
+        Edges { start: count, list }
+    }
 }
 
 /// An open block while the body is read.
@@ -215,8 +252,9 @@ impl Flow {
         let mut open_loops: Vec<(usize, u32)> = Vec::new();
         let mut loop_calls = LoopCalls::default();
         let mut calling_loops = HashSet::new();
-        let mut end_of: HashMap<usize, usize> = HashMap::new();
-        let mut else_of: HashMap<usize, usize> = HashMap::new();
+        // For each `block`, `loop` or `if`: the index of its `end`, and of
+        // an `if`'s `else` (`NONE` where there is none).
+        let (mut end_of, mut else_of) = (Vec::new(), Vec::new());
         let mut loop_assigned = HashMap::new();
         let mut loops = Vec::new();
         while !ops.eof() {
@@ -226,6 +264,8 @@ impl Flow {
                 return Ok(None);
             }
             offsets.push((offset as usize - body_start) as u32);
+            end_of.push(NONE);
+            else_of.push(NONE);
             innermost_loop.push(open_loops.last().map(|&(start, _)| start));
             let label = |depth: u32| match open.len().checked_sub(depth as usize + 1) {
                 Some(k) if open[k].is_loop => Label::Loop(open[k].start),
@@ -269,7 +309,7 @@ impl Flow {
                 },
                 Operator::End => match open.pop() {
                     Some(o) => {
-                        end_of.insert(o.start, i);
+                        end_of[o.start] = i;
                         if o.is_loop
                             && let Some((start, assigned)) = open_loops.pop()
                         {
@@ -282,7 +322,7 @@ impl Flow {
                             }
                         }
                         if let Some(e) = o.else_at {
-                            else_of.insert(o.start, e);
+                            else_of[o.start] = e;
                         }
                         Next::FallThrough
                     }
@@ -328,36 +368,29 @@ impl Flow {
             return Ok(None); // (a body without its `end`s)
         }
         let n = nexts.len();
+        let known = |i: usize| (i != NONE).then_some(i);
         let target = |label: &Label| match *label {
             Label::Loop(start) => Some(start),
-            Label::End(start) => end_of.get(&start).copied(),
+            Label::End(start) => known(end_of[start]),
             Label::Exit => None,
         };
-        let mut succs: Vec<Vec<usize>> = Vec::with_capacity(n);
+        let mut succs = Edges::default();
         for (i, next) in nexts.iter().enumerate() {
             let fall = (i + 1 < n).then_some(i + 1);
-            succs.push(match next {
-                Next::FallThrough => fall.into_iter().collect(),
-                Next::Branch(l) => target(l).into_iter().collect(),
-                Next::MaybeBranch(l) => fall.into_iter().chain(target(l)).collect(),
-                Next::Table(ls) => ls.iter().filter_map(target).collect(),
+            match next {
+                Next::FallThrough => succs.push(fall),
+                Next::Branch(l) => succs.push(target(l)),
+                Next::MaybeBranch(l) => succs.push(fall.into_iter().chain(target(l))),
+                Next::Table(ls) => succs.push(ls.iter().filter_map(target)),
                 Next::If => {
-                    let otherwise = match else_of.get(&i) {
-                        Some(&e) => Some(e + 1),
-                        None => end_of.get(&i).copied(),
-                    };
-                    fall.into_iter().chain(otherwise).collect()
+                    let otherwise = known(else_of[i]).map(|e| e + 1).or(known(end_of[i]));
+                    succs.push(fall.into_iter().chain(otherwise))
                 }
-                Next::Else(start) => end_of.get(start).copied().into_iter().collect(),
-                Next::Stop => Vec::new(),
-            });
-        }
-        let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (i, list) in succs.iter().enumerate() {
-            for &s in list {
-                preds[s].push(i);
+                Next::Else(start) => succs.push(known(end_of[*start])),
+                Next::Stop => succs.push(None),
             }
         }
+        let preds = succs.reversed(n);
         let mut assigned_so_far = 0;
         let call_free_assigned = loops
             .iter()
@@ -390,7 +423,11 @@ impl Flow {
             None => (0..live_in.len()).collect(),
         };
         while let Some(i) = work.pop() {
-            let out = self.succs[i].iter().fold(0, |acc, &s| acc | live_in[s]);
+            let out = self
+                .succs
+                .of(i)
+                .iter()
+                .fold(0, |acc, &s| acc | live_in[s as usize]);
             let used = if Some(i) == extra {
                 u32::MAX
             } else {
@@ -399,7 +436,7 @@ impl Flow {
             let new = used | (out & !self.defs[i]);
             if new != live_in[i] {
                 live_in[i] = new;
-                work.extend(&self.preds[i]);
+                work.extend(self.preds.of(i).iter().map(|&p| p as usize));
             }
         }
         live_in
@@ -410,17 +447,17 @@ impl Flow {
 mod tests {
     use wasmparser::{Operator, Parser, Payload};
 
-    use super::{AtSite, StaleLocals};
+    use super::StaleLocals;
 
     /// The stale locals at the first `i32.div_u` or `unreachable` of the one
     /// function of `wat`.
     fn stale_at_trap(wat: &str) -> u32 {
-        at_trap(wat).left_over
+        at_trap(wat).0
     }
 
-    /// What the first `i32.div_u` or `unreachable` of the one function of
-    /// `wat` could leave out.
-    fn at_trap(wat: &str) -> AtSite {
+    /// The stale locals and the loop values at the first `i32.div_u` or
+    /// `unreachable` of the one function of `wat`.
+    fn at_trap(wat: &str) -> (u32, u32) {
         let module = wat::parse_str(wat).unwrap();
         for payload in Parser::new(0).parse_all(&module) {
             let Payload::CodeSectionEntry(body) = payload.unwrap() else {
@@ -441,7 +478,8 @@ mod tests {
             while !reader.eof() {
                 let (op, offset) = reader.read_with_offset().unwrap();
                 if matches!(op, Operator::I32DivU | Operator::Unreachable) {
-                    return stale.at((offset as usize - start) as u32);
+                    let offset = (offset as usize - start) as u32;
+                    return (stale.stale_at(offset), stale.loop_values_at(offset));
                 }
             }
         }
@@ -555,21 +593,15 @@ mod tests {
         let at = at_trap(&after_loop("", ""));
         // $i, $x, $sum: the loop assigns them; none is read after the
         // division. None is stale: the division is after the loop.
-        assert_eq!(
-            at,
-            AtSite {
-                left_over: 0,
-                loop_values: 0b1110
-            }
-        );
+        assert_eq!(at, (0, 0b1110));
         let read_after = at_trap(&after_loop("", "(local.get $x) (i32.add)"));
-        assert_eq!(read_after.loop_values, 0b1010);
+        assert_eq!(read_after, (0, 0b1010));
     }
 
     #[test]
     fn values_of_a_loop_with_a_call_are_kept() {
         // (V8 keeps no value in a register across a call anyway.)
-        assert_eq!(at_trap(&after_loop("(call $f)", "")), AtSite::default());
+        assert_eq!(at_trap(&after_loop("(call $f)", "")), (0, 0));
     }
 
     #[test]
@@ -580,7 +612,7 @@ mod tests {
         // outer loop never ends.
         let unclosed = [0x03, 0x40, 0x03, 0x40, 0x21, 0x00, 0x00, 0x0b];
         let mut stale = StaleLocals::analyze(reader(&unclosed), 0, 1).unwrap();
-        assert_eq!(stale.at(6), AtSite::default());
+        assert_eq!((stale.stale_at(6), stale.loop_values_at(6)), (0, 0));
         // The same, then `else` outside any `if`.
         let stray_else = [0x03, 0x40, 0x03, 0x40, 0x21, 0x00, 0x00, 0x0b, 0x05];
         let err = StaleLocals::analyze(reader(&stray_else), 0, 1)

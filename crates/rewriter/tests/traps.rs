@@ -51,13 +51,9 @@ const MODULE: &str = r#"
 /// after `name` and the unwinding mode, and checks that the rewrite unwinds
 /// as asked: (original, rewritten).
 fn rewrite_in_mode(name: &str, wat: &str, options: &Options) -> (PathBuf, PathBuf) {
-    rewrite_module_in_mode(name, &wat::parse_str(wat).unwrap(), options)
-}
-
-/// [`rewrite_in_mode`] of a module's bytes.
-fn rewrite_module_in_mode(name: &str, module: &[u8], options: &Options) -> (PathBuf, PathBuf) {
     let mode = format!("{:?}", options.unwind).to_lowercase();
-    let (a, b, out) = rewrite_pair(&format!("{name}.{mode}"), module, options);
+    let module = wat::parse_str(wat).unwrap();
+    let (a, b, out) = rewrite_pair(&format!("{name}.{mode}"), &module, options);
     assert_eq!(out.stats.unwind, options.unwind, "{name}");
     (a, b)
 }
@@ -517,120 +513,6 @@ fn stale_locals_in_a_loop_are_missing_unless_kept() {
             let frames = &dump.threads()[0].frames;
             assert_eq!(frames.len(), 1, "{unwind:?} {name}");
             assert_eq!(frames[0].locals, expected, "{unwind:?} {name}");
-        }
-    }
-}
-
-/// `$work` keeps loop values at a call after its loop, one of them in a
-/// variable its debug info names.
-const LOOP_VALUES: &str = include_str!("loop_values.wat");
-
-/// `module` with DWARF for its function `func`: a variable in local
-/// `local` over the whole function.
-fn with_variable_in_local(module: &[u8], func: usize, local: u32) -> Vec<u8> {
-    use gimli::write::{self, Address, AttributeValue, EndianVec};
-    let mut code_start = 0;
-    let mut bodies = Vec::new();
-    for payload in wasmparser::Parser::new(0).parse_all(module) {
-        match payload.unwrap() {
-            wasmparser::Payload::CodeSectionStart {
-                unchecked_range, ..
-            } => code_start = unchecked_range.start,
-            wasmparser::Payload::CodeSectionEntry(body) => bodies.push(body.range()),
-            _ => {}
-        }
-    }
-    let body = &bodies[func];
-    let (start, len) = (body.start - code_start, body.end - body.start);
-    let encoding = gimli::Encoding {
-        format: gimli::Format::Dwarf32,
-        version: 4,
-        address_size: 4,
-    };
-    let mut dwarf = write::Dwarf::new();
-    let id = dwarf
-        .units
-        .add(write::Unit::new(encoding, write::LineProgram::none()));
-    let unit = dwarf.units.get_mut(id);
-    let root = unit.root();
-    let sub = unit.add(root, gimli::DW_TAG_subprogram);
-    for entry in [root, sub] {
-        let entry = unit.get_mut(entry);
-        entry.set(
-            gimli::DW_AT_low_pc,
-            AttributeValue::Address(Address::Constant(start)),
-        );
-        // (An address, so that the rewrite can patch it in place.)
-        entry.set(
-            gimli::DW_AT_high_pc,
-            AttributeValue::Address(Address::Constant(start + len)),
-        );
-    }
-    let var = unit.add(sub, gimli::DW_TAG_variable);
-    let mut location = write::Expression::new();
-    location.op_wasm_local(local);
-    location.op(gimli::DW_OP_stack_value);
-    let var = unit.get_mut(var);
-    var.set(gimli::DW_AT_name, AttributeValue::String(b"named".to_vec()));
-    var.set(gimli::DW_AT_location, AttributeValue::Exprloc(location));
-    let mut sections = write::Sections::new(EndianVec::new(gimli::LittleEndian));
-    dwarf.write(&mut sections).unwrap();
-    let mut out = module.to_vec();
-    sections
-        .for_each(|id, data| {
-            if !data.slice().is_empty() {
-                let mut section = wasm_encoder::Module::new();
-                section.section(&wasm_encoder::CustomSection {
-                    name: id.name().into(),
-                    data: data.slice().into(),
-                });
-                // (Past the 8-byte header of the module it encodes.)
-                out.extend_from_slice(&section.finish()[8..]);
-            }
-            Ok::<_, gimli::Error>(())
-        })
-        .unwrap();
-    out
-}
-
-#[test]
-fn loop_values_no_variable_lives_in_are_missing() {
-    let plain = wat::parse_str(LOOP_VALUES).unwrap();
-    let with_dwarf = with_variable_in_local(&plain, 1, 2);
-    let n = 4;
-    let sum: i32 = (0..n).map(|i| i * 3 + i + 100).sum();
-    // $n, $i, $named, $unnamed, $sum, $c5..$c11.
-    let all: Vec<Value> = [n, n, 3 * (n - 1), n - 1 + 100, sum, 5, 6, 7, 8, 9, 10, 11]
-        .map(Value::I32)
-        .to_vec();
-    let mut left_out = all.clone();
-    left_out[1] = Value::Missing;
-    left_out[3] = Value::Missing;
-    for unwind in UNWINDS {
-        let cases = [
-            // Without debug info nothing is known to be unused.
-            ("no-dwarf", &plain, false, &all),
-            ("dwarf", &with_dwarf, false, &left_out),
-            ("dwarf-kept", &with_dwarf, true, &all),
-        ];
-        for (name, module, keep_stale_locals, expected) in cases {
-            let options = Options {
-                unwind,
-                keep_stale_locals,
-                ..Options::default()
-            };
-            let (_, rewritten) =
-                rewrite_module_in_mode(&format!("loop-values-{name}"), module, &options);
-            let run = NodeCommand::new(&rewritten)
-                .invoke("run")
-                .invoke_args(&[&n.to_string()])
-                .run();
-            assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{name}");
-            let dump = CoreDump::parse(run.core.as_deref().expect("core")).unwrap();
-            let frames = &dump.threads()[0].frames;
-            let funcs: Vec<u32> = frames.iter().map(|f| f.func).collect();
-            assert_eq!(funcs, [0, 1, 2], "{unwind:?} {name}");
-            assert_eq!(&frames[1].locals, expected, "{unwind:?} {name}");
         }
     }
 }

@@ -36,7 +36,7 @@ use crate::Options;
 use crate::error::{Error, unsupported};
 use crate::module::ModuleInfo;
 use crate::named_locals::NamedLocals;
-use crate::stale::{AtSite, MAX_ANALYZED_LOCALS, StaleLocals};
+use crate::stale::{MAX_ANALYZED_LOCALS, StaleLocals};
 use crate::types::TypeRegistry;
 
 /// Functions with more params and locals than this record their frame at
@@ -139,12 +139,16 @@ impl Recorders {
             if !has_zeros(&frame.results) {
                 continue;
             }
-            // A landing pad only leaves out locals around a loop without
-            // calls, and only among the first 32.
-            let analyzed = !frame.passes_locals()
+            // Trampolines leave out stale locals at cold sites in loops. A
+            // landing pad leaves out loop values that no variable lives in,
+            // in a function with a loop without calls, among its first 32
+            // locals.
+            let passes = frame.passes_locals();
+            let lean_pad = !passes
                 && loop_without_calls[index]
-                && frame.locals.len() <= MAX_ANALYZED_LOCALS;
-            if !frame.passes_locals() && (!analyzed || options.keep_stale_locals) {
+                && frame.locals.len() <= MAX_ANALYZED_LOCALS
+                && !options.keep_stale_locals;
+            if !passes && !lean_pad {
                 continue;
             }
             let body = &info.bodies[index];
@@ -152,63 +156,45 @@ impl Recorders {
                 BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
             let ops = FunctionBody::new(reader).get_operators_reader()?;
             let sites = Sites::of(info, may_unwind, ops.clone(), body.range.start, trap)?;
-            // What a use of every local at each site would keep alive:
-            // trampolines are called from cold sites, landing pads from all.
-            let mut at = Vec::new();
-            if (analyzed || sites.cold_in_loop) && !options.keep_stale_locals {
+            let mut left_out = Vec::new();
+            if lean_pad || (sites.cold_in_loop && !options.keep_stale_locals) {
                 let mut stale = StaleLocals::analyze(ops, body.range.start, frame.locals.len())?;
-                let offsets = match frame.passes_locals() {
-                    true => sites.cold.iter().map(|c| c.offset).collect(),
-                    false => sites.guarded,
+                left_out = match passes {
+                    true => (sites.cold.iter())
+                        .map(|site| (site.offset, stale.stale_at(site.offset)))
+                        .collect(),
+                    false => (sites.guarded.iter())
+                        .map(|&offset| (offset, stale.loop_values_at(offset)))
+                        .collect(),
                 };
-                for offset in offsets {
-                    let site = stale.at(offset);
-                    if site != AtSite::default() {
-                        at.push((offset, site));
-                    }
-                }
+                left_out.retain(|&(_, locals)| locals != 0);
             }
-            functions.push((index, frame, recorder, sites.cold, at));
+            functions.push((index, frame, recorder, sites.cold, left_out));
         }
-        // Which locals the debug info names, where a landing pad could
-        // leave out more than stale ones.
-        let wanted: Vec<usize> = functions
-            .iter()
-            .filter(|(_, frame, _, _, at)| {
-                !frame.passes_locals() && at.iter().any(|(_, s)| s.loop_values & !s.left_over != 0)
-            })
+        // What the debug info names where landing pads could leave out
+        // loop values.
+        let wanted: Vec<usize> = (functions.iter())
+            .filter(|(_, frame, .., left_out)| !frame.passes_locals() && !left_out.is_empty())
             .map(|(index, ..)| *index)
             .collect();
         let named = NamedLocals::read(info, &wanted);
-        for (index, frame, recorder, cold, at) in functions {
+        for (index, frame, recorder, cold, mut left_out) in functions {
             let func = info.imported_funcs + index as u32;
+            let keep = |(offset, locals)| ((func, offset), locals);
             if !frame.passes_locals() {
                 let pc = (info.bodies[index].range.start - info.code_payload_start) as u64;
-                let mut left_out: Vec<(u32, u32)> = at
-                    .iter()
-                    .map(|&(offset, site)| {
-                        (offset, site.omitted(named.at(index, pc + offset as u64)))
-                    })
-                    .filter(|&(_, stale)| stale != 0)
-                    .collect();
+                for (offset, locals) in &mut left_out {
+                    *locals &= !named.at(index, pc + *offset as u64);
+                }
+                left_out.retain(|&(_, locals)| locals != 0);
                 let sets = stale_sets(&mut left_out, MAX_STALE_SETS);
-                plan.stale.extend(
-                    left_out
-                        .into_iter()
-                        .map(|(offset, stale)| ((func, offset), stale)),
-                );
                 if !sets.is_empty() {
                     plan.stale_sets.insert(func, sets);
                 }
+                plan.stale.extend(left_out.into_iter().map(keep));
                 continue;
             }
-            // Trampolines leave out stale locals only: each further set
-            // would be a trampoline of its own.
-            for (offset, site) in at {
-                if site.left_over != 0 {
-                    plan.stale.insert((func, offset), site.left_over);
-                }
-            }
+            plan.stale.extend(left_out.into_iter().map(keep));
             // (The call-depth check on entry is never in a loop.)
             let entry = options.max_call_depth.map(|_| ColdSite::trap(0, trap));
             for site in entry.into_iter().chain(cold) {

@@ -2,6 +2,8 @@
 //! DWARF 4 is written byte by byte (base address selection entries,
 //! tombstones, a unit based at 0, a sequence set at 0); DWARF 5 with
 //! `gimli::write` (`DW_RLE_*`/`DW_LLE_*` entries, a ULEB `DW_AT_high_pc`).
+//! And what the DWARF decides of a dump: which loop values a frame leaves
+//! out.
 
 use gimli::write::{self, Address, EndianVec, LineProgram, LineString};
 use gimli::{Encoding, Format, LittleEndian};
@@ -530,4 +532,107 @@ fn dwarf5_lists_and_uleb_high_pc() {
         .collect();
     assert_eq!(expected.len(), 3);
     assert_eq!(lists(&dwarf_out), expected);
+}
+
+/// `$work` keeps loop values at a call after its loop.
+const LOOP_VALUES: &str = include_str!("../loop_values.wat");
+
+/// `module` with DWARF 4 for its function `func`: a variable in local
+/// `local` over the whole function.
+fn with_variable_in_local(module: &[u8], func: usize, local: u32) -> Vec<u8> {
+    let body = &bodies(module)[func];
+    let encoding = Encoding {
+        format: Format::Dwarf32,
+        version: 4,
+        address_size: 4,
+    };
+    let mut dwarf = write::Dwarf::new();
+    let id = dwarf
+        .units
+        .add(write::Unit::new(encoding, LineProgram::none()));
+    let unit = dwarf.units.get_mut(id);
+    let root = unit.root();
+    let sub = unit.add(root, gimli::DW_TAG_subprogram);
+    for entry in [root, sub] {
+        let entry = unit.get_mut(entry);
+        for (name, address) in [
+            (gimli::DW_AT_low_pc, body.start),
+            // (An address, so that the rewrite can patch it in place.)
+            (gimli::DW_AT_high_pc, body.end),
+        ] {
+            entry.set(
+                name,
+                write::AttributeValue::Address(Address::Constant(address)),
+            );
+        }
+    }
+    let var = unit.add(sub, gimli::DW_TAG_variable);
+    let mut location = write::Expression::new();
+    location.op_wasm_local(local);
+    location.op(gimli::DW_OP_stack_value);
+    let var = unit.get_mut(var);
+    var.set(
+        gimli::DW_AT_name,
+        write::AttributeValue::String(b"named".to_vec()),
+    );
+    var.set(
+        gimli::DW_AT_location,
+        write::AttributeValue::Exprloc(location),
+    );
+    let mut sections = write::Sections::new(EndianVec::new(LittleEndian));
+    dwarf.write(&mut sections).unwrap();
+    let mut out = module.to_vec();
+    sections
+        .for_each(|id, data| {
+            if !data.slice().is_empty() {
+                append_custom(&mut out, id.name(), data.slice());
+            }
+            Ok::<_, gimli::Error>(())
+        })
+        .unwrap();
+    out
+}
+
+#[test]
+fn loop_values_no_variable_lives_in_are_missing() {
+    use coredump::{CoreDump, Value};
+    use rewriter::{Options, Unwind};
+    let plain = wat::parse_str(LOOP_VALUES).unwrap();
+    let with_dwarf = with_variable_in_local(&plain, 1, 2);
+    let n = 4;
+    let sum: i32 = (0..n).map(|i| i * 3 + i + 100).sum();
+    // $n, $i, $named, $unnamed, $sum, $c5..$c11.
+    let all = [n, n, 3 * (n - 1), n - 1 + 100, sum, 5, 6, 7, 8, 9, 10, 11].map(Value::I32);
+    let mut left_out = all;
+    left_out[1] = Value::Missing;
+    left_out[3] = Value::Missing;
+    for unwind in [Unwind::Exceptions, Unwind::Checks] {
+        let cases = [
+            // Without debug info nothing is known to be unused.
+            ("plain", &plain, false, &all),
+            ("dwarf", &with_dwarf, false, &left_out),
+            ("kept", &with_dwarf, true, &all),
+        ];
+        for (name, module, keep_stale_locals, expected) in cases {
+            let options = Options {
+                unwind,
+                keep_stale_locals,
+                ..Options::default()
+            };
+            let out = rewriter::rewrite(module, &options).unwrap();
+            let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("loop-values-{name}-{unwind:?}.wasm"));
+            std::fs::write(&path, &out.module).unwrap();
+            let run = wasm_coredump_tests::NodeCommand::new(&path)
+                .invoke("run")
+                .invoke_args(&[&n.to_string()])
+                .run();
+            assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{name}");
+            let dump = CoreDump::parse(run.core.as_deref().expect("core")).unwrap();
+            let frames = &dump.threads()[0].frames;
+            let funcs: Vec<u32> = frames.iter().map(|f| f.func).collect();
+            assert_eq!(funcs, [0, 1, 2], "{unwind:?} {name}");
+            assert_eq!(&frames[1].locals, expected, "{unwind:?} {name}");
+        }
+    }
 }
