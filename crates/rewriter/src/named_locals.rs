@@ -34,12 +34,12 @@ impl NamedLocals {
     /// of them are skipped.
     pub fn read(info: &ModuleInfo<'_>, wanted: &[usize]) -> Self {
         let mut named = NamedLocals::default();
-        let Ok(sections) = Sections::collect(info) else {
-            return named;
-        };
         if wanted.is_empty() {
             return named;
         }
+        let Ok(sections) = Sections::collect(info) else {
+            return named;
+        };
         // Malformed DWARF leaves every function unknown (everything named).
         if named.read_units(info, &sections, wanted).is_err() {
             named.functions.clear();

@@ -10,11 +10,11 @@
 //!
 //! - *Stale* locals, at a cold site inside a loop, of functions that pass
 //!   their locals to trampolines: the program never reads the value there
-//!   again, an enclosing loop assigns the local but does not
-//!   read it on entry, and on some path from that loop's header to the site
-//!   it is not assigned, so its value at the site can be left over from an
-//!   earlier iteration. A sieve of Eratosthenes with overflow checks ran
-//!   1.19x the original with them recorded, 1.02x without.
+//!   again, an enclosing loop assigns the local but does not read it on
+//!   entry, and on some path from that loop's header to the site it is not
+//!   assigned, so its value at the site can be left over from an earlier
+//!   iteration. A sieve of Eratosthenes with overflow checks ran 1.19x the
+//!   original with them recorded, 1.02x without.
 //! - *Loop values* that no variable lives in, at sites of functions with a
 //!   landing pad: a loop without calls before the site assigns the local,
 //!   the program never reads it at the site again, and the input's DWARF
