@@ -2,7 +2,10 @@
 //! copied or extended, plus the runtime, the export wrappers and a new
 //! build_id.
 
-use wasm_encoder::{BlockType, Encode, ExportKind, ExportSection, Function};
+use std::collections::HashMap;
+
+use wasm_encoder::reencode::{self, Reencode};
+use wasm_encoder::{BlockType, Encode, ExportKind, ExportSection, Function, InstructionSink};
 use wasmparser::{ExternalKind, ValType};
 
 use crate::address_map::{AddressMap, FunctionMap};
@@ -90,7 +93,27 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         })
         .collect();
     let start = start_function(&info)?.map(|f| wrapper_of(f).unwrap_or(f));
-    stats.entry_points = wrapped.len() as u32;
+    // Functions the host can call through a table it sees (exported or
+    // imported) get a wrapper in the table: an entry point when no other
+    // entry is running, a plain call when Wasm calls it.
+    let host_table = (info.tables.iter().enumerate()).any(|(i, t)| {
+        t.imported
+            || (info.exports.iter())
+                .any(|(_, kind, index)| *kind == ExternalKind::Table && *index as usize == i)
+    });
+    let in_tables: Vec<u32> = match host_table {
+        true => (info.element_funcs.iter().copied())
+            .filter(|&f| {
+                (f.checked_sub(info.imported_funcs)).is_some_and(|d| may_unwind[d as usize])
+            })
+            .collect(),
+        false => Vec::new(),
+    };
+    let table_base = wrapper_base + wrapped.len() as u32;
+    let table_wrappers: HashMap<u32, u32> = (in_tables.iter().enumerate())
+        .map(|(k, &f)| (f, table_base + k as u32))
+        .collect();
+    stats.entry_points = (wrapped.len() + in_tables.len()) as u32;
 
     let recorders = Recorders::plan(
         &info,
@@ -98,7 +121,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         &analysis.loop_without_calls,
         options,
         &runtime,
-        wrapper_base + wrapped.len() as u32,
+        table_base + in_tables.len() as u32,
     )?;
     let mut indirect = match options.check_indirect_calls {
         true => Some(IndirectChecks::new(&info, recorders.end())?),
@@ -142,7 +165,8 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
     };
     let runtime_funcs = runtime.functions(&mut types, &dump_info, &retraps);
     let mut wrappers = Vec::new();
-    for &func in &wrapped {
+    let in_exports = wrapped.iter().map(|&f| (f, false));
+    for (func, in_table) in in_exports.chain(in_tables.iter().map(|&f| (f, true))) {
         let sig = info.func_type(func)?;
         let params: Vec<wasm_encoder::ValType> = sig
             .params()
@@ -155,9 +179,13 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
             .map(|&t| crate::instrument::encoder_type(t, 0))
             .collect::<Result<_, _>>()?;
         let ty = types.func(&params, &results);
-        // Only a `try` needs a type: unwinding with checks adds none.
-        let body_type = runtime.tag.map(|_| types.func(&[], &results));
-        wrappers.push((ty, wrapper(&runtime, func, params.len() as u32, body_type)));
+        let body_type = types.func(&[], &results);
+        let entry = Entry {
+            func,
+            params: params.len() as u32,
+            body_type,
+        };
+        wrappers.push((ty, entry.wrapper(&runtime, in_table)));
     }
 
     let mut out = Vec::with_capacity(input.len() + input.len() / 4);
@@ -225,6 +253,9 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
                 let mut p = Vec::new();
                 start.unwrap_or(0).encode(&mut p);
                 write_section(&mut out, 8, &p);
+            }
+            9 if !table_wrappers.is_empty() => {
+                element_section(&mut out, payload, section.range.start, &table_wrappers)?
             }
             10 => code_section(&mut out, &new, &mut stats, &mut address_map),
             0 if section.name.as_deref() == Some("build_id") => {}
@@ -355,35 +386,114 @@ fn build_id(info: &ModuleInfo<'_>) -> [u8; 16] {
     *uuid::Uuid::new_v5(&BUILD_ID_NAMESPACE, &seed).as_bytes()
 }
 
-/// An entry point: calls `func`, and if a trap unwound out of it, writes the
-/// dump and raises the trap. With exceptions, the call is in a `try` of type
-/// `body_type` (no params, `func`'s results) that catches the tag.
-fn wrapper(rt: &Runtime, func: u32, params: u32, body_type: Option<u32>) -> Function {
-    let mut f = Function::new([]);
-    let mut s = f.instructions();
-    if let Some(ty) = body_type {
-        s.try_(BlockType::FunctionType(ty));
+/// An entry point: a call of `func` (with `params` params, its results
+/// `body_type`'s) that writes the dump and raises the trap when a trap
+/// unwinds out of it.
+struct Entry {
+    func: u32,
+    params: u32,
+    /// The type `[] -> results` of `func`.
+    body_type: u32,
+}
+
+impl Entry {
+    /// The wrapper of an export or the start function (always an entry),
+    /// or of a function in a table the host sees (`in_table`: an entry only
+    /// when no other entry is running; Wasm calling it gets a plain call).
+    fn wrapper(&self, rt: &Runtime, in_table: bool) -> Function {
+        let mut f = Function::new([]);
+        let mut s = f.instructions();
+        let entries = rt.global(G::Entries);
+        if in_table {
+            s.global_get(entries)
+                .if_(BlockType::FunctionType(self.body_type));
+            self.call(&mut s);
+            s.else_();
+        }
+        let count = |s: &mut InstructionSink<'_>, delta: i32| {
+            s.global_get(entries)
+                .i32_const(delta)
+                .i32_add()
+                .global_set(entries);
+        };
+        count(&mut s, 1);
+        if let Some(tag) = rt.tag {
+            s.try_(BlockType::FunctionType(self.body_type));
+            self.call(&mut s);
+            s.catch(tag);
+            count(&mut s, -1);
+            finish(&mut s, rt);
+            s.unreachable();
+            // (A host exception passes through.)
+            s.catch_all();
+            count(&mut s, -1);
+            s.rethrow(0).end();
+            count(&mut s, -1);
+        } else {
+            self.call(&mut s);
+            count(&mut s, -1);
+            s.global_get(rt.global(G::State))
+                .i32_const(1)
+                .i32_eq()
+                .if_(BlockType::Empty);
+            finish(&mut s, rt);
+            s.end();
+        }
+        if in_table {
+            s.end();
+        }
+        s.end();
+        f
     }
-    for i in 0..params {
-        s.local_get(i);
+
+    /// Calls the function with the wrapper's params.
+    fn call(&self, s: &mut InstructionSink<'_>) {
+        for i in 0..self.params {
+            s.local_get(i);
+        }
+        s.call(self.func);
     }
-    s.call(func);
-    match rt.tag {
-        Some(tag) => s.catch(tag),
-        None => s
-            .global_get(rt.global(G::State))
-            .i32_const(1)
-            .i32_eq()
-            .if_(BlockType::Empty),
-    };
+}
+
+/// Writes the dump and raises the trap.
+fn finish(s: &mut InstructionSink<'_>, rt: &Runtime) {
     s.call(rt.func(Rt::Finish));
     s.global_get(rt.global(G::Kind)).call(rt.func(Rt::Retrap));
-    if rt.tag.is_some() {
-        s.unreachable();
+}
+
+/// The Element section with the functions of `wrappers` replaced by their
+/// wrappers, and a declarative segment of the functions replaced.
+fn element_section(
+    out: &mut Vec<u8>,
+    payload: &[u8],
+    offset: usize,
+    wrappers: &HashMap<u32, u32>,
+) -> Result<(), Error> {
+    struct Replace<'a>(&'a HashMap<u32, u32>);
+    impl Reencode for Replace<'_> {
+        type Error = std::convert::Infallible;
+        fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Self::Error>> {
+            Ok(self.0.get(&func).copied().unwrap_or(func))
+        }
     }
-    s.end();
-    s.end();
-    f
+    let reader = wasmparser::ElementSectionReader::new(wasmparser::BinaryReader::new(
+        payload,
+        offset as u64,
+    ))?;
+    let mut section = wasm_encoder::ElementSection::new();
+    Replace(wrappers)
+        .parse_element_section(&mut section, reader)
+        .map_err(|e| match e {
+            reencode::Error::ParseError(e) => Error::from(e),
+            e => unsupported(format!("element section: {e}"), offset as u64),
+        })?;
+    // The functions replaced stay declared, for the `ref.func`s of the code.
+    let mut replaced: Vec<u32> = wrappers.keys().copied().collect();
+    replaced.sort_unstable();
+    section.declared(wasm_encoder::Elements::Functions(replaced.into()));
+    out.push(9);
+    section.encode(out);
+    Ok(())
 }
 
 /// The payload of a section: after its id and size.

@@ -54,6 +54,9 @@ pub(crate) struct ModuleInfo<'a> {
     pub elements: Vec<(u32, u64, Vec<Option<u32>>)>,
     /// Tables some active segment fills at a non-constant offset.
     pub tables_with_dynamic_elements: Vec<u32>,
+    /// Every function an element segment names (active, passive or
+    /// declared), once each.
+    pub element_funcs: Vec<u32>,
     pub memories: u32,
     pub memory64: bool,
     /// Exception tags, imported and defined.
@@ -84,6 +87,7 @@ impl<'a> ModuleInfo<'a> {
             tables: Vec::new(),
             elements: Vec::new(),
             tables_with_dynamic_elements: Vec::new(),
+            element_funcs: Vec::new(),
             memories: 0,
             memory64: false,
             tags: 0,
@@ -273,6 +277,12 @@ impl<'a> ModuleInfo<'a> {
     }
 
     fn read_element(&mut self, element: wasmparser::Element<'_>) -> Result<(), Error> {
+        let funcs = element_funcs(&element.items)?;
+        for &f in funcs.iter().flatten() {
+            if !self.element_funcs.contains(&f) {
+                self.element_funcs.push(f);
+            }
+        }
         let wasmparser::ElementKind::Active {
             table_index,
             offset_expr,
@@ -290,24 +300,7 @@ impl<'a> ModuleInfo<'a> {
                 return Ok(());
             }
         };
-        let mut slots = Vec::new();
-        match element.items {
-            wasmparser::ElementItems::Functions(funcs) => {
-                for f in funcs {
-                    slots.push(Some(f?));
-                }
-            }
-            wasmparser::ElementItems::Expressions(_, exprs) => {
-                for expr in exprs {
-                    let mut ops = expr?.get_operators_reader();
-                    slots.push(match ops.read()? {
-                        wasmparser::Operator::RefFunc { function_index } => Some(function_index),
-                        _ => None,
-                    });
-                }
-            }
-        }
-        self.elements.push((table, offset, slots));
+        self.elements.push((table, offset, funcs));
         Ok(())
     }
 
@@ -383,6 +376,29 @@ fn custom_name(bytes: &[u8], start: usize, end: usize) -> Option<String> {
     reader.read_u8().ok()?;
     reader.read_var_u32().ok()?;
     reader.read_string().ok().map(str::to_string)
+}
+
+/// The functions of an element segment's items, `None` for an item that is
+/// not a `ref.func`.
+fn element_funcs(items: &wasmparser::ElementItems<'_>) -> Result<Vec<Option<u32>>, Error> {
+    let mut funcs = Vec::new();
+    match items.clone() {
+        wasmparser::ElementItems::Functions(list) => {
+            for f in list {
+                funcs.push(Some(f?));
+            }
+        }
+        wasmparser::ElementItems::Expressions(_, exprs) => {
+            for expr in exprs {
+                let mut ops = expr?.get_operators_reader();
+                funcs.push(match ops.read()? {
+                    wasmparser::Operator::RefFunc { function_index } => Some(function_index),
+                    _ => None,
+                });
+            }
+        }
+    }
+    Ok(funcs)
 }
 
 /// A table of the module.

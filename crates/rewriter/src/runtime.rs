@@ -142,10 +142,13 @@ pub(crate) enum G {
     /// bit 0 for the next one; each value recorder shifts it, so it is 0
     /// again once the frame is recorded. See `crate::stale`.
     Stale,
+    /// How many entry wrappers are running: a function the host can call
+    /// through a table is an entry point only when none is.
+    Entries,
 }
 
 /// How many runtime globals there are.
-pub(crate) const G_COUNT: u32 = G::Stale as u32 + 1;
+pub(crate) const G_COUNT: u32 = G::Entries as u32 + 1;
 
 /// A `call_indirect` to re-execute to re-raise a failed check's trap: its
 /// trap kind, type index, table, param types and result count.
@@ -420,11 +423,17 @@ impl Runtime {
 
     /// `Trap(kind)`: start unwinding (with exceptions: throw the tag), or
     /// trap at once if a dump was already begun (the first dump is the one
-    /// kept).
+    /// kept) or no entry wrapper runs to finish one.
     fn trap(&self, info: &DumpInfo) -> Function {
         let mut f = Function::new([(1, ValType::I32)]);
         let mut s = f.instructions();
+        // After a first dump, or with no entry wrapper to finish a dump
+        // (the host called a function it got some other way than an
+        // export or a table it sees): the trap, at once.
         s.global_get(self.g(G::State))
+            .global_get(self.g(G::Entries))
+            .i32_eqz()
+            .i32_or()
             .if_(wasm_encoder::BlockType::Empty);
         s.local_get(0).call(self.f(Rt::Retrap));
         s.end();

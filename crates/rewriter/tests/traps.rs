@@ -516,3 +516,96 @@ fn stale_locals_in_a_loop_are_missing_unless_kept() {
         }
     }
 }
+
+/// `$div` and `$outer` are in a table the host sees: JS can call them
+/// directly, and `$outer` calls `$div` through it. `escape` hands `$div`
+/// to JS another way.
+const TABLE: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (type $t (func (param i32) (result i32)))
+  (table (export "table") 2 funcref)
+  (elem (i32.const 0) $div $outer)
+  (func $div (param i32) (result i32) (i32.div_u (i32.const 7) (local.get 0)))
+  (func $outer (param i32) (result i32) (local $kept i32)
+    (local.set $kept (i32.const 41))
+    (call_indirect (type $t) (local.get 0) (i32.const 0)))
+  (func (export "run") (param i32) (result i32) (call $outer (local.get 0)))
+  (func (export "escape") (result funcref) (ref.func $div))
+)
+"#;
+
+#[test]
+fn a_function_the_host_calls_through_a_table_is_an_entry_point() {
+    for unwind in UNWINDS {
+        let options = Options {
+            unwind,
+            ..Options::default()
+        };
+        let (original, rewritten) = rewrite_in_mode("table", TABLE, &options);
+        // Each call in an instance of its own: table slot 0, slot 1, the
+        // export; a call that does not trap first; `$div` got another way
+        // (the trap, no dump), then the export.
+        let script = r#"
+import { readFileSync, writeFileSync } from 'node:fs';
+const [module, ...outs] = process.argv.slice(1);
+const bytes = readFileSync(module);
+const calls = [(e) => e.table.get(0)(0), (e) => e.table.get(1)(0), (e) => e.run(0),
+               (e) => [e.table.get(1)(7), e.table.get(0)(0)], (e) => e.escape()(0),
+               (e) => { try { e.escape()(0); } catch {} return e.run(0); }];
+const messages = [];
+for (const [i, call] of calls.entries()) {
+  const e = (await WebAssembly.instantiate(bytes)).instance.exports;
+  try { call(e); messages.push('no trap'); } catch (err) { messages.push(`${err.constructor.name}: ${err.message}`); }
+  if (outs.length) writeFileSync(outs[i], new Uint8Array(e.memory.buffer));
+}
+console.log(JSON.stringify(messages));
+"#;
+        let expected = format!("[{}]", [r#""RuntimeError: divide by zero""#; 6].join(","));
+        assert_eq!(
+            node_script(script, &[&original]),
+            expected,
+            "{unwind:?}: the original"
+        );
+        let outs: Vec<PathBuf> = (0..6)
+            .map(|i| scratch(&format!("table-{i}.{unwind:?}.core")))
+            .collect();
+        let args: Vec<&PathBuf> = std::iter::once(&rewritten).chain(&outs).collect();
+        assert_eq!(
+            node_script(script, &args),
+            expected,
+            "{unwind:?}: the same traps"
+        );
+        let frames = |path: &PathBuf| {
+            let bytes = std::fs::read(path).unwrap();
+            let dump = CoreDump::parse(&bytes).unwrap();
+            let frames = &dump.threads()[0].frames;
+            frames
+                .iter()
+                .map(|f| (f.func, f.locals.clone()))
+                .collect::<Vec<_>>()
+        };
+        let div = (0, vec![Value::I32(0)]);
+        let outer = (1, vec![Value::I32(0), Value::I32(41)]);
+        assert_eq!(
+            frames(&outs[0]),
+            std::slice::from_ref(&div),
+            "{unwind:?}: $div from JS"
+        );
+        // $div through the table from $outer is not an entry point.
+        assert_eq!(frames(&outs[1]), [div.clone(), outer.clone()], "{unwind:?}");
+        let run = [div.clone(), outer, (2, vec![Value::I32(0)])];
+        assert_eq!(frames(&outs[2]), run, "{unwind:?}");
+        assert_eq!(
+            frames(&outs[3]),
+            [div],
+            "{unwind:?}: after a call that returned"
+        );
+        let escaped = std::fs::read(&outs[4]).unwrap();
+        assert!(
+            CoreDump::parse(&escaped).is_err(),
+            "{unwind:?}: no entry, no dump"
+        );
+        assert_eq!(frames(&outs[5]), run, "{unwind:?}: the next trap dumps");
+    }
+}
