@@ -108,7 +108,8 @@ pub struct Stats {
     pub call_sites: u32,
     /// Trapping instructions routed through the runtime.
     pub trap_points: u32,
-    /// Exports (and a start function) wrapped to finish the dump.
+    /// Exports, a start function and functions in tables the host sees,
+    /// wrapped to finish the dump.
     pub entry_points: u32,
     /// How traps unwind in the output: never [`Unwind::Auto`].
     pub unwind: Unwind,
