@@ -101,7 +101,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
             || (info.exports.iter())
                 .any(|(_, kind, index)| *kind == ExternalKind::Table && *index as usize == i)
     });
-    let in_tables: Vec<u32> = match host_table {
+    let mut in_tables: Vec<u32> = match host_table {
         true => (info.element_funcs.iter().copied())
             .filter(|&f| {
                 (f.checked_sub(info.imported_funcs)).is_some_and(|d| may_unwind[d as usize])
@@ -109,6 +109,8 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
             .collect(),
         false => Vec::new(),
     };
+    in_tables.sort_unstable();
+    in_tables.dedup();
     let table_base = wrapper_base + wrapped.len() as u32;
     let table_wrappers: HashMap<u32, u32> = (in_tables.iter().enumerate())
         .map(|(k, &f)| (f, table_base + k as u32))

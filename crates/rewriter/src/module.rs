@@ -55,7 +55,7 @@ pub(crate) struct ModuleInfo<'a> {
     /// Tables some active segment fills at a non-constant offset.
     pub tables_with_dynamic_elements: Vec<u32>,
     /// Every function an element segment names (active, passive or
-    /// declared), once each.
+    /// declared), as often as named.
     pub element_funcs: Vec<u32>,
     pub memories: u32,
     pub memory64: bool,
@@ -278,11 +278,7 @@ impl<'a> ModuleInfo<'a> {
 
     fn read_element(&mut self, element: wasmparser::Element<'_>) -> Result<(), Error> {
         let funcs = element_funcs(&element.items)?;
-        for &f in funcs.iter().flatten() {
-            if !self.element_funcs.contains(&f) {
-                self.element_funcs.push(f);
-            }
-        }
+        self.element_funcs.extend(funcs.iter().flatten());
         let wasmparser::ElementKind::Active {
             table_index,
             offset_expr,
