@@ -373,7 +373,17 @@ fn start_function(info: &ModuleInfo<'_>) -> Result<Option<u32>, Error> {
     };
     let payload = section_payload(info.bytes, section.range.clone());
     let mut reader = wasmparser::BinaryReader::new(payload, section.range.start as u64);
-    Ok(Some(reader.read_var_u32()?))
+    let func = reader.read_var_u32()?;
+    if func >= info.func_count() {
+        return Err(Error::Malformed {
+            offset: section.range.start as u64,
+            message: format!(
+                "the start function is function {func}, but there are {}",
+                info.func_count()
+            ),
+        });
+    }
+    Ok(Some(func))
 }
 
 /// A new build id: a UUID v5 of the input's code, its old build id and the

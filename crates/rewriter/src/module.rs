@@ -229,7 +229,34 @@ impl<'a> ModuleInfo<'a> {
                 ),
             });
         }
+        info.check_function_indices()?;
         Ok(info)
+    }
+
+    /// Fails on an export, element segment or start function that names a
+    /// function the module does not have.
+    fn check_function_indices(&self) -> Result<(), Error> {
+        let count = self.func_count();
+        let exported = self
+            .exports
+            .iter()
+            .filter(|(_, kind, _)| *kind == ExternalKind::Func);
+        let named = [
+            (7, exported.map(|&(_, _, f)| f).max()),
+            (9, self.element_funcs.iter().copied().max()),
+        ];
+        for (id, highest) in named {
+            if let Some(f) = highest.filter(|&f| f >= count)
+                && let Some(section) = self.sections.iter().find(|s| s.id == id)
+            {
+                let what = if id == 7 { "export" } else { "element segment" };
+                return Err(Error::Malformed {
+                    offset: section.range.start as u64,
+                    message: format!("an {what} names function {f}, but there are {count}"),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Takes the module name and the stack pointer's name from a `name`

@@ -101,10 +101,63 @@ fn fails(run: Output, what: &str) -> String {
     stderr
 }
 
+/// A module of one function whose `part` (export, element or start) names
+/// function 5.
+fn naming_function_5(part: &str) -> Vec<u8> {
+    use wasm_encoder::{
+        CodeSection, ConstExpr, ElementSection, Elements, ExportKind, ExportSection, Function,
+        FunctionSection, MemorySection, MemoryType, Module, RefType, StartSection, TableSection,
+        TableType, TypeSection,
+    };
+    let mut module = Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    module.section(&types);
+    let mut funcs = FunctionSection::new();
+    funcs.function(0);
+    module.section(&funcs);
+    let mut tables = TableSection::new();
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        table64: false,
+        minimum: 1,
+        maximum: None,
+        shared: false,
+    });
+    module.section(&tables);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    module.section(&memories);
+    let mut exports = ExportSection::new();
+    exports.export("f", ExportKind::Func, if part == "export" { 5 } else { 0 });
+    module.section(&exports);
+    if part == "start" {
+        module.section(&StartSection { function_index: 5 });
+    }
+    if part == "element" {
+        let mut elements = ElementSection::new();
+        let offset = ConstExpr::i32_const(0);
+        elements.active(None, &offset, Elements::Functions([5].as_slice().into()));
+        module.section(&elements);
+    }
+    let mut code = CodeSection::new();
+    let mut body = Function::new([]);
+    body.instructions().unreachable().end();
+    code.function(&body);
+    module.section(&code);
+    module.finish()
+}
+
 #[test]
 fn bad_input_is_one_clear_error() {
     let module = std::fs::read(fixture(Fixture::MyThing, Profile::Debug)).unwrap();
-    let cases: [(&str, Vec<u8>, &str); 4] = [
+    let cases: [(&str, Vec<u8>, &str); 7] = [
         ("empty", Vec::new(), "unexpected end-of-file"),
         (
             "not wasm",
@@ -120,6 +173,21 @@ fn bad_input_is_one_clear_error() {
             "no memory",
             wat::parse_str("(module (func (export \"f\") unreachable))").unwrap(),
             "no linear memory",
+        ),
+        (
+            "export out of range",
+            naming_function_5("export"),
+            "an export names function 5, but there are 1",
+        ),
+        (
+            "element out of range",
+            naming_function_5("element"),
+            "an element segment names function 5, but there are 1",
+        ),
+        (
+            "start out of range",
+            naming_function_5("start"),
+            "the start function is function 5, but there are 1",
         ),
     ];
     for (what, bytes, message) in cases {
