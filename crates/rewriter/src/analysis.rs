@@ -120,6 +120,11 @@ impl LoopCalls {
         }
         None
     }
+
+    /// Whether the operators since the last `visit` are inside a loop.
+    pub fn in_loop(&self) -> bool {
+        self.blocks.iter().any(Option::is_some)
+    }
 }
 
 /// A load or store that `--check-memory` checks: its static offset, its

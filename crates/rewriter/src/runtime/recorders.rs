@@ -33,6 +33,7 @@ use wasmparser::{BinaryReader, FunctionBody, Operator, OperatorsReader};
 
 use super::{G, Rt, Runtime, divisor_check, helper_for, pushed_constant};
 use crate::Options;
+use crate::analysis::LoopCalls;
 use crate::error::{Error, unsupported};
 use crate::module::ModuleInfo;
 use crate::named_locals::NamedLocals;
@@ -434,8 +435,7 @@ impl Sites {
             guarded: Vec::new(),
             cold_in_loop: false,
         };
-        // Whether each open block is a loop.
-        let mut blocks = Vec::new();
+        let mut loops = LoopCalls::default();
         // A call that can unwind, just read: (callee, offset), the callee
         // `None` for an indirect call.
         let mut previous = None;
@@ -444,17 +444,7 @@ impl Sites {
             let (op, offset) = ops.read_with_offset()?;
             let divisor = std::mem::replace(&mut constant, pushed_constant(&op));
             let relative = (offset as usize - start) as u32;
-            match op {
-                Operator::Loop { .. } => blocks.push(true),
-                Operator::Block { .. }
-                | Operator::If { .. }
-                | Operator::Try { .. }
-                | Operator::TryTable { .. } => blocks.push(false),
-                Operator::End | Operator::Delegate { .. } => {
-                    blocks.pop();
-                }
-                _ => {}
-            }
+            loops.visit(&op);
             let cold = match (&op, previous) {
                 (Operator::Unreachable, Some((Some(callee), call))) => {
                     let sig = info.func_type(callee)?;
@@ -475,7 +465,7 @@ impl Sites {
             let after_call = previous.is_some() && matches!(op, Operator::Unreachable);
             let trap_point = !after_call && helper_for(&op, divisor).is_some();
             if cold.is_some() {
-                sites.cold_in_loop |= blocks.contains(&true);
+                sites.cold_in_loop |= loops.in_loop();
             }
             sites.cold.extend(cold);
             previous = match op {
