@@ -311,6 +311,8 @@ pub(crate) fn instrument(
         }
         out.extend_from_slice(&bytes[copied..offset]);
         let new = out.len() as u32;
+        // The blocks between the site and the landing pad it branches to.
+        let site_depth = depth + pad_depth(original);
         // With `check_indirect_calls` the check comes first; the frame then
         // points at it, also when the call itself unwinds.
         if let (
@@ -323,14 +325,7 @@ pub(crate) fn instrument(
             && let Some(check_fn) = checks.check_function(info, *type_index, *table_index)
         {
             let ty = IndirectChecks::check_type(types);
-            guard.call(
-                &mut out,
-                ty,
-                check_fn,
-                new,
-                original,
-                depth + pad_depth(original),
-            );
+            guard.call(&mut out, ty, check_fn, new, original, site_depth);
         }
         match helper {
             Some(rt) if divisor_check(rt).is_some() => {
@@ -347,10 +342,7 @@ pub(crate) fn instrument(
                 s.i32_const(kind);
                 match cold.trampoline(trap, original) {
                     Some(t) => cold.call(&mut out, t, new, original),
-                    None => {
-                        let depth = depth + 1 + pad_depth(original);
-                        guard.call(&mut out, trap_type, trap, new, original, depth)
-                    }
+                    None => guard.call(&mut out, trap_type, trap, new, original, site_depth + 1),
                 }
                 let mut s = InstructionSink::new(&mut out);
                 s.end();
@@ -367,16 +359,14 @@ pub(crate) fn instrument(
                     }
                     None => {
                         let ty = runtime_type(types, rt);
-                        let depth = depth + pad_depth(original);
-                        guard.call(&mut out, ty, cx.runtime.func(rt), new, original, depth);
+                        guard.call(&mut out, ty, cx.runtime.func(rt), new, original, site_depth);
                     }
                 }
                 out.extend_from_slice(&bytes[offset..next]);
             }
             Some(rt) => {
                 let ty = runtime_type(types, rt);
-                let depth = depth + pad_depth(original);
-                guard.call(&mut out, ty, cx.runtime.func(rt), new, original, depth);
+                guard.call(&mut out, ty, cx.runtime.func(rt), new, original, site_depth);
             }
             None => {
                 after_checked_call = true;
@@ -406,10 +396,10 @@ pub(crate) fn instrument(
                     let mut s = InstructionSink::new(&mut out);
                     s.i32_const(new as i32)
                         .i32_const(original as i32)
-                        .br(depth + 1 + pad_depth(original));
+                        .br(site_depth + 1);
                     guarded = true;
                 } else {
-                    guard.close(&mut out, new, original, depth + pad_depth(original));
+                    guard.close(&mut out, new, original, site_depth);
                 }
             }
         }
