@@ -244,8 +244,8 @@ impl Recorders {
         self.recorders[locals]
     }
 
-    /// The stale locals at the cold site `offset` bytes into the body of
-    /// function `func`: bit `i` for local `i`.
+    /// The locals the site `offset` bytes into the body of function `func`
+    /// records as missing: bit `i` for local `i`.
     pub fn stale(&self, func: u32, offset: u32) -> u32 {
         self.stale.get(&(func, offset)).copied().unwrap_or(0)
     }
