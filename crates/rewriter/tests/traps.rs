@@ -74,13 +74,14 @@ fn node_script(script: &str, args: &[&PathBuf]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// `MODULE` and its rewrite, in files of their own for each `test`.
-fn modules(test: &str, unwind: Unwind) -> (PathBuf, PathBuf) {
+/// `wat` and its rewrite with the default options but `unwind`, in files
+/// named after `name`.
+fn rewrite_default(name: &str, wat: &str, unwind: Unwind) -> (PathBuf, PathBuf) {
     let options = Options {
         unwind,
         ..Options::default()
     };
-    rewrite_in_mode(&format!("traps-{test}"), MODULE, &options)
+    rewrite_in_mode(name, wat, &options)
 }
 
 #[test]
@@ -89,7 +90,7 @@ fn each_trap_is_re_raised_unchanged_and_recorded() {
 }
 
 fn each_trap_with(unwind: Unwind) {
-    let (original, rewritten) = modules("each", unwind);
+    let (original, rewritten) = rewrite_default("traps-each", MODULE, unwind);
     // (export, argument that makes it trap, the inner function's index)
     let cases = [
         ("div_u", "0", 0),
@@ -146,7 +147,7 @@ fn a_second_trap_keeps_the_first_dump() {
 }
 
 fn second_trap_with(unwind: Unwind) {
-    let (_, rewritten) = modules("second", unwind);
+    let (_, rewritten) = rewrite_default("traps-second", MODULE, unwind);
     let script = r#"
 import { readFileSync, writeFileSync } from 'node:fs';
 const [module, first, second] = process.argv.slice(1);
@@ -347,11 +348,7 @@ fn host_exceptions_pass_through_unchanged() {
 }
 
 fn host_exceptions_with(unwind: Unwind) {
-    let options = Options {
-        unwind,
-        ..Options::default()
-    };
-    let (_, rewritten) = rewrite_in_mode("host-call", HOST_CALL, &options);
+    let (_, rewritten) = rewrite_default("host-call", HOST_CALL, unwind);
     // The host throws through the Wasm frames once; then a division traps.
     let script = r#"
 import { readFileSync } from 'node:fs';
@@ -459,11 +456,7 @@ const DIVIDE_A_RESULT: &str = r#"
 #[test]
 fn a_division_right_after_a_call_is_a_trap_point() {
     for unwind in UNWINDS {
-        let options = Options {
-            unwind,
-            ..Options::default()
-        };
-        let (original, rewritten) = rewrite_in_mode("divide-a-result", DIVIDE_A_RESULT, &options);
+        let (original, rewritten) = rewrite_default("divide-a-result", DIVIDE_A_RESULT, unwind);
         let before = NodeCommand::new(&original)
             .invoke("run")
             .invoke_args(&["0"])
@@ -538,11 +531,7 @@ const TABLE: &str = r#"
 #[test]
 fn a_function_the_host_calls_through_a_table_is_an_entry_point() {
     for unwind in UNWINDS {
-        let options = Options {
-            unwind,
-            ..Options::default()
-        };
-        let (original, rewritten) = rewrite_in_mode("table", TABLE, &options);
+        let (original, rewritten) = rewrite_default("table", TABLE, unwind);
         // Each call in an instance of its own: table slot 0, slot 1, the
         // export; a call that does not trap first; `$div` got another way
         // (the trap, no dump), then the export.

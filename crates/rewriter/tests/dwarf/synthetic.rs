@@ -65,6 +65,20 @@ fn append_custom(module: &mut Vec<u8>, name: &str, data: &[u8]) {
     module.extend_from_slice(&payload);
 }
 
+/// Appends the sections of `dwarf` to `module` (the empty ones left out).
+fn append_dwarf(module: &mut Vec<u8>, dwarf: &mut write::Dwarf) {
+    let mut sections = write::Sections::new(EndianVec::new(LittleEndian));
+    dwarf.write(&mut sections).unwrap();
+    sections
+        .for_each(|id, data| {
+            if !data.slice().is_empty() {
+                append_custom(module, id.name(), data.slice());
+            }
+            Ok::<_, gimli::Error>(())
+        })
+        .unwrap();
+}
+
 fn leb(out: &mut Vec<u8>, mut value: u64) {
     loop {
         let byte = (value & 0x7f) as u8;
@@ -491,16 +505,7 @@ fn dwarf5_lists_and_uleb_high_pc() {
         gimli::DW_AT_location,
         write::AttributeValue::LocationListRef(locations),
     );
-    let mut sections = write::Sections::new(EndianVec::new(LittleEndian));
-    dwarf.write(&mut sections).unwrap();
-    sections
-        .for_each(|id, data| {
-            if !data.slice().is_empty() {
-                append_custom(&mut module, id.name(), data.slice());
-            }
-            Ok::<_, gimli::Error>(())
-        })
-        .unwrap();
+    append_dwarf(&mut module, &mut dwarf);
     assert!(debug_sections(&module).contains_key(".debug_rnglists"));
 
     let out = rewrite(&module);
@@ -579,17 +584,8 @@ fn with_variable_in_local(module: &[u8], func: usize, local: u32) -> Vec<u8> {
         gimli::DW_AT_location,
         write::AttributeValue::Exprloc(location),
     );
-    let mut sections = write::Sections::new(EndianVec::new(LittleEndian));
-    dwarf.write(&mut sections).unwrap();
     let mut out = module.to_vec();
-    sections
-        .for_each(|id, data| {
-            if !data.slice().is_empty() {
-                append_custom(&mut out, id.name(), data.slice());
-            }
-            Ok::<_, gimli::Error>(())
-        })
-        .unwrap();
+    append_dwarf(&mut out, &mut dwarf);
     out
 }
 
