@@ -102,11 +102,16 @@ pub enum Fixture {
     /// extraction. Argument `index`: a panic inside serde_json's own code (`IndexMut` with a
     /// `usize` on an object).
     SerdeRegex,
+    /// `lld-build-id` linked with lld's `--build-id` (a 16-byte id): `checksum(&[])` divides by
+    /// the slice's length, "attempt to divide by zero". No marker.
+    LldBuildId,
+    /// The same program linked with lld's `--build-id=sha1` (a 20-byte id).
+    LldBuildIdSha1,
 }
 
 impl Fixture {
     /// Every fixture.
-    pub const ALL: [Fixture; 9] = [
+    pub const ALL: [Fixture; 11] = [
         Fixture::MyThing,
         Fixture::UnwrapNone,
         Fixture::IndexOob,
@@ -116,6 +121,8 @@ impl Fixture {
         Fixture::CdylibPanic,
         Fixture::OutOfMemory,
         Fixture::SerdeRegex,
+        Fixture::LldBuildId,
+        Fixture::LldBuildIdSha1,
     ];
 
     /// The fixture's cargo package name (also its directory under `tests/fixtures`).
@@ -130,6 +137,7 @@ impl Fixture {
             Fixture::CdylibPanic => "cdylib-panic",
             Fixture::OutOfMemory => "out-of-memory",
             Fixture::SerdeRegex => "serde-regex",
+            Fixture::LldBuildId | Fixture::LldBuildIdSha1 => "lld-build-id",
         }
     }
 
@@ -147,11 +155,13 @@ impl Fixture {
         self.target() == "wasm32-wasip1"
     }
 
-    /// The file name of the built module: binaries keep the package name, a cdylib's name uses
-    /// underscores.
+    /// The file name of the built module: binaries keep the package name (or their own, for a
+    /// package of several), a cdylib's name uses underscores.
     pub fn wasm_file_name(self) -> String {
         match self {
             Fixture::CdylibPanic => format!("{}.wasm", self.package().replace('-', "_")),
+            Fixture::LldBuildId => "build-id-uuid.wasm".into(),
+            Fixture::LldBuildIdSha1 => "build-id-sha1.wasm".into(),
             _ => format!("{}.wasm", self.package()),
         }
     }
@@ -160,7 +170,7 @@ impl Fixture {
     /// thing as `marker 0x<address> <string>`). `None` for [`Fixture::MyThing`], which has none.
     pub fn marker(self) -> Option<&'static str> {
         match self {
-            Fixture::MyThing => None,
+            Fixture::MyThing | Fixture::LldBuildId | Fixture::LldBuildIdSha1 => None,
             Fixture::UnwrapNone => Some("wasm-coredump marker: unwrap-none"),
             Fixture::IndexOob => Some("wasm-coredump marker: index-oob"),
             Fixture::DivZero => Some("wasm-coredump marker: div-zero"),
@@ -179,25 +189,24 @@ impl Fixture {
             .join(self.package())
     }
 
-    /// The fixture's one source file (`src/main.rs`, or `src/lib.rs` for the cdylib).
+    /// The fixture's source file name under `src`: `main.rs`, or `lib.rs` for the cdylib and
+    /// for the package whose binaries only call its library.
+    fn source_file_name(self) -> &'static str {
+        match self {
+            Fixture::CdylibPanic | Fixture::LldBuildId | Fixture::LldBuildIdSha1 => "lib.rs",
+            _ => "main.rs",
+        }
+    }
+
+    /// The fixture's one source file (`src/main.rs` or `src/lib.rs`).
     pub fn source_file(self) -> PathBuf {
-        let file = if self.is_wasi_command() {
-            "main.rs"
-        } else {
-            "lib.rs"
-        };
-        self.source_dir().join("src").join(file)
+        self.source_dir().join("src").join(self.source_file_name())
     }
 
     /// The source file's path as rustc records it in panic messages and DWARF: relative to the
     /// fixtures workspace root, e.g. `mything/src/main.rs`.
     pub fn source_path_in_build(self) -> String {
-        let file = if self.is_wasi_command() {
-            "main.rs"
-        } else {
-            "lib.rs"
-        };
-        format!("{}/src/{file}", self.package())
+        format!("{}/src/{}", self.package(), self.source_file_name())
     }
 
     /// A `file:line:column` location in the fixture's source, as rustc reports it: the file as in

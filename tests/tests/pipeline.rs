@@ -34,8 +34,8 @@ fn a_split_rewritten_module_symbolizes_through_its_debug_file() {
             let rewritten = rewriter::rewrite(&input, &rewriter::Options::default()).unwrap();
             let split = debuginfo_split::split(&rewritten.module, &Default::default()).unwrap();
             assert_eq!(
-                split.build_id().as_bytes(),
-                rewritten.build_id,
+                split.build_id(),
+                &rewritten.build_id,
                 "the rewriter's build_id is kept"
             );
 
@@ -52,9 +52,12 @@ fn a_split_rewritten_module_symbolizes_through_its_debug_file() {
             assert!(run.trapped(), "{kind} {profile}: {}", run.stderr);
             let core = run.core.unwrap();
             let dump = CoreDump::parse(&core).unwrap();
+            // BuildId.md: the payload is the id's length, then the id.
+            let mut payload = vec![16];
+            payload.extend_from_slice(split.build_id().as_bytes());
             assert_eq!(
                 dump.custom_section("build_id"),
-                Some(split.build_id().as_bytes()),
+                Some(&payload[..]),
                 "the dump names the module that wrote it"
             );
 
@@ -73,4 +76,29 @@ fn a_split_rewritten_module_symbolizes_through_its_debug_file() {
             );
         }
     }
+}
+
+/// A stripped module whose debug file is not named by its build_id is found
+/// through its `external_debug_info` section (a relative path here).
+#[test]
+fn debug_file_found_through_external_debug_info() {
+    let input = std::fs::read(fixture(Fixture::MyThing, Profile::Debug)).unwrap();
+    let mut options = debuginfo_split::SplitOptions::default();
+    options.external_url = Some("symbols/{uuid}.wasm".into());
+    let split = debuginfo_split::split(&input, &options).unwrap();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("external-debug-info");
+    std::fs::create_dir_all(dir.join("symbols")).unwrap();
+    let app = dir.join("app.wasm");
+    std::fs::write(&app, split.stripped().to_vec()).unwrap();
+    let debug = dir
+        .join("symbols")
+        .join(format!("{}.wasm", split.build_id()));
+    std::fs::write(&debug, split.debug().to_vec()).unwrap();
+
+    let info = debuginfo::DebugInfo::load(&app, &[]).unwrap();
+    assert_eq!(
+        info.dwarf_source(),
+        &debuginfo::DwarfSource::DebugFile(Some(debug))
+    );
+    assert!(info.has_dwarf());
 }

@@ -51,39 +51,35 @@
 
 #![deny(missing_docs)]
 
-mod build_id;
 mod error;
 mod output;
-mod sections;
 
 use std::ops::Range;
 
-use uuid::Uuid;
 use wasm_encoder::Encode;
-
-pub use build_id::{
-    BUILD_ID_SECTION, BuildId, DETERMINISTIC_NAMESPACE, EXTERNAL_DEBUG_INFO_SECTION,
-    PADDING_SECTION,
+use wasm_layout::{
+    EXTERNAL_DEBUG_INFO_SECTION, HEADER_LEN, ModuleLayout, Section,
+    external_debug_info_section,
 };
-pub use error::{Error, SectionRef};
-pub use output::{Chunks, Output};
-pub use uuid;
 
-use sections::{HEADER_LEN, Section};
+pub use error::Error;
+pub use output::{Chunks, Output};
+pub use wasm_layout::{BuildId, BuildIdEncoding, DETERMINISTIC_NAMESPACE};
+
+/// Name of the custom section that stands in for a stripped section placed before Code.
+pub const PADDING_SECTION: &str = "debuginfo-split.padding";
 
 /// How to pick a build id for a module that has none. A module's own `build_id` section (e.g.
 /// from lld `--build-id`) always wins.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NewBuildId {
     /// A random (v4) UUID.
     #[default]
     Random,
-    /// This UUID.
-    Given(Uuid),
-    /// A v5 UUID of the input's bytes in [`DETERMINISTIC_NAMESPACE`]: the same input always
-    /// gets the same id. Hashes the whole input with SHA-1 (about 10 ms for 17 MB on a CPU with
-    /// SHA extensions).
+    /// This id.
+    Given(BuildId),
+    /// [`BuildId::deterministic`] of the input's bytes: the same input always gets the same id.
     Deterministic,
 }
 
@@ -145,6 +141,7 @@ pub struct RemovedSection {
 pub struct Split<'a> {
     build_id: BuildId,
     build_id_source: BuildIdSource,
+    build_id_encoding: BuildIdEncoding,
     stripped: Output<'a>,
     debug: Output<'a>,
     code: Option<Range<usize>>,
@@ -161,6 +158,12 @@ impl<'a> Split<'a> {
     /// Whether the build id was the input's own or a new one, and how it was made.
     pub fn build_id_source(&self) -> BuildIdSource {
         self.build_id_source
+    }
+
+    /// How the input's `build_id` section encodes its id ([`BuildIdEncoding::Raw`] for files of
+    /// the older tools, kept as they are); [`BuildIdEncoding::Spec`] for a new id.
+    pub fn build_id_encoding(&self) -> BuildIdEncoding {
+        self.build_id_encoding
     }
 
     /// The module to ship: no DWARF, same Code section at the same offset.
@@ -200,30 +203,33 @@ impl<'a> Split<'a> {
 /// without debug info, or one already split), and with the other [`Error`]s for an input that is
 /// not a well-formed core module.
 pub fn split<'a>(input: &'a [u8], opts: &SplitOptions) -> Result<Split<'a>, Error> {
-    let sections = sections::scan(input)?;
-    let existing = existing_build_id(input, &sections)?;
+    let layout = ModuleLayout::parse(input)?;
+    let existing = layout.build_id(input)?;
+    let sections = layout.sections();
     if !sections.iter().any(Section::is_dwarf) {
-        return Err(Error::NoDwarf { build_id: existing });
+        return Err(Error::NoDwarf {
+            build_id: existing.map(|(id, _)| id),
+        });
     }
+    let build_id_encoding = existing.as_ref().map_or(BuildIdEncoding::Spec, |&(_, e)| e);
     let (build_id, build_id_source) = match existing {
-        Some(id) => (id, BuildIdSource::Existing),
-        None => match opts.new_build_id {
-            NewBuildId::Random => (Uuid::new_v4().into(), BuildIdSource::Random),
-            NewBuildId::Given(uuid) => (uuid.into(), BuildIdSource::Given),
-            NewBuildId::Deterministic => (
-                build_id::deterministic(input).into(),
-                BuildIdSource::Deterministic,
-            ),
+        Some((id, _)) => (id, BuildIdSource::Existing),
+        None => match &opts.new_build_id {
+            NewBuildId::Random => (BuildId::random(), BuildIdSource::Random),
+            NewBuildId::Given(id) => (id.clone(), BuildIdSource::Given),
+            NewBuildId::Deterministic => {
+                (BuildId::deterministic(input), BuildIdSource::Deterministic)
+            }
         },
     };
     let debug_suffix = match build_id_source {
         BuildIdSource::Existing => Vec::new(),
-        _ => build_id::custom_section(BUILD_ID_SECTION, build_id.as_bytes()),
+        _ => build_id.section(),
     };
 
     // Sections before this index keep their offsets in the stripped module.
     let code_index = sections.iter().position(Section::is_code);
-    let removed_here = |s: &Section<'_>| {
+    let removed_here = |s: &Section| {
         s.is_dwarf()
             || (opts.strip_names && s.is_custom("name"))
             || (opts.external_url.is_some() && s.is_custom(EXTERNAL_DEBUG_INFO_SECTION))
@@ -242,7 +248,7 @@ pub fn split<'a>(input: &'a [u8], opts: &SplitOptions) -> Result<Split<'a>, Erro
             push_padding(&mut stripped, section);
         }
         removed.push(RemovedSection {
-            name: section.name.unwrap_or_default().to_owned(),
+            name: section.name.clone().unwrap_or_default(),
             range: section.range.clone(),
             padded,
         });
@@ -256,12 +262,13 @@ pub fn split<'a>(input: &'a [u8], opts: &SplitOptions) -> Result<Split<'a>, Erro
     }
     if let Some(url) = &opts.external_url {
         let url = url.replace("{uuid}", &build_id.to_string());
-        stripped.push_owned(build_id::external_debug_info(&url));
+        stripped.push_owned(external_debug_info_section(&url));
     }
 
     Ok(Split {
         build_id,
         build_id_source,
+        build_id_encoding,
         stripped,
         debug,
         code: code_index.map(|i| sections[i].content.clone()),
@@ -270,32 +277,9 @@ pub fn split<'a>(input: &'a [u8], opts: &SplitOptions) -> Result<Split<'a>, Erro
     })
 }
 
-/// The input's `build_id`, if it has exactly one, non-empty.
-fn existing_build_id(input: &[u8], sections: &[Section<'_>]) -> Result<Option<BuildId>, Error> {
-    let mut found: Option<&Section<'_>> = None;
-    for (index, section) in sections.iter().enumerate() {
-        if !section.is_custom(BUILD_ID_SECTION) {
-            continue;
-        }
-        if let Some(first) = found {
-            return Err(Error::DuplicateBuildId {
-                first: first.range.start,
-                second: section.range.start,
-            });
-        }
-        if section.data.is_empty() {
-            return Err(Error::EmptyBuildId {
-                section: section.section_ref(index),
-            });
-        }
-        found = Some(section);
-    }
-    Ok(found.and_then(|s| BuildId::from_bytes(&input[s.data.clone()])))
-}
-
 /// Appends a custom section of exactly `section`'s size: its own id and size bytes, then the
 /// [`PADDING_SECTION`] name (or an empty name when the section is too small for it), then zeros.
-fn push_padding(out: &mut Output<'_>, section: &Section<'_>) {
+fn push_padding(out: &mut Output<'_>, section: &Section) {
     out.push_input(section.header());
     let size = section.content.len();
     let mut name = Vec::new();

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use debuginfo_split::uuid::Uuid;
-use debuginfo_split::{BuildId, BuildIdSource, Error, NewBuildId, Output, Split, SplitOptions};
+use debuginfo_split::{
+    BuildId, BuildIdEncoding, BuildIdSource, Error, NewBuildId, Output, Split, SplitOptions,
+};
 use tempfile::NamedTempFile;
 
 const AFTER_HELP: &str = "\
@@ -56,9 +57,10 @@ struct Opts {
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
 
-    /// Build id for a module that has none [default: a random v4 UUID]
-    #[arg(long, value_name = "UUID", conflicts_with = "deterministic")]
-    build_id: Option<Uuid>,
+    /// Build id for a module that has none: a UUID, or hex digits for an id of another length
+    /// [default: a random v4 UUID]
+    #[arg(long, value_name = "ID", conflicts_with = "deterministic")]
+    build_id: Option<BuildId>,
 
     /// For a module that has no build id, derive one from its bytes (a v5 UUID): the same
     /// input always gives the same id and the same outputs
@@ -103,8 +105,8 @@ fn run(opts: &Opts) -> Result<()> {
     let module = &opts.module;
     let input = fs::read(module).with_context(|| format!("cannot read {}", module.display()))?;
     let mut split_opts = SplitOptions::default();
-    split_opts.new_build_id = match (opts.build_id, opts.deterministic) {
-        (Some(uuid), _) => NewBuildId::Given(uuid),
+    split_opts.new_build_id = match (&opts.build_id, opts.deterministic) {
+        (Some(id), _) => NewBuildId::Given(id.clone()),
         (None, true) => NewBuildId::Deterministic,
         (None, false) => NewBuildId::Random,
     };
@@ -120,9 +122,16 @@ fn run(opts: &Opts) -> Result<()> {
         }
     };
     let build_id = split.build_id();
-    if let Some(given) = opts.build_id
+    if split.build_id_encoding() == BuildIdEncoding::Raw {
+        eprintln!(
+            "note: {}'s build_id section has no length prefix (an older wasm-coredump wrote it): \
+             read as the raw id {build_id}",
+            module.display()
+        );
+    }
+    if let Some(given) = &opts.build_id
         && split.build_id_source() == BuildIdSource::Existing
-        && build_id.as_uuid() != Some(given)
+        && build_id != given
     {
         eprintln!(
             "warning: {} already has build_id {build_id}: kept, --build-id {given} ignored",

@@ -84,8 +84,10 @@ fn in_place_by_default_with_debug_file_in_current_dir() {
     assert_eq!(debug_path, format!("./debug-{id}.wasm"));
     let debug = fs::read(dir.path().join(&debug_path)).unwrap();
     check_outputs(&input, &stripped, &debug);
-    let uuid = debuginfo_split::uuid::Uuid::parse_str(&id).unwrap();
-    assert_eq!(custom_data(&stripped, "build_id"), [uuid.as_bytes()]);
+    let uuid = uuid::Uuid::parse_str(&id).unwrap();
+    // BuildId.md: the payload is the id's length, then the id.
+    let payload = [&[16][..], uuid.as_bytes()].concat();
+    assert_eq!(custom_data(&stripped, "build_id"), [&payload[..]]);
     // No temporary file left behind.
     assert_eq!(
         listing(dir.path()),
@@ -194,7 +196,7 @@ fn deterministic_twice_gives_same_bytes() {
         ));
     }
     assert_eq!(results[0], results[1]);
-    let uuid = debuginfo_split::uuid::Uuid::parse_str(&results[0].0).unwrap();
+    let uuid = uuid::Uuid::parse_str(&results[0].0).unwrap();
     assert_eq!(uuid.get_version_num(), 5);
 }
 
@@ -235,7 +237,8 @@ fn given_build_id_and_external_url() {
 #[test]
 fn existing_build_id_is_kept_and_a_given_one_warned_about() {
     let mut input = module_with_dwarf();
-    input.extend(custom("build_id", &[0xab; 20]));
+    // As lld --build-id=sha1 writes it: the length 20, then the id.
+    input.extend(custom("build_id", &[&[20][..], &[0xab; 20]].concat()));
     let dir = dir_with(&input);
     let out = run(
         dir.path(),
@@ -256,6 +259,30 @@ fn existing_build_id_is_kept_and_a_given_one_warned_about() {
     );
     let (id, _, debug_path) = parse_text(&stdout(&out));
     assert_eq!(id, hex);
+    assert_eq!(debug_path, format!("./debug-{hex}.wasm"));
+    assert_eq!(fs::read(dir.path().join(debug_path)).unwrap(), input);
+}
+
+/// The raw 16-byte ids of the older tools (no length) are kept and read whole, with a note.
+#[test]
+fn a_raw_build_id_of_the_older_tools_is_kept_with_a_note() {
+    let mut input = module_with_dwarf();
+    let raw = [0x86, 0x45, 0x1b, 0x4e, 0x28, 0xba, 0x2f, 0xa1, 0x11, 0xd2, 0x88, 0x3f, 0x00, 0x16, 0xd3, 0xcc];
+    input.extend(custom("build_id", &raw));
+    let dir = dir_with(&input);
+    let out = run(dir.path(), &["m.wasm"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let uuid = "86451b4e-28ba-2fa1-11d2-883f0016d3cc";
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "note: m.wasm's build_id section has no length prefix (an older wasm-coredump wrote \
+             it): read as the raw id {uuid}\n"
+        )
+    );
+    let (id, _, debug_path) = parse_text(&stdout(&out));
+    assert_eq!(id, uuid);
+    assert_eq!(debug_path, format!("./debug-{uuid}.wasm"));
     assert_eq!(fs::read(dir.path().join(debug_path)).unwrap(), input);
 }
 

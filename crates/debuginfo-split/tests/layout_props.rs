@@ -101,9 +101,10 @@ proptest! {
         prop_assert_eq!(&debug[..input.len()], &input[..]);
         prop_assert_eq!(&debug[input.len()..], out.debug_suffix());
         prop_assert_eq!(out.debug_suffix().is_empty(), build_id.is_some());
-        let id = out.build_id().as_bytes();
-        prop_assert_eq!(custom_data(&stripped, "build_id"), vec![id]);
-        prop_assert_eq!(custom_data(&debug, "build_id"), vec![id]);
+        let payloads = custom_data(&stripped, "build_id");
+        prop_assert_eq!(payloads.len(), 1);
+        prop_assert_eq!(build_id_bytes(payloads[0]), out.build_id().as_bytes());
+        prop_assert_eq!(custom_data(&debug, "build_id"), payloads);
 
         // The stripped module: the input's sections minus the removed ones, in order, then the
         // added ones; padding where a removed one sat before Code.

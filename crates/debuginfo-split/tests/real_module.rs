@@ -129,7 +129,8 @@ fn rust_debug_build() {
     assert_eq!(debug[..input.len()], input[..]);
 }
 
-/// lld `--build-id` writes its own `build_id` section (a 16-byte hash by default): kept.
+/// lld `--build-id` writes its own `build_id` section (BuildId.md: the length 16, then a 16-byte
+/// hash): kept, and its id is the bytes after the length.
 #[test]
 fn rust_debug_build_with_lld_build_id() {
     let Some(input) = build("fixture_build_id", &["--build-id"]) else {
@@ -137,9 +138,11 @@ fn rust_debug_build_with_lld_build_id() {
     };
     let ids = custom_data(&input, "build_id");
     assert_eq!(ids.len(), 1, "lld wrote a build_id");
-    let id = ids[0].to_vec();
+    let payload = ids[0].to_vec();
+    assert_eq!(payload.len(), 17);
+    assert_eq!(payload[0], 16, "the id's length comes first");
     check(&input, true);
     let out = split(&input, &SplitOptions::default()).unwrap();
-    assert_eq!(out.build_id().as_bytes(), id);
+    assert_eq!(out.build_id().as_bytes(), &payload[1..]);
     assert_eq!(out.debug().to_vec(), input);
 }

@@ -3,7 +3,8 @@
 mod common;
 
 use common::*;
-use debuginfo_split::uuid::Uuid;
+use uuid::Uuid;
+use wasm_layout::Error as LayoutError;
 use debuginfo_split::{
     BuildId, BuildIdSource, DETERMINISTIC_NAMESPACE, Error, NewBuildId, PADDING_SECTION, Split,
     SplitOptions, split,
@@ -36,8 +37,10 @@ fn check_split(input: &[u8], out: &Split<'_>) -> (Vec<u8>, Vec<u8>) {
 
     // Both carry the one build_id.
     let id = out.build_id().as_bytes();
-    assert_eq!(custom_data(&stripped, "build_id"), [id]);
-    assert_eq!(custom_data(&debug, "build_id"), [id]);
+    let payloads = custom_data(&stripped, "build_id");
+    assert_eq!(payloads.len(), 1);
+    assert_eq!(build_id_bytes(payloads[0]), id);
+    assert_eq!(custom_data(&debug, "build_id"), payloads);
 
     // The stripped module has no DWARF; the debug file has all of it, byte for byte.
     assert!(!has_dwarf(&stripped));
@@ -85,7 +88,8 @@ fn splits_dwarf_out_keeping_code_offset() {
     // The debug file is the input plus the build_id section, appended.
     assert_eq!(debug[..input.len()], input[..]);
     let mut expected = input.clone();
-    expected.extend(custom("build_id", uuid.as_bytes()));
+    // BuildId.md: the payload is the id's length, then the id.
+    expected.extend(custom("build_id", &[&[16][..], uuid.as_bytes()].concat()));
     assert_eq!(debug, expected);
     assert_eq!(out.debug_suffix(), &debug[input.len()..]);
 
@@ -114,11 +118,11 @@ fn strip_names_removes_name_section() {
 fn existing_build_id_is_kept_and_debug_file_is_the_input() {
     let id = Uuid::parse_str("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0").unwrap();
     let mut input = module_with_dwarf();
-    input.extend(custom("build_id", id.as_bytes()));
+    input.extend(custom("build_id", &[&[16][..], id.as_bytes()].concat()));
     for new in [
         NewBuildId::Random,
         NewBuildId::Deterministic,
-        NewBuildId::Given(Uuid::nil()),
+        NewBuildId::Given(Uuid::nil().into()),
     ] {
         let out = split(&input, &opts(new)).unwrap();
         assert_eq!(out.build_id_source(), BuildIdSource::Existing);
@@ -184,7 +188,7 @@ fn deterministic_ids_depend_on_content_only() {
 fn given_build_id() {
     let input = module_with_dwarf();
     let uuid = Uuid::parse_str("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee").unwrap();
-    let out = split(&input, &opts(NewBuildId::Given(uuid))).unwrap();
+    let out = split(&input, &opts(NewBuildId::Given(uuid.into()))).unwrap();
     assert_eq!(out.build_id_source(), BuildIdSource::Given);
     assert_eq!(*out.build_id(), BuildId::from(uuid));
     check_split(&input, &out);
@@ -194,7 +198,7 @@ fn given_build_id() {
 fn external_url_gets_the_id() {
     let input = module_with_dwarf();
     let uuid = Uuid::parse_str("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee").unwrap();
-    let mut o = opts(NewBuildId::Given(uuid));
+    let mut o = opts(NewBuildId::Given(uuid.into()));
     o.external_url = Some("https://sym.example/{uuid}/debug-{uuid}.wasm".into());
     let out = split(&input, &o).unwrap();
     let (stripped, debug) = check_split(&input, &out);
@@ -303,13 +307,13 @@ fn bad_build_id_sections() {
     input.extend(custom("build_id", &[2; 16]));
     assert_eq!(
         split(&input, &SplitOptions::default()).unwrap_err(),
-        Error::DuplicateBuildId { first, second }
+        Error::Layout(LayoutError::DuplicateBuildId { first, second })
     );
 
     let mut input = module_with_dwarf();
     input.extend(custom("build_id", &[]));
     let err = split(&input, &SplitOptions::default()).unwrap_err();
-    assert!(matches!(err, Error::EmptyBuildId { .. }), "{err:?}");
+    assert!(matches!(err, Error::Layout(LayoutError::EmptyBuildId { .. })), "{err:?}");
     assert!(
         err.to_string()
             .starts_with("custom section `build_id` (section ")
@@ -325,7 +329,7 @@ fn not_wasm_inputs() {
         b"hello world",
     ] {
         let err = split(input, &SplitOptions::default()).unwrap_err();
-        assert!(matches!(err, Error::NotWasm { .. }), "{err:?}");
+        assert!(matches!(err, Error::Layout(LayoutError::NotWasm { .. })), "{err:?}");
     }
     let mut v2 = module_with_dwarf();
     v2[4] = 2;
@@ -338,7 +342,7 @@ fn not_wasm_inputs() {
     let component = wat::parse_str("(component)").unwrap();
     assert_eq!(
         split(&component, &SplitOptions::default()).unwrap_err(),
-        Error::Component
+        Error::Layout(LayoutError::Component)
     );
 }
 
@@ -354,9 +358,9 @@ fn truncated_inputs_name_the_section() {
         }
         let err = split(cut, &SplitOptions::default()).unwrap_err();
         match &err {
-            Error::Truncated {
+            Error::Layout(LayoutError::Truncated {
                 section, size, end, ..
-            } => {
+            }) => {
                 assert_eq!(section.offset, sec.range.start, "{err}");
                 if sec.data.start <= cut.len() {
                     assert_eq!(section.name, sec.name, "{err}");
@@ -405,15 +409,15 @@ fn malformed_inputs_name_offset_and_section() {
     let mut no_code = input[..code.range.start].to_vec();
     no_code.extend_from_slice(&input[code.range.end..]);
     let err = split(&no_code, &SplitOptions::default()).unwrap_err();
-    assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
+    assert!(matches!(err, Error::Layout(LayoutError::Malformed { .. })), "{err:?}");
 
     // A bad section id byte.
     let mut bad = base_module();
     bad.extend([0xff, 0x01, 0x00]);
     let err = split(&bad, &SplitOptions::default()).unwrap_err();
-    let Error::Malformed {
+    let Error::Layout(LayoutError::Malformed {
         offset, section, ..
-    } = &err
+    }) = &err
     else {
         panic!("{err:?}")
     };

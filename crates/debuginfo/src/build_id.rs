@@ -1,9 +1,9 @@
-//! Where a module's debug file `debug-<id>.wasm` is looked for. The build id
-//! itself is debuginfo-split's [`BuildId`], the tool that names debug files.
+//! Where a module's debug file `debug-<id>.wasm` is looked for. The build id itself is
+//! [`wasm_layout::BuildId`].
 
 use std::path::{Path, PathBuf};
 
-pub use debuginfo_split::BuildId;
+use wasm_layout::BuildId;
 
 /// The paths where the debug file of a module with `build_id` is looked for, in order: next to
 /// the module (when its path is known), then in each of `dirs`.
@@ -37,21 +37,6 @@ pub fn find_debug_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sixteen_bytes_show_as_a_uuid() {
-        let id = BuildId::from_bytes(&[
-            0x1b, 0x4e, 0x28, 0xba, 0x2f, 0xa1, 0x11, 0xd2, 0x88, 0x3f, 0x00, 0x16, 0xd3, 0xcc,
-            0xa4, 0x27,
-        ])
-        .unwrap();
-        assert_eq!(
-            id.debug_file_name(),
-            "debug-1b4e28ba-2fa1-11d2-883f-0016d3cca427.wasm"
-        );
-        assert_eq!(BuildId::from_bytes(&[1, 0xab]).unwrap().to_string(), "01ab");
-        assert_eq!(BuildId::from_bytes(&[]), None);
-    }
 
     #[test]
     fn candidates_are_beside_the_module_then_in_dirs() {

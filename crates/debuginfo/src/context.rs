@@ -9,7 +9,7 @@ use crate::build_id::find_debug_file;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FunctionName, Location, NameSource, Scope};
 use crate::globals::GlobalVariable;
-use crate::layout::CodeLayout;
+use wasm_layout::CodeLayout;
 use crate::lines::RecordedPaths;
 use crate::module::Module;
 use crate::names::FunctionNames;
@@ -238,6 +238,7 @@ impl DebugInfo {
             .as_ref()
             .ok_or(Error::NoCodeSection)?
             .dwarf_address(func, code_offset)
+            .map_err(Error::from)
     }
 
     /// Symbolizes a core dump frame's code location: one [`Frame`] per function, the innermost

@@ -6,52 +6,16 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The module is not a valid Wasm binary. wasmparser's message says where ("(at offset
-    /// 0x...)").
-    #[error("invalid Wasm module: {0}")]
-    Wasm(#[from] wasmparser::BinaryReaderError),
-    /// A custom section is malformed.
-    #[error("malformed `{section}` section (at offset {offset:#x}): {message}")]
-    CustomSection {
-        /// The section's name.
-        section: String,
-        /// The file offset of the section's payload.
-        offset: usize,
-        /// What is wrong with it.
-        message: String,
-    },
+    /// The module is not a well-formed Wasm module, or a section every tool reads (Code,
+    /// `external_debug_info`) is malformed. The message names the section and offset.
+    #[error(transparent)]
+    Layout(#[from] wasm_layout::Error),
     /// The DWARF is malformed, or uses something gimli cannot read.
     #[error("malformed DWARF: {0}")]
     Dwarf(#[from] gimli::Error),
     /// The module has no Code section, so code offsets cannot be mapped to DWARF addresses.
     #[error("the module has no Code section (is it a debug file without code?)")]
     NoCodeSection,
-    /// The function index names an imported function, which has no code.
-    #[error("function {func} is imported (the module imports {imported} functions)")]
-    ImportedFunction {
-        /// The function index.
-        func: u32,
-        /// The number of imported functions.
-        imported: u32,
-    },
-    /// The function index is past the last function of the module.
-    #[error("no function {func}: the module has {count} functions")]
-    NoSuchFunction {
-        /// The function index.
-        func: u32,
-        /// The number of functions (imported and defined).
-        count: u32,
-    },
-    /// The code offset is past the end of the function's body.
-    #[error("code offset {code_offset:#x} is past the end of function {func} ({len:#x} bytes)")]
-    CodeOffsetOutOfRange {
-        /// The function index.
-        func: u32,
-        /// The offset relative to the start of the body.
-        code_offset: u32,
-        /// The length of the body.
-        len: u64,
-    },
     /// Neither the module nor any debug file found for it has DWARF.
     #[error("no DWARF in the module{}", build_id.as_ref().map(|id| format!(" and no debug-{id}.wasm found")).unwrap_or_default())]
     NoDebugInfo {

@@ -8,7 +8,8 @@
 //!
 //! - [`DebugInfo::frames`] symbolizes a core dump frame (function index, code offset) into
 //!   [`Frame`]s, inlined ones first, with demangled names and source locations. Code offsets
-//!   become DWARF addresses in one place: [`CodeLayout::dwarf_address`]. A [`Location`] names
+//!   become DWARF addresses in one place: [`CodeLayout::dwarf_address`] (of [`wasm_layout`],
+//!   the module layout every tool shares, re-exported here). A [`Location`] names
 //!   its file both as the DWARF records it (`mything/src/main.rs`, what gdb shows) and by full
 //!   path (joined with the compilation directory, to open it); [`DebugInfo::line_range`] gives a
 //!   line's code addresses (gdb's `info line`).
@@ -46,7 +47,6 @@ mod eval;
 mod format;
 mod frame;
 mod globals;
-mod layout;
 mod lines;
 mod module;
 mod names;
@@ -59,17 +59,19 @@ mod units;
 mod variables;
 
 pub use gimli;
+pub use wasm_layout;
 
-pub use build_id::{BuildId, debug_file_candidates, find_debug_file};
+pub use build_id::{debug_file_candidates, find_debug_file};
 pub use context::{DebugInfo, DwarfSource, Reader};
 pub use demangle::demangle;
 pub use error::{Error, Result, Unavailable};
 pub use format::FormatOptions;
 pub use frame::{Frame, FunctionName, Location, NameSource, Scope};
 pub use globals::GlobalVariable;
-pub use layout::{CodeLayout, CodeLocation};
-pub use module::{
-    BUILD_ID_SECTION, EXTERNAL_DEBUG_INFO_SECTION, Module, parse_external_debug_info,
+pub use module::Module;
+pub use wasm_layout::{
+    BUILD_ID_SECTION, BuildId, BuildIdEncoding, CodeLayout, CodeLocation,
+    EXTERNAL_DEBUG_INFO_SECTION,
 };
 pub use place::{Piece, Place};
 pub use state::{CoreDumpFrame, FrameState, WasmValue};

@@ -312,18 +312,18 @@ fn names_fall_back_to_the_name_section_then_the_index() {
     assert_eq!(unnamed[0].function.source, NameSource::FunctionIndex);
     assert!(matches!(
         info.frames(0, 0),
-        Err(debuginfo::Error::ImportedFunction {
+        Err(debuginfo::Error::Layout(debuginfo::wasm_layout::Error::ImportedFunction {
             func: 0,
             imported: 1
-        })
+        }))
     ));
     assert!(matches!(
         info.frames(3, 0),
-        Err(debuginfo::Error::NoSuchFunction { func: 3, count: 3 })
+        Err(debuginfo::Error::Layout(debuginfo::wasm_layout::Error::NoSuchFunction { func: 3, count: 3 }))
     ));
     assert!(matches!(
         info.frames(1, 100),
-        Err(debuginfo::Error::CodeOffsetOutOfRange { .. })
+        Err(debuginfo::Error::Layout(debuginfo::wasm_layout::Error::CodeOffsetOutOfRange { .. }))
     ));
 }
 
@@ -416,29 +416,4 @@ fn debug_info_is_send() {
     send::<DebugInfo>();
     send::<Module>();
     send::<debuginfo::Error>();
-}
-
-/// A stripped module whose debug file is not named by its build_id is found
-/// through its `external_debug_info` section (a relative path here).
-#[test]
-fn debug_file_found_through_external_debug_info() {
-    let input = std::fs::read(fixture(Fixture::MyThing, Profile::Debug)).unwrap();
-    let mut options = debuginfo_split::SplitOptions::default();
-    options.external_url = Some("symbols/{uuid}.wasm".into());
-    let split = debuginfo_split::split(&input, &options).unwrap();
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("external-debug-info");
-    std::fs::create_dir_all(dir.join("symbols")).unwrap();
-    let app = dir.join("app.wasm");
-    std::fs::write(&app, split.stripped().to_vec()).unwrap();
-    let debug = dir
-        .join("symbols")
-        .join(format!("{}.wasm", split.build_id()));
-    std::fs::write(&debug, split.debug().to_vec()).unwrap();
-
-    let info = debuginfo::DebugInfo::load(&app, &[]).unwrap();
-    assert_eq!(
-        info.dwarf_source(),
-        &debuginfo::DwarfSource::DebugFile(Some(debug))
-    );
-    assert!(info.has_dwarf());
 }

@@ -2,7 +2,7 @@
 //! point, an indirect call, or a call to such a function. Only they are
 //! instrumented; every other function is copied byte for byte.
 
-use wasmparser::{BinaryReader, FunctionBody, Operator};
+use wasmparser::Operator;
 
 use crate::Options;
 use crate::error::Error;
@@ -23,15 +23,14 @@ pub(crate) struct Analysis {
 /// Which functions may unwind, and whether the code handles exceptions.
 pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analysis, Error> {
     let imported = info.imported_funcs;
-    let n = info.bodies.len();
+    let n = info.body_count();
     let mut uses_exceptions = false;
     let mut unwinds = vec![false; n];
     let mut loop_without_calls = vec![false; n];
     // callers[callee] = functions calling it directly.
     let mut callers: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (i, body) in info.bodies.iter().enumerate() {
-        let reader = BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
-        let body = FunctionBody::new(reader);
+    for i in 0..n {
+        let body = info.function_body(i);
         let mut ops = body.get_operators_reader()?;
         let mut constant = None;
         let mut loops = LoopCalls::default();

@@ -15,6 +15,7 @@ use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
 use crate::instrument::{Context, Rewritten, instrument};
 use crate::module::ModuleInfo;
+use wasm_layout::BuildId;
 use crate::runtime::{
     self, DumpInfo, G, G_COUNT, IndirectRetrap, RT_COUNT, Recorders, Rt, Runtime,
 };
@@ -136,7 +137,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         options,
         recorders: &recorders,
     };
-    let mut bodies: Vec<Option<Rewritten>> = Vec::with_capacity(info.bodies.len());
+    let mut bodies: Vec<Option<Rewritten>> = Vec::with_capacity(info.body_count());
     for (i, &unwinds) in may_unwind.iter().enumerate() {
         if !unwinds {
             bodies.push(None);
@@ -157,7 +158,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         process_name: module_name.clone(),
         module_name,
         instance_id: options.instance_id,
-        build_id: build_id.to_vec(),
+        build_id_payload: build_id.payload(),
         globals: info.globals.clone(),
         stack_first: info.stack_first(),
     };
@@ -216,7 +217,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
     }
     let mut address_map = AddressMap::default();
     let mut dwarf = dwarf::Patcher::default();
-    for section in &info.sections {
+    for section in info.sections() {
         let id = section.id;
         if id != 0 {
             emit_missing(
@@ -229,7 +230,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
             );
             missing.retain(|&m| m != id);
         }
-        let payload = section_payload(input, section.range.clone());
+        let payload = &input[section.content.clone()];
         match id {
             1 => {
                 let (count, rest) = split_count(payload, section.range.start)?;
@@ -275,15 +276,12 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         &mut stats,
         &mut address_map,
     );
-    let mut build_id_payload = Vec::new();
-    "build_id".encode(&mut build_id_payload);
-    build_id_payload.extend_from_slice(&build_id);
-    write_section(&mut out, 0, &build_id_payload);
+    out.extend(build_id.section());
 
     stats.call_sites = 0;
     stats.trap_points = 0;
     for f in &address_map.functions {
-        let base = info.code_payload_start + f.input.0 as usize;
+        let base = info.code_payload_start() + f.input.0 as usize;
         for site in &f.sites {
             let op = input[base + site.original as usize];
             if matches!(op, 0x10 | 0x11 | 0x14) {
@@ -368,10 +366,10 @@ fn check_supported(info: &ModuleInfo<'_>) -> Result<(), Error> {
 }
 
 fn start_function(info: &ModuleInfo<'_>) -> Result<Option<u32>, Error> {
-    let Some(section) = info.sections.iter().find(|s| s.id == 8) else {
+    let Some(section) = info.layout.section(8) else {
         return Ok(None);
     };
-    let payload = section_payload(info.bytes, section.range.clone());
+    let payload = &info.bytes[section.content.clone()];
     let mut reader = wasmparser::BinaryReader::new(payload, section.range.start as u64);
     let func = reader.read_var_u32()?;
     if func >= info.func_count() {
@@ -388,14 +386,14 @@ fn start_function(info: &ModuleInfo<'_>) -> Result<Option<u32>, Error> {
 
 /// A new build id: a UUID v5 of the input's code, its old build id and the
 /// runtime version, so the same input always gets the same id.
-fn build_id(info: &ModuleInfo<'_>) -> [u8; 16] {
+fn build_id(info: &ModuleInfo<'_>) -> BuildId {
     let mut seed = Vec::new();
     seed.extend_from_slice(runtime::VERSION.as_bytes());
-    seed.extend_from_slice(info.build_id.unwrap_or_default());
-    if let Some(code) = info.sections.iter().find(|s| s.id == 10) {
+    seed.extend_from_slice(info.build_id.as_ref().map_or(&[], BuildId::as_bytes));
+    if let Some(code) = info.layout.code_section() {
         seed.extend_from_slice(&info.bytes[code.range.clone()]);
     }
-    *uuid::Uuid::new_v5(&BUILD_ID_NAMESPACE, &seed).as_bytes()
+    uuid::Uuid::new_v5(&BUILD_ID_NAMESPACE, &seed).into()
 }
 
 /// An entry point: a call of `func` (with `params` params, its results
@@ -508,14 +506,6 @@ fn element_section(
     Ok(())
 }
 
-/// The payload of a section: after its id and size.
-fn section_payload(bytes: &[u8], range: std::ops::Range<usize>) -> &[u8] {
-    let mut reader = wasmparser::BinaryReader::new(&bytes[range.clone()], range.start as u64);
-    let _ = reader.read_u8();
-    let _ = reader.read_var_u32();
-    &bytes[range.start + reader.current_position()..range.end]
-}
-
 /// A vector's count and the bytes of its items.
 fn split_count(payload: &[u8], offset: usize) -> Result<(u32, &[u8]), Error> {
     let mut reader = wasmparser::BinaryReader::new(payload, offset as u64);
@@ -569,9 +559,9 @@ fn code_section(out: &mut Vec<u8>, new: &NewItems<'_>, stats: &mut Stats, map: &
     out.extend_from_slice(&[0; 5]);
     let start = out.len();
     ((bodies.len() + new.funcs.len()) as u32).encode(out);
-    let code_start = info.code_payload_start;
+    let code_start = info.code_payload_start();
     for (i, body) in bodies.iter().enumerate() {
-        let range = info.bodies[i].range.clone();
+        let range = info.body(i);
         let input = (
             (range.start - code_start) as u32,
             (range.end - code_start) as u32,
@@ -609,11 +599,7 @@ fn code_section(out: &mut Vec<u8>, new: &NewItems<'_>, stats: &mut Stats, map: &
         let bits = (size >> (7 * i)) as u8 & 0x7f;
         *byte = if i < 4 { bits | 0x80 } else { bits };
     }
-    stats.code_size_before = info
-        .sections
-        .iter()
-        .find(|s| s.id == 10)
-        .map_or(0, |s| section_payload(info.bytes, s.range.clone()).len());
+    stats.code_size_before = info.layout.code_section().map_or(0, |s| s.content.len());
     stats.code_size_after = size;
 }
 

@@ -32,7 +32,8 @@ use std::collections::HashMap;
 
 use crate::address_map::AddressMap;
 use crate::error::{Error, unsupported};
-use crate::module::{ModuleInfo, Section};
+use crate::module::ModuleInfo;
+use wasm_layout::Section;
 
 /// Whether a custom section named `name` holds DWARF the patch looks at.
 pub(crate) fn is_dwarf(name: Option<&str>) -> bool {
@@ -60,7 +61,7 @@ impl Patcher {
         map: &AddressMap,
     ) -> Result<(), Error> {
         let verbatim = &info.bytes[section.range.clone()];
-        let Some(code) = info.sections.iter().find(|s| s.id == 10) else {
+        let Some(code) = info.layout.code_section() else {
             // No code, so no code addresses to patch.
             out.extend_from_slice(verbatim);
             return Ok(());
@@ -115,7 +116,7 @@ pub(crate) struct Sections<'a> {
 impl<'a> Sections<'a> {
     pub(crate) fn collect(info: &ModuleInfo<'a>) -> Result<Self, Error> {
         let mut by_name = HashMap::new();
-        for section in &info.sections {
+        for section in info.sections() {
             if section.id != 0 || !is_dwarf(section.name.as_deref()) {
                 continue;
             }

@@ -12,6 +12,10 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The module's layout is malformed (a section, the Code section's bodies, an ambiguous
+    /// `build_id`), or it is a component. The message names the section and offset.
+    #[error(transparent)]
+    Layout(#[from] wasm_layout::Error),
     /// The module uses a feature the rewriter does not handle.
     #[error("unsupported: {feature} (at offset {offset:#x})")]
     Unsupported {

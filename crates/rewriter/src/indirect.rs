@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use wasm_encoder::{BlockType, Function, ValType};
-use wasmparser::{BinaryReader, FunctionBody, Operator};
+use wasmparser::Operator;
 
 use crate::error::Error;
 use crate::module::ModuleInfo;
@@ -186,9 +186,8 @@ fn slot_types(slots: &[Option<u32>]) -> Function {
 /// Tables that instructions can change at run time.
 fn mutated_tables(info: &ModuleInfo<'_>) -> Result<Vec<u32>, Error> {
     let mut mutated = Vec::new();
-    for body in &info.bodies {
-        let reader = BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
-        let mut ops = FunctionBody::new(reader).get_operators_reader()?;
+    for i in 0..info.body_count() {
+        let mut ops = info.function_body(i).get_operators_reader()?;
         while !ops.eof() {
             let table = match ops.read()? {
                 Operator::TableSet { table }

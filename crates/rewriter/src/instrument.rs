@@ -39,7 +39,7 @@
 //! ```
 
 use wasm_encoder::{BlockType, Encode, InstructionSink};
-use wasmparser::{BinaryReader, FunctionBody, Operator, ValType};
+use wasmparser::{Operator, ValType};
 
 use crate::Options;
 use crate::error::{Error, unsupported};
@@ -109,10 +109,10 @@ pub(crate) fn instrument(
 ) -> Result<Rewritten, Error> {
     let info = cx.info;
     let func = info.imported_funcs + index as u32;
-    let range = info.bodies[index].range.clone();
+    let range = info.body(index);
     let start = range.start;
     let bytes = info.bytes;
-    let body = FunctionBody::new(BinaryReader::new(&bytes[range.clone()], start as u64));
+    let body = info.function_body(index);
     let frame = Frame::of(info, index)?;
     let locals = body.get_locals_reader()?;
     let local_groups = locals.get_count();

@@ -49,6 +49,7 @@ mod types;
 
 pub use address_map::AddressMap;
 pub use error::Error;
+pub use wasm_layout::BuildId;
 pub use runtime::{LOW_BYTES_SECTION, ORIGINAL_OFFSETS_SECTION, PADDING_SECTION, RUNTIME_SECTION};
 
 /// How to rewrite.
@@ -129,7 +130,7 @@ pub struct Output {
     /// The module bytes.
     pub module: Vec<u8>,
     /// The build_id stamped into the module and into every dump it writes.
-    pub build_id: [u8; 16],
+    pub build_id: BuildId,
     /// What was done.
     pub stats: Stats,
     /// Input to output code addresses, for DWARF and for frame offsets.

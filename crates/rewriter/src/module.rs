@@ -1,37 +1,26 @@
-//! A scan of the input module: its sections as byte ranges, and the facts the
-//! instrumentation needs (function types, globals, memory, exports, bodies).
+//! A scan of the input module: its layout (sections, function bodies, build
+//! id and name, from `wasm_layout`), and the facts the instrumentation needs
+//! (function types, globals, memory, exports).
 
 use std::ops::Range;
 
+use wasm_layout::{BuildId, CodeLayout, ModuleLayout, Section};
 use wasmparser::{
-    CompositeInnerType, ExternalKind, FuncType, GlobalType, KnownCustom, Parser, Payload, TypeRef,
+    BinaryReader, CompositeInnerType, ExternalKind, FuncType, FunctionBody, GlobalType,
+    KnownCustom, Parser, Payload, TypeRef,
 };
 
 use crate::error::{Error, unsupported};
-
-/// One top-level section of the input.
-#[derive(Debug, Clone)]
-pub(crate) struct Section {
-    /// Section id (0 for custom sections).
-    pub id: u8,
-    /// The whole section, id and size included.
-    pub range: Range<usize>,
-    /// The name of a custom section.
-    pub name: Option<String>,
-}
-
-/// A function body of the input.
-#[derive(Debug, Clone)]
-pub(crate) struct Body {
-    /// The body, from its first byte after the size LEB to its end.
-    pub range: Range<usize>,
-}
 
 /// What the rewriter knows of the input module.
 #[derive(Debug)]
 pub(crate) struct ModuleInfo<'a> {
     pub bytes: &'a [u8],
-    pub sections: Vec<Section>,
+    /// The sections, as file ranges.
+    pub layout: ModuleLayout,
+    /// Where the Code section's payload and each body lie (empty without
+    /// a Code section).
+    pub code: CodeLayout,
     /// Function signatures by type index (`None` for non-function types).
     pub types: Vec<Option<FuncType>>,
     /// Type index of every function, imports first.
@@ -62,11 +51,8 @@ pub(crate) struct ModuleInfo<'a> {
     /// Exception tags, imported and defined.
     pub tags: u32,
     pub exports: Vec<(String, ExternalKind, u32)>,
-    pub bodies: Vec<Body>,
-    /// Start of the Code section's payload (where DWARF addresses start).
-    pub code_payload_start: usize,
-    /// The payload of the `build_id` custom section, if any.
-    pub build_id: Option<&'a [u8]>,
+    /// The input's build id, if it has one.
+    pub build_id: Option<BuildId>,
     /// The module name of the `name` section, if any.
     pub name: Option<String>,
 }
@@ -74,9 +60,15 @@ pub(crate) struct ModuleInfo<'a> {
 impl<'a> ModuleInfo<'a> {
     /// Scans `bytes`, reading only what the rewriter needs.
     pub fn scan(bytes: &'a [u8]) -> Result<Self, Error> {
+        let layout = ModuleLayout::parse(bytes)?;
+        let code = CodeLayout::read(bytes, &layout)?
+            .unwrap_or_else(|| CodeLayout::new(0, 0, Vec::new()));
+        let build_id = layout.build_id(bytes)?.map(|(id, _)| id);
+        let name = layout.module_name(bytes);
         let mut info = ModuleInfo {
             bytes,
-            sections: Vec::new(),
+            layout,
+            code,
             types: Vec::new(),
             func_types: Vec::new(),
             imported_funcs: 0,
@@ -92,12 +84,9 @@ impl<'a> ModuleInfo<'a> {
             memory64: false,
             tags: 0,
             exports: Vec::new(),
-            bodies: Vec::new(),
-            code_payload_start: 0,
-            build_id: None,
-            name: None,
+            build_id,
+            name,
         };
-        let mut section_start = 8;
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
             if let Payload::Version {
@@ -109,7 +98,6 @@ impl<'a> ModuleInfo<'a> {
                 }
                 continue;
             }
-            let section = payload.as_section();
             match payload {
                 Payload::TypeSection(reader) => {
                     for group in reader {
@@ -184,48 +172,23 @@ impl<'a> ModuleInfo<'a> {
                         info.exports.push((e.name.to_string(), e.kind, e.index));
                     }
                 }
-                Payload::CodeSectionStart {
-                    unchecked_range, ..
-                } => {
-                    info.code_payload_start = unchecked_range.start as usize;
-                }
-                Payload::CodeSectionEntry(body) => {
-                    let range = body.range();
-                    info.bodies.push(Body {
-                        range: range.start as usize..range.end as usize,
-                    });
-                }
-                Payload::CustomSection(reader) => match reader.name() {
-                    "build_id" => info.build_id = Some(reader.data()),
-                    "name" => {
-                        if let KnownCustom::Name(names) = reader.as_known() {
-                            for name in names.into_iter().flatten() {
-                                info.read_name(name);
-                            }
+                Payload::CustomSection(reader) if reader.name() == "name" => {
+                    if let KnownCustom::Name(names) = reader.as_known() {
+                        for name in names.into_iter().flatten() {
+                            info.read_global_name(name);
                         }
                     }
-                    _ => {}
-                },
+                }
                 _ => {}
-            }
-            if let Some((id, range)) = section {
-                let end = range.end as usize;
-                let name = (id == 0).then(|| custom_name(bytes, section_start, end));
-                info.sections.push(Section {
-                    id,
-                    range: section_start..end,
-                    name: name.flatten(),
-                });
-                section_start = end;
             }
         }
         let defined = info.func_types.len() - info.imported_funcs as usize;
-        if defined != info.bodies.len() {
+        if defined != info.body_count() {
             return Err(Error::Malformed {
-                offset: info.code_payload_start as u64,
+                offset: info.code.code_payload_start(),
                 message: format!(
                     "{defined} functions declared but {} bodies in the Code section",
-                    info.bodies.len()
+                    info.body_count()
                 ),
             });
         }
@@ -247,7 +210,7 @@ impl<'a> ModuleInfo<'a> {
         ];
         for (id, highest) in named {
             if let Some(f) = highest.filter(|&f| f >= count)
-                && let Some(section) = self.sections.iter().find(|s| s.id == id)
+                && let Some(section) = self.layout.section(id)
             {
                 let what = if id == 7 { "export" } else { "element segment" };
                 return Err(Error::Malformed {
@@ -259,22 +222,46 @@ impl<'a> ModuleInfo<'a> {
         Ok(())
     }
 
-    /// Takes the module name and the stack pointer's name from a `name`
-    /// subsection.
-    fn read_name(&mut self, name: wasmparser::Name<'_>) {
-        match name {
-            wasmparser::Name::Module { name, .. } => self.name = Some(name.to_string()),
-            wasmparser::Name::Global(map) => {
-                let named = map
-                    .into_iter()
-                    .flatten()
-                    .find(|n| n.name == "__stack_pointer");
-                if let Some(naming) = named {
-                    self.named_stack_pointer = Some(naming.index);
-                }
+    /// Takes the stack pointer's index from a `name` subsection.
+    fn read_global_name(&mut self, name: wasmparser::Name<'_>) {
+        if let wasmparser::Name::Global(map) = name {
+            let named = map
+                .into_iter()
+                .flatten()
+                .find(|n| n.name == "__stack_pointer");
+            if let Some(naming) = named {
+                self.named_stack_pointer = Some(naming.index);
             }
-            _ => {}
         }
+    }
+
+    /// The top-level sections, in file order.
+    pub fn sections(&self) -> &[Section] {
+        self.layout.sections()
+    }
+
+    /// The file offset of the Code section's payload, where DWARF code
+    /// addresses start.
+    pub fn code_payload_start(&self) -> usize {
+        self.code.code_payload_start() as usize
+    }
+
+    /// The number of defined functions (bodies in the Code section).
+    pub fn body_count(&self) -> usize {
+        self.code.bodies().len()
+    }
+
+    /// The file range of defined function `index`'s body (without imports),
+    /// from its first byte after the size LEB to its end.
+    pub fn body(&self, index: usize) -> Range<usize> {
+        let range = &self.code.bodies()[index];
+        range.start as usize..range.end as usize
+    }
+
+    /// Defined function `index`'s body, to read.
+    pub fn function_body(&self, index: usize) -> FunctionBody<'a> {
+        let range = self.body(index);
+        FunctionBody::new(BinaryReader::new(&self.bytes[range.clone()], range.start as u64))
     }
 
     /// The shadow stack of a stack-first layout (Rust's default): the stack
@@ -391,14 +378,6 @@ fn constant_i32(expr: &wasmparser::ConstExpr<'_>) -> Option<u32> {
         _ => return None,
     };
     matches!(ops.read().ok()?, wasmparser::Operator::End).then_some(value)
-}
-
-/// The name of the custom section spanning `range` of `bytes`.
-fn custom_name(bytes: &[u8], start: usize, end: usize) -> Option<String> {
-    let mut reader = wasmparser::BinaryReader::new(&bytes[start..end], start as u64);
-    reader.read_u8().ok()?;
-    reader.read_var_u32().ok()?;
-    reader.read_string().ok().map(str::to_string)
 }
 
 /// The functions of an element segment's items, `None` for an item that is

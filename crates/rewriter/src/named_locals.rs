@@ -53,12 +53,12 @@ impl NamedLocals {
         sections: &Sections<'_>,
         wanted: &[usize],
     ) -> gimli::Result<()> {
-        let code = info.code_payload_start;
+        let code = info.code_payload_start();
         // DWARF address ranges of the wanted bodies.
         let wanted: HashMap<usize, Range<u64>> = wanted
             .iter()
             .map(|&i| {
-                let r = &info.bodies[i].range;
+                let r = info.body(i);
                 (i, (r.start - code) as u64..(r.end - code) as u64)
             })
             .collect();
@@ -92,7 +92,7 @@ impl NamedLocals {
         unit: &gimli::Unit<Reader<'_>>,
         wanted: &HashMap<usize, Range<u64>>,
     ) -> gimli::Result<()> {
-        let code = info.code_payload_start as u64;
+        let code = info.code_payload_start() as u64;
         // The subprograms open around the current entry: (depth, the
         // wanted function it is, if it is one).
         let mut open: Vec<(isize, Option<usize>)> = Vec::new();
@@ -113,9 +113,7 @@ impl NamedLocals {
                 let mut ranges = dwarf.die_ranges(unit, die)?;
                 let func = match ranges.next()? {
                     Some(r) => {
-                        let i = info
-                            .bodies
-                            .partition_point(|b| (b.range.end as u64) <= r.begin + code);
+                        let i = info.code.bodies().partition_point(|b| b.end <= r.begin + code);
                         Some(i).filter(|i| wanted.get(i).is_some_and(|w| w.contains(&r.begin)))
                     }
                     None => None,

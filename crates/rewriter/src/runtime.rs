@@ -253,7 +253,8 @@ pub(crate) struct DumpInfo {
     pub process_name: String,
     pub module_name: String,
     pub instance_id: u32,
-    pub build_id: Vec<u8>,
+    /// The `build_id` section's payload (BuildId.md: length, then the id).
+    pub build_id_payload: Vec<u8>,
     /// Every global of the module (imports first), to copy into the header.
     pub globals: Vec<wasmparser::GlobalType>,
     /// The stack pointer, where the low region can serve when memory cannot
@@ -308,7 +309,7 @@ impl Runtime {
     /// take at most twice their raw records): the header, the saved bytes,
     /// the names, the sections' own headers.
     fn output_slack(info: &DumpInfo) -> i32 {
-        let names = info.process_name.len() + info.module_name.len() + info.build_id.len();
+        let names = info.process_name.len() + info.module_name.len() + info.build_id_payload.len();
         2 * Runtime::header_size(info) as i32 + 4096 + 2 * names as i32
     }
 

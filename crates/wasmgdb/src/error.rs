@@ -65,6 +65,12 @@ impl From<debuginfo::Error> for CommandError {
     }
 }
 
+impl From<debuginfo::wasm_layout::Error> for CommandError {
+    fn from(e: debuginfo::wasm_layout::Error) -> Self {
+        CommandError(e.to_string())
+    }
+}
+
 impl From<coredump::Error> for CommandError {
     fn from(e: coredump::Error) -> Self {
         match e {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use coredump::CoreDump;
-use debuginfo::{CoreDumpFrame, DebugInfo, FormatOptions, Module};
+use debuginfo::{BuildId, BuildIdEncoding, CoreDumpFrame, DebugInfo, FormatOptions, Module};
 
 use crate::error::{CommandError, Error};
 use crate::expr::Value;
@@ -277,16 +277,6 @@ fn fallback_frame(info: &DebugInfo, func: u32) -> debuginfo::Frame {
     }
 }
 
-/// The module name a module's `name` section gives it.
-pub(crate) fn module_name(module: &Module) -> Option<String> {
-    let data = module.custom_section("name")?;
-    let reader = wasmparser::NameSectionReader::new(wasmparser::BinaryReader::new(data, 0));
-    reader.into_iter().find_map(|n| match n {
-        Ok(wasmparser::Name::Module { name, .. }) => Some(name.to_string()),
-        _ => None,
-    })
-}
-
 /// Checks that the dump was made by this module (build_id, module name) and decides which code
 /// offsets to use.
 fn check_match(
@@ -296,13 +286,22 @@ fn check_match(
     notes: &mut Vec<String>,
 ) -> OffsetSource {
     let module = info.dwarf_module();
-    let module_id = module.and_then(Module::build_id);
+    let module_id = module.and_then(Module::build_id_and_encoding);
     let dump_id = dump
         .custom_section(debuginfo::BUILD_ID_SECTION)
-        .and_then(debuginfo::BuildId::from_bytes);
+        .and_then(BuildId::from_payload);
+    for (id, whose) in [(&dump_id, "the dump"), (&module_id, &*file_name(path))] {
+        if let Some((id, BuildIdEncoding::Raw)) = id {
+            notes.push(format!(
+                "note: {whose}'s build_id section has no length prefix (an older wasm-coredump \
+                 wrote it): read as the raw id {id}"
+            ));
+        }
+    }
+    let module_id = module_id.map(|(id, _)| id);
+    let dump_id = dump_id.map(|(id, _)| id);
     let original = dump.original_code_offsets().is_some();
-    let show =
-        |id: &Option<debuginfo::BuildId>| id.as_ref().map_or("none".into(), |i| i.to_string());
+    let show = |id: &Option<BuildId>| id.as_ref().map_or("none".into(), |i| i.to_string());
     let mut offsets = OffsetSource::Dump;
     if let Some(dump_id) = &dump_id
         && Some(dump_id) != module_id.as_ref()
@@ -322,8 +321,12 @@ fn check_match(
             ));
         }
     }
+    // Equal build ids say the module is the right one, whatever its file is called.
+    if dump_id.is_some() && dump_id == module_id {
+        return offsets;
+    }
     let names: Vec<String> = module
-        .and_then(module_name)
+        .and_then(Module::module_name)
         .into_iter()
         .chain(Some(file_name(path)))
         .collect();

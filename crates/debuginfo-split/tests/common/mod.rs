@@ -143,6 +143,16 @@ pub fn custom_data<'a>(module: &'a [u8], name: &str) -> Vec<&'a [u8]> {
         .collect()
 }
 
+/// The id bytes of a `build_id` payload, by BuildId.md's rule written out here (ids shorter than
+/// 128 bytes: a one-byte length, then the id), or the whole payload when its first byte is no
+/// such length (the raw ids of the older tools).
+pub fn build_id_bytes(payload: &[u8]) -> &[u8] {
+    match payload.split_first() {
+        Some((&len, id)) if len < 0x80 && usize::from(len) == id.len() => id,
+        _ => payload,
+    }
+}
+
 /// The Code section's content range.
 pub fn code_range(module: &[u8]) -> Range<usize> {
     sections(module)

@@ -299,7 +299,7 @@ impl Runtime {
         w.end_section();
 
         w.begin_section("build_id");
-        w.bytes(&info.build_id);
+        w.bytes(&info.build_id_payload);
         w.end_section();
 
         w.begin_section(RUNTIME_SECTION);
@@ -371,7 +371,8 @@ impl Runtime {
             V::Ref(r) if r.is_func_ref() => 0x70,
             V::Ref(_) => 0x6f,
         };
-        w.bytes(&[type_byte, g.mutable as u8]);
+        // Coredump.md: a dump's globals are constants, whatever the module declared.
+        w.bytes(&[type_byte, 0]);
         match g.content_type {
             V::I32 => {
                 w.byte(0x41);

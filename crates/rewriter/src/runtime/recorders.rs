@@ -29,7 +29,7 @@
 use std::collections::HashMap;
 
 use wasm_encoder::{BlockType, Function, InstructionSink, ValType};
-use wasmparser::{BinaryReader, FunctionBody, Operator, OperatorsReader};
+use wasmparser::{Operator, OperatorsReader};
 
 use super::{G, Rt, Runtime, divisor_check, helper_for, pushed_constant};
 use crate::Options;
@@ -88,9 +88,7 @@ pub(crate) struct Frame {
 impl Frame {
     /// The frame layout of defined function `index` (without imports).
     pub fn of(info: &ModuleInfo<'_>, index: usize) -> Result<Self, Error> {
-        let body = &info.bodies[index];
-        let reader = BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
-        let body = FunctionBody::new(reader);
+        let body = info.function_body(index);
         let sig = info.func_type(info.imported_funcs + index as u32)?;
         let mut locals = encoder_types(sig.params())?;
         for group in body.get_locals_reader()? {
@@ -152,14 +150,11 @@ impl Recorders {
             if !passes && !lean_pad {
                 continue;
             }
-            let body = &info.bodies[index];
-            let reader =
-                BinaryReader::new(&info.bytes[body.range.clone()], body.range.start as u64);
-            let ops = FunctionBody::new(reader).get_operators_reader()?;
-            let sites = Sites::of(info, may_unwind, ops.clone(), body.range.start, trap)?;
+            let ops = info.function_body(index).get_operators_reader()?;
+            let sites = Sites::of(info, may_unwind, ops.clone(), info.body(index).start, trap)?;
             let mut left_out = Vec::new();
             if lean_pad || (sites.cold_in_loop && !options.keep_stale_locals) {
-                let mut stale = StaleLocals::analyze(ops, body.range.start, frame.locals.len())?;
+                let mut stale = StaleLocals::analyze(ops, info.body(index).start, frame.locals.len())?;
                 left_out = match passes {
                     true => (sites.cold.iter())
                         .map(|site| (site.offset, stale.stale_at(site.offset)))
@@ -183,7 +178,7 @@ impl Recorders {
             let func = info.imported_funcs + index as u32;
             let keep = |(offset, locals)| ((func, offset), locals);
             if !frame.passes_locals() {
-                let pc = (info.bodies[index].range.start - info.code_payload_start) as u64;
+                let pc = (info.body(index).start - info.code_payload_start()) as u64;
                 for (offset, locals) in &mut left_out {
                     *locals &= !named.at(index, pc + *offset as u64);
                 }

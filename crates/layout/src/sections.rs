@@ -8,61 +8,116 @@ use wasmparser::{BinaryReaderError, Chunk, Encoding, Parser, Payload};
 use crate::error::{Error, SectionRef};
 
 /// Length of the module header: magic number and version.
-pub(crate) const HEADER_LEN: usize = 8;
+pub const HEADER_LEN: usize = 8;
 
+/// The section id of the Import section.
+pub(crate) const IMPORT_SECTION_ID: u8 = 2;
 /// The section id of the Code section.
-const CODE_SECTION_ID: u8 = 10;
+pub(crate) const CODE_SECTION_ID: u8 = 10;
 
-/// One top-level section of the input.
-#[derive(Debug, Clone)]
-pub(crate) struct Section<'a> {
+/// One top-level section of a module, as file ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Section {
     /// The section id; 0 for custom sections.
-    pub(crate) id: u8,
+    pub id: u8,
     /// A custom section's name; `None` for every other section.
-    pub(crate) name: Option<&'a str>,
+    pub name: Option<String>,
     /// The whole section: id byte, size LEB and content.
-    pub(crate) range: Range<usize>,
+    pub range: Range<usize>,
     /// The content, after the size LEB. For the Code section this is where the function-count
     /// LEB starts, the base of DWARF code addresses.
-    pub(crate) content: Range<usize>,
+    pub content: Range<usize>,
     /// A custom section's data (after its name); the content for every other section.
-    pub(crate) data: Range<usize>,
+    pub data: Range<usize>,
 }
 
-impl Section<'_> {
-    pub(crate) fn is_code(&self) -> bool {
+impl Section {
+    /// Whether this is the Code section.
+    pub fn is_code(&self) -> bool {
         self.id == CODE_SECTION_ID
     }
 
-    pub(crate) fn is_custom(&self, name: &str) -> bool {
-        self.name == Some(name)
+    /// Whether this is a custom section called `name`.
+    pub fn is_custom(&self, name: &str) -> bool {
+        self.name.as_deref() == Some(name)
     }
 
     /// A DWARF section: a custom section whose name starts with `.debug_`.
-    pub(crate) fn is_dwarf(&self) -> bool {
-        self.name.is_some_and(|n| n.starts_with(".debug_"))
+    pub fn is_dwarf(&self) -> bool {
+        self.name.as_deref().is_some_and(|n| n.starts_with(".debug_"))
     }
 
-    /// Bytes of the id and size LEB.
-    pub(crate) fn header(&self) -> Range<usize> {
+    /// The bytes of the id and size LEB.
+    pub fn header(&self) -> Range<usize> {
         self.range.start..self.content.start
     }
+}
 
-    pub(crate) fn section_ref(&self, index: usize) -> SectionRef {
+/// The top-level sections of a core module, in file order: the one scan of a module's layout
+/// that every tool shares.
+///
+/// Holds ranges only, not the bytes: methods that read a section's content take the module's
+/// bytes again (the same slice it was parsed from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleLayout {
+    sections: Vec<Section>,
+}
+
+impl ModuleLayout {
+    /// Lists the top-level sections of the core module `bytes`.
+    ///
+    /// Checks what wasmparser's `Parser` checks at this level (header, section sizes and order,
+    /// function/code and data counts, custom section names) and that no section runs past the
+    /// end. Decodes no section's content.
+    pub fn parse(bytes: &[u8]) -> Result<ModuleLayout, Error> {
+        scan(bytes).map(|sections| ModuleLayout { sections })
+    }
+
+    /// Every section, in file order.
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    /// The first section with this id (a custom section's id is 0: see
+    /// [`ModuleLayout::custom_section`]).
+    pub fn section(&self, id: u8) -> Option<&Section> {
+        self.sections.iter().find(|s| s.id == id)
+    }
+
+    /// The Code section, if the module has one.
+    pub fn code_section(&self) -> Option<&Section> {
+        self.section(CODE_SECTION_ID)
+    }
+
+    /// The first custom section called `name`.
+    pub fn custom_section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.is_custom(name))
+    }
+
+    /// Every custom section called `name`, in file order.
+    pub fn custom_sections<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Section> {
+        self.sections.iter().filter(move |s| s.is_custom(name))
+    }
+
+    /// The [`SectionRef`] of `section` (one of this layout's), for error messages.
+    pub fn section_ref(&self, section: &Section) -> SectionRef {
+        let index = self
+            .sections
+            .iter()
+            .position(|s| s.range.start == section.range.start)
+            .unwrap_or(self.sections.len());
         SectionRef {
             index,
-            offset: self.range.start,
-            id: self.id,
-            name: self.name.map(str::to_owned),
+            offset: section.range.start,
+            id: section.id,
+            name: section.name.clone(),
         }
     }
 }
 
 /// Lists the top-level sections of the core module `input`, in order.
-///
-/// Checks what wasmparser's `Parser` checks at this level (header, section sizes and order,
-/// function/code and data counts, custom section names) and that no section runs past the end.
-pub(crate) fn scan(input: &[u8]) -> Result<Vec<Section<'_>>, Error> {
+fn scan(input: &[u8]) -> Result<Vec<Section>, Error> {
     check_magic(input)?;
     let mut parser = Parser::new(0);
     let mut sections = Vec::new();
@@ -88,7 +143,7 @@ pub(crate) fn scan(input: &[u8]) -> Result<Vec<Section<'_>>, Error> {
                 let content = to_usize(reader.range());
                 sections.push(Section {
                     id: 0,
-                    name: Some(reader.name()),
+                    name: Some(reader.name().to_owned()),
                     range: start..pos,
                     data: to_usize_offset(reader.data_offset())..content.end,
                     content,
@@ -229,7 +284,7 @@ fn read_header(input: &[u8], start: usize) -> Option<Header> {
 }
 
 /// Reads an unsigned LEB128 of at most 5 bytes (a u32): (value, encoded length).
-fn read_leb(bytes: &[u8]) -> Option<(u64, usize)> {
+pub(crate) fn read_leb(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value = 0u64;
     for (i, &b) in bytes.iter().take(5).enumerate() {
         value |= u64::from(b & 0x7f) << (7 * i);
@@ -263,8 +318,8 @@ mod tests {
 
     #[test]
     fn header_only_module_has_no_sections() {
-        let sections = scan(b"\0asm\x01\0\0\0").unwrap();
-        assert!(sections.is_empty());
+        let layout = ModuleLayout::parse(b"\0asm\x01\0\0\0").unwrap();
+        assert!(layout.sections().is_empty());
     }
 
     #[test]
@@ -284,7 +339,7 @@ mod tests {
                 "the input ends at offset 0x5, inside the 8-byte header",
             ),
         ] {
-            let err = scan(input).unwrap_err();
+            let err = ModuleLayout::parse(input).unwrap_err();
             assert_eq!(
                 err,
                 Error::NotWasm {

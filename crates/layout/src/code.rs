@@ -3,7 +3,12 @@
 
 use std::ops::Range;
 
-use crate::error::{Error, Result};
+use wasmparser::{BinaryReader, CodeSectionReader, ImportSectionReader, TypeRef};
+
+use crate::error::Error;
+use crate::sections::{IMPORT_SECTION_ID, ModuleLayout, Section};
+
+type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The layout of a module's Code section: where its payload starts and where each function body
 /// starts and ends, as file offsets.
@@ -12,7 +17,7 @@ use crate::error::{Error, Result};
 /// where the function-count LEB starts). A core dump frame's code offset is relative to the
 /// start of its function's body (the byte after the body-size LEB, wasmparser's
 /// `FunctionBody::range().start`). [`CodeLayout::dwarf_address`] converts one into the other;
-/// it is the only place in this crate that does.
+/// it is the only place in the project that does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeLayout {
     code_payload_start: u64,
@@ -42,9 +47,40 @@ impl CodeLayout {
         }
     }
 
-    /// Reads the layout of `module`'s Code section. Returns `None` if it has no Code section.
-    pub fn parse(module: &[u8]) -> Result<Option<CodeLayout>> {
-        Ok(crate::module::scan(module)?.layout)
+    /// Reads the layout of the Code section of `module` (the bytes `layout` was parsed from):
+    /// the number of imported functions and each body's size. Decodes no body. Returns `None` if
+    /// the module has no Code section.
+    pub fn read(module: &[u8], layout: &ModuleLayout) -> Result<Option<CodeLayout>> {
+        let Some(code) = layout.code_section() else {
+            return Ok(None);
+        };
+        let malformed = |section: &Section, err: wasmparser::BinaryReaderError| Error::Malformed {
+            offset: usize::try_from(err.offset()).unwrap_or(usize::MAX),
+            section: Some(layout.section_ref(section)),
+            message: err.message().to_owned(),
+        };
+        let mut imported = 0u32;
+        if let Some(imports) = layout.section(IMPORT_SECTION_ID) {
+            let reader = ImportSectionReader::new(reader_of(module, imports))
+                .map_err(|e| malformed(imports, e))?;
+            for import in reader.into_imports() {
+                let import = import.map_err(|e| malformed(imports, e))?;
+                if matches!(import.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
+                    imported += 1;
+                }
+            }
+        }
+        let reader =
+            CodeSectionReader::new(reader_of(module, code)).map_err(|e| malformed(code, e))?;
+        let bodies = reader
+            .into_iter()
+            .map(|body| Ok(body.map_err(|e| malformed(code, e))?.range()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(CodeLayout::new(
+            code.content.start as u64,
+            imported,
+            bodies,
+        )))
     }
 
     /// The file offset of the Code section's payload (where the function count starts): DWARF
@@ -61,6 +97,12 @@ impl CodeLayout {
     /// The number of functions defined in the module (bodies in the Code section).
     pub fn defined_functions(&self) -> u32 {
         self.bodies.len() as u32
+    }
+
+    /// The file ranges of the defined functions' bodies (after their size LEB), in Code section
+    /// order: index `i` is function `imported_functions() + i`.
+    pub fn bodies(&self) -> &[Range<u64>] {
+        &self.bodies
     }
 
     /// The file range of function `func`'s body, from the byte after its size LEB to its end.
@@ -119,6 +161,11 @@ impl CodeLayout {
     pub fn file_offset(&self, address: u64) -> u64 {
         address + self.code_payload_start
     }
+}
+
+/// A reader of `section`'s content, at its file offset.
+fn reader_of<'a>(module: &'a [u8], section: &Section) -> BinaryReader<'a> {
+    BinaryReader::new(&module[section.content.clone()], section.content.start as u64)
 }
 
 #[cfg(test)]
