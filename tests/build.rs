@@ -30,6 +30,8 @@ const BUILDS: &[(&str, &[&str])] = &[
 ];
 
 fn main() {
+    // First, so that cargo shows that one line and no `--- stdout` of this script.
+    check_targets_installed();
     let manifest_dir =
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let workspace_root = manifest_dir
@@ -110,6 +112,37 @@ fn main() {
         "cargo:rustc-env=WASM_COREDUMP_FIXTURES_DIR={}",
         target_dir.display()
     );
+}
+
+/// Stops the build with one line when the Wasm targets the fixtures need are not installed, rather
+/// than a panic around a page of nested cargo output.
+fn check_targets_installed() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(out) = Command::new(rustc).args(["--print", "sysroot"]).output() else {
+        return; // the nested build reports what is wrong
+    };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let missing: Vec<&str> = BUILDS
+        .iter()
+        .map(|(target, _)| *target)
+        .filter(|target| {
+            !sysroot
+                .join("lib/rustlib")
+                .join(target)
+                .join("lib")
+                .is_dir()
+        })
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "error: the test fixtures are built for Wasm, and the Rust target{} {} {} not \
+             installed: run `rustup target add wasm32-wasip1 wasm32-unknown-unknown`",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(" and "),
+            if missing.len() > 1 { "are" } else { "is" },
+        );
+        std::process::exit(1);
+    }
 }
 
 /// The program and arguments of `cmd`, for messages (its environment changes are left out).

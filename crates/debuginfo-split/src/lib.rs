@@ -58,8 +58,7 @@ use std::ops::Range;
 
 use wasm_encoder::Encode;
 use wasm_layout::{
-    EXTERNAL_DEBUG_INFO_SECTION, HEADER_LEN, ModuleLayout, Section,
-    external_debug_info_section,
+    EXTERNAL_DEBUG_INFO_SECTION, HEADER_LEN, ModuleLayout, Section, external_debug_info_section,
 };
 
 pub use error::Error;

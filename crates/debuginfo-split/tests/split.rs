@@ -3,12 +3,12 @@
 mod common;
 
 use common::*;
-use uuid::Uuid;
-use wasm_layout::Error as LayoutError;
 use debuginfo_split::{
     BuildId, BuildIdSource, DETERMINISTIC_NAMESPACE, Error, NewBuildId, PADDING_SECTION, Split,
     SplitOptions, split,
 };
+use uuid::Uuid;
+use wasm_layout::Error as LayoutError;
 
 fn opts(new_build_id: NewBuildId) -> SplitOptions {
     let mut opts = SplitOptions::default();
@@ -313,7 +313,10 @@ fn bad_build_id_sections() {
     let mut input = module_with_dwarf();
     input.extend(custom("build_id", &[]));
     let err = split(&input, &SplitOptions::default()).unwrap_err();
-    assert!(matches!(err, Error::Layout(LayoutError::EmptyBuildId { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Layout(LayoutError::EmptyBuildId { .. })),
+        "{err:?}"
+    );
     assert!(
         err.to_string()
             .starts_with("custom section `build_id` (section ")
@@ -329,7 +332,10 @@ fn not_wasm_inputs() {
         b"hello world",
     ] {
         let err = split(input, &SplitOptions::default()).unwrap_err();
-        assert!(matches!(err, Error::Layout(LayoutError::NotWasm { .. })), "{err:?}");
+        assert!(
+            matches!(err, Error::Layout(LayoutError::NotWasm { .. })),
+            "{err:?}"
+        );
     }
     let mut v2 = module_with_dwarf();
     v2[4] = 2;
@@ -409,7 +415,10 @@ fn malformed_inputs_name_offset_and_section() {
     let mut no_code = input[..code.range.start].to_vec();
     no_code.extend_from_slice(&input[code.range.end..]);
     let err = split(&no_code, &SplitOptions::default()).unwrap_err();
-    assert!(matches!(err, Error::Layout(LayoutError::Malformed { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Layout(LayoutError::Malformed { .. })),
+        "{err:?}"
+    );
 
     // A bad section id byte.
     let mut bad = base_module();

@@ -9,13 +9,13 @@ use crate::build_id::find_debug_file;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FunctionName, Location, NameSource, Scope};
 use crate::globals::GlobalVariable;
-use wasm_layout::CodeLayout;
 use crate::lines::RecordedPaths;
 use crate::module::Module;
 use crate::names::FunctionNames;
 use crate::qualify::UnitNames;
 use crate::types::{Type, TypeId};
 use crate::units::UnitCache;
+use wasm_layout::CodeLayout;
 
 /// The gimli reader this crate reads DWARF with: slices of the module's shared bytes.
 pub type Reader = gimli::EndianArcSlice<gimli::LittleEndian>;

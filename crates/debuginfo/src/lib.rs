@@ -69,11 +69,11 @@ pub use format::FormatOptions;
 pub use frame::{Frame, FunctionName, Location, NameSource, Scope};
 pub use globals::GlobalVariable;
 pub use module::Module;
-pub use wasm_layout::{
-    BUILD_ID_SECTION, BuildId, BuildIdEncoding, CodeLayout, CodeLocation,
-    EXTERNAL_DEBUG_INFO_SECTION,
-};
 pub use place::{Piece, Place};
 pub use state::{CoreDumpFrame, FrameState, WasmValue};
 pub use types::{Composite, Enumeration, Member, Type, TypeId, TypeKind, Variant, VariantPart};
 pub use variables::{Variable, VariableKind};
+pub use wasm_layout::{
+    BUILD_ID_SECTION, BuildId, BuildIdEncoding, CodeLayout, CodeLocation,
+    EXTERNAL_DEBUG_INFO_SECTION,
+};

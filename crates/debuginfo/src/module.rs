@@ -88,7 +88,10 @@ impl Module {
 
     /// The names of the custom sections, in file order.
     pub fn custom_section_names(&self) -> impl Iterator<Item = &str> {
-        self.layout.sections().iter().filter_map(|s| s.name.as_deref())
+        self.layout
+            .sections()
+            .iter()
+            .filter_map(|s| s.name.as_deref())
     }
 
     /// Whether the module carries DWARF (a `.debug_info` section).

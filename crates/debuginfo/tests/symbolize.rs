@@ -312,18 +312,24 @@ fn names_fall_back_to_the_name_section_then_the_index() {
     assert_eq!(unnamed[0].function.source, NameSource::FunctionIndex);
     assert!(matches!(
         info.frames(0, 0),
-        Err(debuginfo::Error::Layout(debuginfo::wasm_layout::Error::ImportedFunction {
-            func: 0,
-            imported: 1
-        }))
+        Err(debuginfo::Error::Layout(
+            debuginfo::wasm_layout::Error::ImportedFunction {
+                func: 0,
+                imported: 1
+            }
+        ))
     ));
     assert!(matches!(
         info.frames(3, 0),
-        Err(debuginfo::Error::Layout(debuginfo::wasm_layout::Error::NoSuchFunction { func: 3, count: 3 }))
+        Err(debuginfo::Error::Layout(
+            debuginfo::wasm_layout::Error::NoSuchFunction { func: 3, count: 3 }
+        ))
     ));
     assert!(matches!(
         info.frames(1, 100),
-        Err(debuginfo::Error::Layout(debuginfo::wasm_layout::Error::CodeOffsetOutOfRange { .. }))
+        Err(debuginfo::Error::Layout(
+            debuginfo::wasm_layout::Error::CodeOffsetOutOfRange { .. }
+        ))
     ));
 }
 

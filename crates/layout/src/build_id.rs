@@ -137,10 +137,10 @@ impl FromStr for BuildId {
     /// a byte, either case).
     fn from_str(s: &str) -> Result<BuildId, ParseBuildIdError> {
         let error = || ParseBuildIdError(s.to_owned());
-        if s.len() == 36 {
+        if s.contains('-') {
             return Uuid::try_parse(s).map(BuildId::from).map_err(|_| error());
         }
-        if s.is_empty() || s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if s.is_empty() || !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(error());
         }
         let bytes = (0..s.len())
@@ -236,6 +236,9 @@ mod tests {
         assert_eq!(short.to_string(), "deadbeef000102ff");
         assert_eq!(short.as_uuid(), None);
         assert_eq!("DEADBEEF000102ff".parse::<BuildId>(), Ok(short));
+        // 18 bytes: 36 hex digits, as long as a hyphenated UUID.
+        let long = BuildId::from_bytes(&[0x5a; 18]).unwrap();
+        assert_eq!(long.to_string().parse::<BuildId>(), Ok(long));
         assert_eq!(BuildId::from_bytes(&[]), None);
         for bad in ["", "abc", "xy", "1b4e28ba-2fa1-11d2-883f-0016d3cca42g"] {
             assert!(bad.parse::<BuildId>().is_err(), "{bad:?}");
@@ -276,7 +279,10 @@ mod tests {
     fn sentry_takes_the_whole_payload() {
         let ids = SentryIds::from_payload(&LLD_UUID);
         assert_eq!(ids.code_id, "10720426cea8475f728f7824d5a0ff14ef");
-        assert_eq!(ids.debug_id.to_string(), "10720426-cea8-475f-728f-7824d5a0ff14");
+        assert_eq!(
+            ids.debug_id.to_string(),
+            "10720426-cea8-475f-728f-7824d5a0ff14"
+        );
         let short = SentryIds::from_payload(&[4, 1, 2, 3, 4]);
         assert_eq!(short.code_id, "0401020304");
         assert!(short.debug_id.is_nil());

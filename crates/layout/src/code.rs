@@ -165,7 +165,10 @@ impl CodeLayout {
 
 /// A reader of `section`'s content, at its file offset.
 fn reader_of<'a>(module: &'a [u8], section: &Section) -> BinaryReader<'a> {
-    BinaryReader::new(&module[section.content.clone()], section.content.start as u64)
+    BinaryReader::new(
+        &module[section.content.clone()],
+        section.content.start as u64,
+    )
 }
 
 #[cfg(test)]

@@ -100,7 +100,9 @@ mod tests {
         let layout = ModuleLayout::parse(&bad).unwrap();
         let err = layout.external_debug_info(&bad).unwrap_err().to_string();
         assert!(
-            err.starts_with("malformed custom section `external_debug_info` (section 0 at offset 0x8): "),
+            err.starts_with(
+                "malformed custom section `external_debug_info` (section 0 at offset 0x8): "
+            ),
             "{err}"
         );
     }

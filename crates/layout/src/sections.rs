@@ -45,7 +45,9 @@ impl Section {
 
     /// A DWARF section: a custom section whose name starts with `.debug_`.
     pub fn is_dwarf(&self) -> bool {
-        self.name.as_deref().is_some_and(|n| n.starts_with(".debug_"))
+        self.name
+            .as_deref()
+            .is_some_and(|n| n.starts_with(".debug_"))
     }
 
     /// The bytes of the id and size LEB.

@@ -15,12 +15,12 @@ use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
 use crate::instrument::{Context, Rewritten, instrument};
 use crate::module::ModuleInfo;
-use wasm_layout::BuildId;
 use crate::runtime::{
     self, DumpInfo, G, G_COUNT, IndirectRetrap, RT_COUNT, Recorders, Rt, Runtime,
 };
 use crate::types::TypeRegistry;
 use crate::{Options, Output, Stats, Unwind};
+use wasm_layout::BuildId;
 
 /// Namespace of the build ids the rewriter derives (UUID v5).
 const BUILD_ID_NAMESPACE: uuid::Uuid =

@@ -49,8 +49,8 @@ mod types;
 
 pub use address_map::AddressMap;
 pub use error::Error;
-pub use wasm_layout::BuildId;
 pub use runtime::{LOW_BYTES_SECTION, ORIGINAL_OFFSETS_SECTION, PADDING_SECTION, RUNTIME_SECTION};
+pub use wasm_layout::BuildId;
 
 /// How to rewrite.
 #[derive(Debug, Clone, Default)]

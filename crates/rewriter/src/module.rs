@@ -61,8 +61,8 @@ impl<'a> ModuleInfo<'a> {
     /// Scans `bytes`, reading only what the rewriter needs.
     pub fn scan(bytes: &'a [u8]) -> Result<Self, Error> {
         let layout = ModuleLayout::parse(bytes)?;
-        let code = CodeLayout::read(bytes, &layout)?
-            .unwrap_or_else(|| CodeLayout::new(0, 0, Vec::new()));
+        let code =
+            CodeLayout::read(bytes, &layout)?.unwrap_or_else(|| CodeLayout::new(0, 0, Vec::new()));
         let build_id = layout.build_id(bytes)?.map(|(id, _)| id);
         let name = layout.module_name(bytes);
         let mut info = ModuleInfo {
@@ -261,7 +261,10 @@ impl<'a> ModuleInfo<'a> {
     /// Defined function `index`'s body, to read.
     pub fn function_body(&self, index: usize) -> FunctionBody<'a> {
         let range = self.body(index);
-        FunctionBody::new(BinaryReader::new(&self.bytes[range.clone()], range.start as u64))
+        FunctionBody::new(BinaryReader::new(
+            &self.bytes[range.clone()],
+            range.start as u64,
+        ))
     }
 
     /// The shadow stack of a stack-first layout (Rust's default): the stack

@@ -113,7 +113,10 @@ impl NamedLocals {
                 let mut ranges = dwarf.die_ranges(unit, die)?;
                 let func = match ranges.next()? {
                     Some(r) => {
-                        let i = info.code.bodies().partition_point(|b| b.end <= r.begin + code);
+                        let i = info
+                            .code
+                            .bodies()
+                            .partition_point(|b| b.end <= r.begin + code);
                         Some(i).filter(|i| wanted.get(i).is_some_and(|w| w.contains(&r.begin)))
                     }
                     None => None,

@@ -158,7 +158,11 @@ fn naming_function_5(part: &str) -> Vec<u8> {
 fn bad_input_is_one_clear_error() {
     let module = std::fs::read(fixture(Fixture::MyThing, Profile::Debug)).unwrap();
     let cases: [(&str, Vec<u8>, &str); 7] = [
-        ("empty", Vec::new(), "not a WebAssembly module: the input is empty"),
+        (
+            "empty",
+            Vec::new(),
+            "not a WebAssembly module: the input is empty",
+        ),
         (
             "not wasm",
             b"\x7fELF\x02\x01\x01\0 not a module".to_vec(),

@@ -47,9 +47,39 @@ impl Session<'_> {
         out
     }
 
-    /// `info globals`: the dump's Wasm globals, named by the module's `name` section.
+    /// Whether each global (imports first) is declared mutable by the module; empty when the
+    /// module is not at hand. A dump's own globals are constants (Coredump.md), so mutability is
+    /// the module's to tell.
+    fn declared_mutable(&self) -> Vec<bool> {
+        let mut mutable = Vec::new();
+        let Some(module) = self.code_module() else {
+            return mutable;
+        };
+        for payload in Parser::new(0).parse_all(module.bytes()) {
+            match payload {
+                Ok(Payload::ImportSection(reader)) => {
+                    for import in reader.into_imports().flatten() {
+                        if let TypeRef::Global(g) = import.ty {
+                            mutable.push(g.mutable);
+                        }
+                    }
+                }
+                Ok(Payload::GlobalSection(reader)) => {
+                    mutable.extend(reader.into_iter().flatten().map(|g| g.ty.mutable));
+                }
+                // Globals come before Code: nothing later is needed.
+                Ok(Payload::CodeSectionStart { .. }) | Err(_) => break,
+                _ => {}
+            }
+        }
+        mutable
+    }
+
+    /// `info globals`: the dump's Wasm globals, named by the module's `name` section, marked
+    /// `(mut)` when the module (or, in a Wasmtime dump, the dump) declares them mutable.
     pub(crate) fn info_globals(&self) -> Reply {
         let names = self.section_names(|n| matches!(n, Name::Global(_)));
+        let declared = self.declared_mutable();
         let mut text = String::new();
         let mut items = Vec::new();
         for (i, g) in self.dump.globals().iter().enumerate() {
@@ -66,10 +96,11 @@ impl Session<'_> {
                 coredump::GlobalValue::RefNull(_) => "ref = null".into(),
                 coredump::GlobalValue::RefFunc(f) => format!("ref = func[{f}]"),
             };
-            let mutability = if g.mutable { " (mut)" } else { "" };
+            let mutable = g.mutable || declared.get(i).copied().unwrap_or(false);
+            let mutability = if mutable { " (mut)" } else { "" };
             writeln!(text, "global[{i}]{name}{mutability}: {value}").ok();
             items.push(
-                json!({ "index": i, "name": name.trim(), "mutable": g.mutable, "value": value }),
+                json!({ "index": i, "name": name.trim(), "mutable": mutable, "value": value }),
             );
         }
         if items.is_empty() {

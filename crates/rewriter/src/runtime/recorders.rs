@@ -154,7 +154,8 @@ impl Recorders {
             let sites = Sites::of(info, may_unwind, ops.clone(), info.body(index).start, trap)?;
             let mut left_out = Vec::new();
             if lean_pad || (sites.cold_in_loop && !options.keep_stale_locals) {
-                let mut stale = StaleLocals::analyze(ops, info.body(index).start, frame.locals.len())?;
+                let mut stale =
+                    StaleLocals::analyze(ops, info.body(index).start, frame.locals.len())?;
                 left_out = match passes {
                     true => (sites.cold.iter())
                         .map(|site| (site.offset, stale.stale_at(site.offset)))
