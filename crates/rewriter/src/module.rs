@@ -87,18 +87,9 @@ impl<'a> ModuleInfo<'a> {
             build_id,
             name,
         };
+        // `ModuleLayout::parse` has refused components: this is a core module.
         for payload in Parser::new(0).parse_all(bytes) {
-            let payload = payload?;
-            if let Payload::Version {
-                encoding, range, ..
-            } = &payload
-            {
-                if *encoding == wasmparser::Encoding::Component {
-                    return Err(unsupported("components (the component model)", range.start));
-                }
-                continue;
-            }
-            match payload {
+            match payload? {
                 Payload::TypeSection(reader) => {
                     for group in reader {
                         let group = group?;
