@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = dump.original_code_offsets();
         let _ = dump.runtime_info();
+        let _ = dump.trap();
         let _ = dump.unavailable_memory();
         let _ = coredump::CoreDump::parse(&dump.encode()).expect("an encoded dump parses");
     }

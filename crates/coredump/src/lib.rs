@@ -42,6 +42,7 @@ mod memory;
 mod model;
 mod parse;
 mod runtime;
+mod trap;
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -49,6 +50,7 @@ use std::ops::Range;
 pub use error::{Error, Section};
 pub use parse::LOW_BYTES_SECTION;
 pub use runtime::{RUNTIME_SECTION, RuntimeInfo};
+pub use trap::{TRAP_SECTION, Trap, TrapKind, TrapLocation};
 
 /// The custom section in which `wasm-coredump-rewriter`'s runtime records
 /// each frame's pre-rewrite code offset.
@@ -213,6 +215,13 @@ impl<'a> CoreDump<'a> {
     /// malformed.
     pub fn runtime_info(&self) -> Option<RuntimeInfo> {
         RuntimeInfo::parse(self.custom_section(RUNTIME_SECTION)?)
+    }
+
+    /// The trap that ended the program, as `wasm-coredump-rewriter`'s runtime recorded it (its
+    /// [`TRAP_SECTION`]); `None` for other dumps (Wasmtime's record no trap kind) or if that
+    /// section is malformed.
+    pub fn trap(&self) -> Option<Trap> {
+        Trap::parse(self.custom_section(TRAP_SECTION)?)
     }
 
     /// The addresses of memory 0 whose contents the dump does not hold: when

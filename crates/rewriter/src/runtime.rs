@@ -39,7 +39,7 @@ use crate::types::TypeRegistry;
 /// Version of the runtime, recorded in every dump.
 pub(crate) const VERSION: &str = concat!("wasm-coredump-rewriter ", env!("CARGO_PKG_VERSION"));
 
-pub use coredump::{LOW_BYTES_SECTION, ORIGINAL_OFFSETS_SECTION, RUNTIME_SECTION};
+pub use coredump::{LOW_BYTES_SECTION, ORIGINAL_OFFSETS_SECTION, RUNTIME_SECTION, TRAP_SECTION};
 /// Name of the custom section that pads the image to the end of memory.
 pub const PADDING_SECTION: &str = "wasm-coredump.padding";
 
@@ -393,7 +393,7 @@ impl Runtime {
                 Rt::WSleb64Fix => self.write_sleb64_fixed(),
                 Rt::SecBegin => self.section_begin(),
                 Rt::SecEnd => self.section_end(),
-                Rt::Finish => self.finish(info),
+                Rt::Finish => self.finish(info, indirect),
                 Rt::Overflow => self.overflow(),
                 Rt::CheckMem => self.check_memory(),
                 Rt::I32DivS | Rt::I32DivU | Rt::I32RemS | Rt::I32RemU => self.divide(rt, false),

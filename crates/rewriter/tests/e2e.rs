@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use coredump::{CoreDump, Value};
+use coredump::{CoreDump, TrapKind, Value};
 use rewriter::Unwind;
 use wasm_coredump_tests::{Fixture, NodeCommand, NodeRun, Profile, fixture, function_names};
 
@@ -217,6 +217,14 @@ fn every_fixture_leaves_a_parsable_dump_with_memory_intact() {
                     .unwrap();
                 assert_eq!(&*found, marker.as_bytes(), "{kind} {profile:?}: marker");
             }
+            // Every fixture panics or aborts, which ends in an `unreachable` (wasi-libc's
+            // `abort()` on WASI, std's own abort on wasm32-unknown-unknown); the trap's place is
+            // frame 0's.
+            let trap = dump.trap().expect("the trap is recorded");
+            assert_eq!(trap.kind, TrapKind::Unreachable, "{kind} {profile:?}");
+            let at = trap.location.expect("frame 0 recorded");
+            let top = &dump.threads()[0].frames[0];
+            assert_eq!((at.func, at.code_offset), (top.func, top.code_offset));
             // Only the fixture that fills its memory leaves its dump in the
             // dead stack; in the others, the bytes the header overwrote are
             // restored: address 0..16 reads as the program left it, not as
@@ -261,6 +269,8 @@ fn a_wasm_division_trap_is_recorded_and_re_raised() {
         assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{profile:?}");
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();
+        let trap = dump.trap().map(|t| t.kind);
+        assert_eq!(trap, Some(TrapKind::IntegerDivideByZero), "{profile:?}");
         let names = names(&dump, &fnames);
         // `dividend / forged` (src/main.rs) divides in std's
         // `impl Div<NonZero<u32>> for u32`, which release inlines.

@@ -9,9 +9,75 @@ use std::process::Command;
 mod common;
 
 use common::{rewrite_pair, scratch};
-use coredump::{CoreDump, Value};
+use coredump::{CoreDump, TrapKind, Value};
 use rewriter::{Options, Unwind};
 use wasm_coredump_tests::NodeCommand;
+
+/// The code offset of the `nth` instruction of function `func`'s body in `module` that may trap
+/// with `kind`: found here with wasmparser, independently of the rewriter. Stack exhaustion
+/// happens on entry: at the body's first instruction.
+fn trapping_offset(module: &[u8], func: u32, kind: TrapKind, nth: usize) -> u32 {
+    use wasmparser::Operator as O;
+    let traps = |op: &O<'_>| match kind {
+        TrapKind::Unreachable => matches!(op, O::Unreachable),
+        TrapKind::IntegerDivideByZero | TrapKind::IntegerOverflow => matches!(
+            op,
+            O::I32DivU | O::I32DivS | O::I32RemU | O::I32RemS | O::I64DivU | O::I64DivS
+        ),
+        TrapKind::InvalidConversionToInteger => {
+            matches!(op, O::I32TruncF32S | O::I64TruncF64U)
+        }
+        TrapKind::OutOfBoundsMemoryAccess => matches!(op, O::I32Load { .. } | O::F64Store { .. }),
+        TrapKind::CallStackExhausted => true,
+        _ => matches!(op, O::CallIndirect { .. }),
+    };
+    let mut index = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() else {
+            continue;
+        };
+        if index == func {
+            let start = body.range().start;
+            let ops = body
+                .get_operators_reader()
+                .unwrap()
+                .into_iter_with_offsets();
+            let mut trapping = ops.map(Result::unwrap).filter(|(op, _)| traps(op));
+            let (_, at) = trapping.nth(nth).unwrap();
+            return (at - start) as u32;
+        }
+        index += 1;
+    }
+    panic!("no function {func}")
+}
+
+/// Checks the dump's trap: its kind, and its place is frame 0's, whose original offset is that
+/// of the `nth` instruction of its function in the original module that can trap so.
+fn assert_trap(dump: &CoreDump<'_>, kind: TrapKind, original: &[u8], nth: usize, what: &str) {
+    let trap = dump
+        .trap()
+        .unwrap_or_else(|| panic!("{what}: no trap section"));
+    assert_eq!(trap.kind, kind, "{what}");
+    let at = trap
+        .location
+        .unwrap_or_else(|| panic!("{what}: no location"));
+    let frame = &dump.threads()[0].frames[0];
+    assert_eq!(
+        (at.func, at.code_offset),
+        (frame.func, frame.code_offset),
+        "{what}"
+    );
+    assert_eq!(
+        at.original_code_offset,
+        dump.original_code_offsets().unwrap()[0],
+        "{what}"
+    );
+    let expected = trapping_offset(original, at.func, kind, nth);
+    assert_eq!(
+        at.original_code_offset, expected,
+        "{what}: the trapping instruction"
+    );
+}
 
 /// Both ways of unwinding; each test runs with each.
 const UNWINDS: [Unwind; 2] = [Unwind::Exceptions, Unwind::Checks];
@@ -92,16 +158,19 @@ fn each_trap_is_re_raised_unchanged_and_recorded() {
 fn each_trap_with(unwind: Unwind) {
     let (original, rewritten) = rewrite_default("traps-each", MODULE, unwind);
     // (export, argument that makes it trap, the inner function's index)
+    // (export, argument that makes it trap, the inner function's index, the trap, in the
+    // spec's words)
     let cases = [
-        ("div_u", "0", 0),
-        ("rem_s", "0", 1),
-        ("div_s", "-1", 2),
-        ("div_u64", "0", 3),
-        ("trunc", "1", 4),
-        ("trunc_big", "1", 5),
-        ("unreachable", "1", 6),
+        ("div_u", "0", 0, TrapKind::IntegerDivideByZero),
+        ("rem_s", "0", 1, TrapKind::IntegerDivideByZero),
+        ("div_s", "-1", 2, TrapKind::IntegerOverflow),
+        ("div_u64", "0", 3, TrapKind::IntegerDivideByZero),
+        ("trunc", "1", 4, TrapKind::InvalidConversionToInteger),
+        ("trunc_big", "1", 5, TrapKind::InvalidConversionToInteger),
+        ("unreachable", "1", 6, TrapKind::Unreachable),
     ];
-    for (export, arg, inner) in cases {
+    let module = std::fs::read(&original).unwrap();
+    for (export, arg, inner, kind) in cases {
         let before = NodeCommand::new(&original)
             .invoke(export)
             .invoke_args(&[arg])
@@ -122,6 +191,7 @@ fn each_trap_with(unwind: Unwind) {
         let funcs: Vec<u32> = frames.iter().map(|f| f.func).collect();
         // inner, $outer (7), the export (8 + case index).
         assert_eq!(funcs, [inner, 7, 8 + inner], "{unwind:?} {export}");
+        assert_trap(&dump, kind, &module, 0, &format!("{unwind:?} {export}"));
         assert_eq!(
             frames[0].locals[0],
             Value::I32(arg.parse().unwrap()),
@@ -203,6 +273,7 @@ fn opt_in_checks_with(unwind: Unwind) {
         ..Default::default()
     };
     let (a, b) = rewrite_in_mode("opt-in", OPT_IN, &options);
+    let module = std::fs::read(&a).unwrap();
 
     for (export, arg, inner) in [("load", "65533", 0), ("store", "65530", 1)] {
         let before = NodeCommand::new(&a)
@@ -223,6 +294,8 @@ fn opt_in_checks_with(unwind: Unwind) {
             [inner, 3 + inner]
         );
         assert_eq!(frames[0].locals[0], Value::I32(arg.parse().unwrap()));
+        let what = format!("{unwind:?} {export}");
+        assert_trap(&dump, TrapKind::OutOfBoundsMemoryAccess, &module, 0, &what);
     }
     // In bounds, the checked accesses work as before.
     let ok = NodeCommand::new(&b)
@@ -253,6 +326,8 @@ fn opt_in_checks_with(unwind: Unwind) {
     assert_eq!(frames[0].locals[0], Value::I32(999));
     assert_eq!(frames[999].locals[0], Value::I32(0));
     assert_eq!(frames[1000].func, 5);
+    let what = format!("{unwind:?} recurse");
+    assert_trap(&dump, TrapKind::CallStackExhausted, &module, 0, &what);
 }
 
 /// Indirect calls through a table whose contents never change ($fixed) and
@@ -300,12 +375,14 @@ fn indirect_calls_with(unwind: Unwind) {
         ..Default::default()
     };
     let (a, b) = rewrite_in_mode("indirect", INDIRECT, &options);
-    for export in [
-        "fixed_oob",
-        "fixed_null",
-        "fixed_sig",
-        "open_oob",
-        "open_null",
+    let module = std::fs::read(&a).unwrap();
+    // (export, the trap, which of $via's four `call_indirect`s traps)
+    for (export, kind, nth) in [
+        ("fixed_oob", TrapKind::UndefinedElement, 3),
+        ("fixed_null", TrapKind::UninitializedElement, 3),
+        ("fixed_sig", TrapKind::IndirectCallTypeMismatch, 2),
+        ("open_oob", TrapKind::UndefinedElement, 1),
+        ("open_null", TrapKind::UninitializedElement, 1),
     ] {
         let before = NodeCommand::new(&a).invoke(export).core(false).run();
         let after = NodeCommand::new(&b).invoke(export).run();
@@ -319,6 +396,7 @@ fn indirect_calls_with(unwind: Unwind) {
         // $via (1) with its params, then the export.
         assert_eq!(frames[0].func, 1, "{unwind:?} {export}");
         assert_eq!(frames.len(), 2, "{unwind:?} {export}");
+        assert_trap(&dump, kind, &module, nth, &format!("{unwind:?} {export}"));
     }
     for (export, result) in [("fixed_ok", 0), ("open_ok", 1)] {
         let run = NodeCommand::new(&b).invoke(export).run();

@@ -120,6 +120,8 @@ pub enum Info {
     Imports,
     /// `info threads`.
     Threads,
+    /// `info program`: why the program ended (the trap).
+    Program,
 }
 
 /// `x/NFU`'s letters.
@@ -170,6 +172,7 @@ pub const INFO_COMMANDS: &[&str] = &[
     "imports",
     "line",
     "locals",
+    "program",
     "source",
     "symbol",
     "threads",
@@ -360,6 +363,7 @@ fn info(rest: &str) -> Result<Info, CommandError> {
         "source" => Info::Source,
         "imports" => Info::Imports,
         "threads" => Info::Threads,
+        "program" => Info::Program,
         _ => unreachable!("every info command is handled"),
     })
 }

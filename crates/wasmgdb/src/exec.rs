@@ -111,6 +111,7 @@ impl Session<'_> {
             Info::Source => self.info_source(),
             Info::Imports => self.info_imports(),
             Info::Threads => Ok(self.info_threads()),
+            Info::Program => Ok(self.info_program()),
         }
     }
 }

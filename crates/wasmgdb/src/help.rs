@@ -21,7 +21,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     (
         "info",
-        "info args|locals|frame|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line|source|imports|threads (i)",
+        "info args|locals|frame|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line|source|imports|threads|program (i)",
     ),
     (
         "thread",

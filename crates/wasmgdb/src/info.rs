@@ -47,6 +47,29 @@ impl Session<'_> {
         out
     }
 
+    /// `info program`: how the program ended, the trap and the place of its instruction.
+    pub(crate) fn info_program(&self) -> Reply {
+        let trap = self.dump.trap();
+        let mut text = format!("{}\n", self.termination());
+        let location = trap.and_then(|t| t.location);
+        if let Some(at) = location {
+            writeln!(
+                text,
+                "The trapping instruction is at func[{}] +{:#x} (frame #0).",
+                at.func, at.code_offset
+            )
+            .ok();
+        }
+        let json = json!({
+            "trap": trap.map(|t| t.kind.to_string()),
+            "trap_code": trap.map(|t| t.kind.code()),
+            "func": location.map(|at| at.func),
+            "code_offset": location.map(|at| at.code_offset),
+            "original_code_offset": location.map(|at| at.original_code_offset),
+        });
+        Reply::new(text, json!({ "program": json }))
+    }
+
     /// Whether each global (imports first) is declared mutable by the module; empty when the
     /// module is not at hand. A dump's own globals are constants (Coredump.md), so mutability is
     /// the module's to tell.

@@ -1,6 +1,6 @@
 //! `wasmgdb`: the command line over the `wasmgdb` library.
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -124,6 +124,10 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         for note in session.notes() {
             eprintln!("{note}");
         }
+    }
+    if !opts.json {
+        // What gdb prints first for a core; a failed write (a closed pipe) ends the run quietly.
+        writeln!(io::stdout(), "{}", session.termination())?;
     }
     let mut output = Output {
         out: io::stdout().lock(),

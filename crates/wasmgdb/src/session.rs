@@ -163,6 +163,16 @@ impl<'a> Session<'a> {
         &self.notes
     }
 
+    /// What gdb prints first for a core file, for a Wasm trap: `Program terminated with wasm
+    /// trap: unreachable.`, or `unknown` for a dump that records no trap (Wasmtime's).
+    pub fn termination(&self) -> String {
+        let kind = self.dump.trap().map(|t| t.kind.to_string());
+        format!(
+            "Program terminated with wasm trap: {}.",
+            kind.as_deref().unwrap_or("unknown")
+        )
+    }
+
     /// The frames of the selected thread, youngest first.
     pub fn frames(&self) -> &[StackFrame] {
         &self.frames

@@ -4,10 +4,12 @@
 
 use wasm_encoder::{BlockType, Function, InstructionSink, ValType};
 
+use coredump::TrapKind;
+
 use super::{
-    DATA_HEADER, DumpInfo, FRAMES_DROPPED, G, LOW_BYTES_SECTION, LOW_REGION,
-    ORIGINAL_OFFSETS_SECTION, PADDING_SECTION, RUNTIME_SECTION, Rt, Runtime, VERSION,
-    global_section_size, mem, min_into,
+    DATA_HEADER, DumpInfo, FRAMES_DROPPED, G, IndirectRetrap, LOW_BYTES_SECTION, LOW_REGION,
+    ORIGINAL_OFFSETS_SECTION, PADDING_SECTION, RUNTIME_SECTION, Rt, Runtime, TRAP_SECTION, VERSION,
+    global_section_size, kind, mem, min_into,
 };
 
 // Locals of `Finish`.
@@ -33,7 +35,9 @@ const DATA_START: u32 = 8;
 const ROOM: u32 = 9;
 /// The bytes from the end of the last section to the end of memory.
 const TAIL: u32 = 10;
-const LOCALS: u32 = 11;
+/// The trap's code in the dump ([`TrapKind::code`]).
+const CODE: u32 = 11;
+const LOCALS: u32 = 12;
 
 /// Emits code writing into the dump at the cursor.
 struct Writer<'a, 'b> {
@@ -94,7 +98,7 @@ impl Writer<'_, '_> {
 
 impl Runtime {
     /// `Finish()`: writes the dump; a no-op unless a trap is unwinding.
-    pub(super) fn finish(&self, info: &DumpInfo) -> Function {
+    pub(super) fn finish(&self, info: &DumpInfo, indirect: &[IndirectRetrap]) -> Function {
         let mut f = Function::new([(LOCALS, ValType::I32)]);
         let mut w = Writer {
             rt: self,
@@ -113,6 +117,7 @@ impl Runtime {
         w.s.i32_const(0).global_set(self.global(G::Unwinding));
         w.s.i32_const(0).global_set(self.global(G::Depth));
         w.s.global_get(cursor).local_set(RECORDS_END);
+        self.trap_code(&mut w, indirect);
         // Block 1: the image in the low region; block 0: after the memory.
         w.s.block(BlockType::Empty).block(BlockType::Empty);
         if low {
@@ -307,6 +312,69 @@ impl Runtime {
         w.s.global_get(self.global(G::Flags))
             .call(self.func(Rt::WUleb));
         w.end_section();
+
+        // The trap and, when a frame was recorded, where: frame 0's place.
+        w.begin_section(TRAP_SECTION);
+        w.s.local_get(CODE).call(self.func(Rt::WUleb));
+        w.s.global_get(self.global(G::Frames)).i32_eqz();
+        w.s.if_(BlockType::Empty);
+        w.byte(0);
+        w.s.else_();
+        w.byte(1);
+        w.s.global_get(self.global(G::Records)).local_set(P);
+        for offset in [0, 4, 8] {
+            w.load_p(offset);
+            w.s.call(self.func(Rt::WUleb));
+        }
+        w.s.end();
+        w.end_section();
+    }
+
+    /// Sets [`CODE`] to the dump's code of the trap the runtime caught ([`G::Kind`]). A failed
+    /// indirect-call check is told apart by its index ([`G::TrapArg`]): past the table's end,
+    /// a null slot, or else a function of another signature.
+    fn trap_code(&self, w: &mut Writer<'_, '_>, indirect: &[IndirectRetrap]) {
+        let caught = self.global(G::Kind);
+        w.s.global_get(caught).local_set(CODE);
+        let codes = [
+            (kind::UNREACHABLE, TrapKind::Unreachable),
+            (kind::DIV_BY_ZERO, TrapKind::IntegerDivideByZero),
+            (kind::REM_BY_ZERO, TrapKind::IntegerDivideByZero),
+            (kind::DIV_OVERFLOW, TrapKind::IntegerOverflow),
+            (
+                kind::FLOAT_UNREPRESENTABLE,
+                TrapKind::InvalidConversionToInteger,
+            ),
+            (kind::CALL_DEPTH, TrapKind::CallStackExhausted),
+            (kind::MEMORY, TrapKind::OutOfBoundsMemoryAccess),
+        ];
+        for (caught_kind, trap) in codes {
+            w.s.global_get(caught).i32_const(caught_kind).i32_eq();
+            w.s.if_(BlockType::Empty);
+            w.s.i32_const(trap.code() as i32).local_set(CODE);
+            w.s.end();
+        }
+        let index = self.global(G::TrapArg);
+        for check in indirect {
+            let code = |trap: TrapKind| trap.code() as i32;
+            w.s.global_get(caught).i32_const(check.kind).i32_eq();
+            w.s.if_(BlockType::Empty);
+            w.s.i32_const(code(TrapKind::UndefinedElement));
+            w.s.i32_const(code(TrapKind::UninitializedElement));
+            w.s.i32_const(code(TrapKind::IndirectCallTypeMismatch));
+            // A null slot, read only where the index is inside the table.
+            w.s.global_get(index).table_size(check.table).i32_lt_u();
+            w.s.if_(BlockType::Result(ValType::I32));
+            w.s.global_get(index).table_get(check.table).ref_is_null();
+            w.s.else_();
+            w.s.i32_const(0);
+            w.s.end();
+            w.s.select();
+            w.s.global_get(index).table_size(check.table).i32_ge_u();
+            w.s.select();
+            w.s.local_set(CODE);
+            w.s.end();
+        }
     }
 
     /// The Memory, Global and Data section headers, at the cursor: one

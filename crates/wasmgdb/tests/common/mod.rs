@@ -81,6 +81,8 @@ pub fn transcript(module: &Path, dump: &Path, commands: &[&str]) -> String {
         out.push_str(note);
         out.push('\n');
     }
+    out.push_str(&session.termination());
+    out.push('\n');
     for cmd in commands {
         out.push_str(&format!("(wasmgdb) {cmd}\n"));
         match session.run_line(cmd) {
