@@ -102,6 +102,11 @@ pub enum Fixture {
     /// extraction. Argument `index`: a panic inside serde_json's own code (`IndexMut` with a
     /// `usize` on an object).
     SerdeRegex,
+    /// `panics`: panics of every shape a message can have, picked by its first argument:
+    /// `expect` (`Option::expect`), `literal` (`panic!` of a literal), `format` (an `i64` and a
+    /// `&str`), `assert-eq` (two `i64`s), `float` (an `f64` shown with `{}`, an `f32` with
+    /// `{:?}`), `char-bool`.
+    Panics,
     /// `lld-build-id` linked with lld's `--build-id` (a 16-byte id): `checksum(&[])` divides by
     /// the slice's length, "attempt to divide by zero". No marker.
     LldBuildId,
@@ -111,7 +116,7 @@ pub enum Fixture {
 
 impl Fixture {
     /// Every fixture.
-    pub const ALL: [Fixture; 11] = [
+    pub const ALL: [Fixture; 12] = [
         Fixture::MyThing,
         Fixture::UnwrapNone,
         Fixture::IndexOob,
@@ -121,6 +126,7 @@ impl Fixture {
         Fixture::CdylibPanic,
         Fixture::OutOfMemory,
         Fixture::SerdeRegex,
+        Fixture::Panics,
         Fixture::LldBuildId,
         Fixture::LldBuildIdSha1,
     ];
@@ -137,6 +143,7 @@ impl Fixture {
             Fixture::CdylibPanic => "cdylib-panic",
             Fixture::OutOfMemory => "out-of-memory",
             Fixture::SerdeRegex => "serde-regex",
+            Fixture::Panics => "panics",
             Fixture::LldBuildId | Fixture::LldBuildIdSha1 => "lld-build-id",
         }
     }
@@ -179,6 +186,7 @@ impl Fixture {
             Fixture::CdylibPanic => Some("wasm-coredump marker: cdylib-panic"),
             Fixture::OutOfMemory => Some("wasm-coredump marker: out-of-memory"),
             Fixture::SerdeRegex => Some("wasm-coredump marker: serde-regex"),
+            Fixture::Panics => Some("wasm-coredump marker: panics"),
         }
     }
 
@@ -372,6 +380,17 @@ impl NodeRun {
         self.stdout
             .lines()
             .find_map(|line| line.strip_prefix("result: ")?.trim().parse().ok())
+    }
+
+    /// The whole message Rust's panic handler printed: the lines after `panicked at
+    /// <location>:` up to its `note: run with ...` or `stack backtrace:` line.
+    pub fn panic_text(&self) -> Option<String> {
+        let mut lines = self.stderr.lines();
+        lines.find(|line| line.contains("panicked at "))?;
+        let text: Vec<&str> = lines
+            .take_while(|l| !l.starts_with("note: ") && *l != "stack backtrace:")
+            .collect();
+        Some(text.join("\n"))
     }
 
     /// The message Rust's panic handler printed (the line after `panicked at <location>:`).

@@ -41,6 +41,7 @@
 
 mod build_id;
 mod context;
+mod crash;
 mod demangle;
 mod error;
 mod eval;
@@ -63,6 +64,7 @@ pub use wasm_layout;
 
 pub use build_id::{debug_file_candidates, find_debug_file};
 pub use context::{DebugInfo, DwarfSource, Reader};
+pub use crash::{Assertion, CrashReason, OutOfMemory, Panic, PanicLocation, PanicMessage};
 pub use demangle::demangle;
 pub use error::{Error, Result, Unavailable};
 pub use format::FormatOptions;

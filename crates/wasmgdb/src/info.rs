@@ -60,12 +60,45 @@ impl Session<'_> {
             )
             .ok();
         }
+        let panic = self.crash.panic.as_ref().map(|p| {
+            let (message, complete, message_error) = match &p.message {
+                Ok(m) => (Some(m.text.clone()), Some(m.complete), None),
+                Err(why) => (None, None, Some(why.clone())),
+            };
+            let (location, location_error) = match &p.location {
+                Ok(l) => (
+                    Some(json!({"file": l.file, "line": l.line, "column": l.column})),
+                    None,
+                ),
+                Err(why) => (None, Some(why.clone())),
+            };
+            json!({
+                "message": message,
+                "complete": complete,
+                "message_unavailable": message_error,
+                "location": location,
+                "location_unavailable": location_error,
+                "frame": self.panic_frame(),
+            })
+        });
         let json = json!({
             "trap": trap.map(|t| t.kind.to_string()),
             "trap_code": trap.map(|t| t.kind.code()),
             "func": location.map(|at| at.func),
             "code_offset": location.map(|at| at.code_offset),
             "original_code_offset": location.map(|at| at.original_code_offset),
+            "panic": panic,
+            "assertion": self.crash.assertion.as_ref().map(|a| json!({
+                "message": a.to_string(),
+                "expression": a.expression.as_ref().ok(),
+                "file": a.file.as_ref().ok(),
+                "line": a.line,
+                "function": a.function.as_ref().ok(),
+            })),
+            "out_of_memory": self.crash.out_of_memory.as_ref().map(|o| json!({
+                "message": o.to_string(),
+                "size": o.size,
+            })),
         });
         Reply::new(text, json!({ "program": json }))
     }

@@ -59,6 +59,8 @@ pub struct Session<'a> {
     pub(crate) selected: usize,
     pub(crate) history: Vec<Value>,
     pub(crate) notes: Vec<String>,
+    /// Why the program crashed: the trap and the panic.
+    pub(crate) crash: debuginfo::CrashReason,
     pub(crate) offsets: OffsetSource,
     pub(crate) sources: SourcePaths,
     /// The file and line `list` centers on first (set by `frame`, `up`, `down`).
@@ -135,7 +137,9 @@ impl<'a> Session<'a> {
             );
         }
         notes.extend(runtime_notes(&dump));
+        let crash = info.crash_reason(&dump);
         let mut session = Session {
+            crash,
             dump,
             info,
             module_path: module_path.to_path_buf(),
@@ -164,13 +168,53 @@ impl<'a> Session<'a> {
     }
 
     /// What gdb prints first for a core file, for a Wasm trap: `Program terminated with wasm
-    /// trap: unreachable.`, or `unknown` for a dump that records no trap (Wasmtime's).
+    /// trap: unreachable.` (`unknown` for a dump that records no trap, as Wasmtime's), then, for
+    /// a Rust panic, `panicked at FILE:LINE:COLUMN: MESSAGE` and which frame is the panic's.
+    /// One line each, without a final newline.
     pub fn termination(&self) -> String {
-        let kind = self.dump.trap().map(|t| t.kind.to_string());
-        format!(
+        let kind = self.crash.trap.map(|t| t.to_string());
+        let mut text = format!(
             "Program terminated with wasm trap: {}.",
             kind.as_deref().unwrap_or("unknown")
-        )
+        );
+        if let Some(oom) = &self.crash.out_of_memory {
+            text.push_str(&format!("\n{oom}"));
+        }
+        if let Some(assertion) = &self.crash.assertion {
+            text.push_str(&format!("\n{assertion}"));
+        }
+        let Some(panic) = &self.crash.panic else {
+            return text;
+        };
+        let message = match &panic.message {
+            Ok(m) if m.complete => m.text.clone(),
+            Ok(m) => format!(
+                "{} (partial: some arguments could not be formatted)",
+                m.text
+            ),
+            Err(why) => format!("message unavailable ({why})"),
+        };
+        match &panic.location {
+            Ok(location) => text.push_str(&format!("\npanicked at {location}: {message}")),
+            Err(_) => text.push_str(&format!("\npanicked: {message}")),
+        }
+        if let Some(level) = self.panic_frame() {
+            text.push_str(&format!("\n(frame {level} is where the panic happened)"));
+        }
+        text
+    }
+
+    /// The level of the frame where the panic happened: the first frame older than
+    /// `core::panicking::panic_fmt` at the panic's file and line.
+    pub(crate) fn panic_frame(&self) -> Option<usize> {
+        let panic = self.crash.panic.as_ref()?;
+        let location = panic.location.as_ref().ok()?;
+        self.frames.iter().position(|f| {
+            f.dump_index > panic.frame
+                && f.symbol.location.as_ref().is_some_and(|l| {
+                    l.shown_file() == Some(location.file.as_str()) && l.line == Some(location.line)
+                })
+        })
     }
 
     /// The frames of the selected thread, youngest first.

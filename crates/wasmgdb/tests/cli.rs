@@ -59,11 +59,18 @@ fn batch_mode_runs_ex_commands_in_order() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     // As gdb opens a core: why the program ended first. A Rust panic aborts, and wasi-libc's
-    // abort() is an `unreachable`.
-    assert!(
-        stdout.starts_with("Program terminated with wasm trap: unreachable.\n#0  "),
-        "{stdout}"
+    // abort() is an `unreachable`; then the panic as std reports it (its message for `usize`
+    // subtraction overflow, at the subtraction in the source).
+    // The frame of the panic is `calculate`'s, which `process_thing` calls.
+    let at = Fixture::MyThing.source_location("value - 10", "value");
+    let process_thing: usize = frame.strip_prefix("frame ").unwrap().parse().unwrap();
+    let opening = format!(
+        "Program terminated with wasm trap: unreachable.\n\
+         panicked at {at}: attempt to subtract with overflow\n\
+         (frame {} is where the panic happened)\n#0  ",
+        process_thing - 1
     );
+    assert!(stdout.starts_with(&opening), "{stdout}");
     assert!(
         stdout.contains("(More stack frames follow...)\n"),
         "{stdout}"

@@ -1,0 +1,601 @@
+//! Why the program crashed: the trap a dump records and, for a Rust panic, its message and
+//! location, recovered from the dump's memory and the panicking frames' recorded values.
+//!
+//! A Rust panic goes through `core::panicking::panic_fmt(fmt: fmt::Arguments, location:
+//! &Location)` (`#[track_caller]`), whose three Wasm params are the two words of the
+//! `Arguments` and the location. Rust's std (1.95) carries no variable DWARF for these frames
+//! and often no type DWARF for `Location`, so the layouts used are std's own, as its sources
+//! document them (`core/src/fmt/mod.rs`, `core/src/fmt/rt.rs`, `core/src/panic/location.rs`):
+//! - `Arguments { template: *const u8, args }`: when `args & 1`, the message is the static
+//!   string at `template` of `args >> 1` bytes; else `template` is a byte program of literal
+//!   pieces (a length byte, or `0x80` and a u16 length, then UTF-8) and placeholders (a byte
+//!   `0b11xxxxxx` and its optional fields), ended by a 0 byte, and `args` points at the
+//!   placeholders' `rt::Argument`s: `{ value: *const (), formatter: fn }`, 8 bytes each.
+//! - `Location { file: &str, line: u32, col: u32 }`: 16 bytes.
+//!
+//! A failed C `assert` calls wasi-libc's `__assert_fail(expr, file, line, function)`: its
+//! params give the expression, file, line and function.
+//!
+//! A failed allocation goes through the allocator shim's `__rust_alloc_error_handler(size,
+//! align)`: its first param is the size std reports.
+//!
+//! An argument is formatted when its formatter (a function table index) is std's `Display` or
+//! `Debug` of an integer, float, `bool`, `char` or `&str` (behind any number of references), as
+//! its name (`<u64 as core::fmt::Display>::fmt`) says; any other shows as `{..}` and makes the
+//! message partial. Nothing here trusts the dump: every read is bounded and a failure gives
+//! "message unavailable" with the reason.
+
+use coredump::{CoreDump, TrapKind, Value};
+
+use crate::DebugInfo;
+
+/// The function every Rust panic with a message goes through.
+const PANIC_FMT: &str = "core::panicking::panic_fmt";
+
+/// wasi-libc's (musl's) `__assert_fail(expr, file, line, function)`, which a failed C `assert`
+/// calls.
+const ASSERT_FAIL: &str = "__assert_fail";
+
+/// The allocator shim's `__rust_alloc_error_handler(size: usize, align: usize) -> !`, which a
+/// failed allocation calls (its name in the `name` section ends so).
+const ALLOC_ERROR_HANDLER: &str = "__rust_alloc_error_handler";
+
+/// The longest message template, static message or file name read, in bytes.
+const MAX_TEXT: u64 = 1 << 16;
+
+/// The most placeholders a message may have.
+const MAX_ARGUMENTS: usize = 256;
+
+/// Why the program crashed: see [`DebugInfo::crash_reason`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CrashReason {
+    /// The trap, if the dump records it (`None`: unknown, as in Wasmtime's dumps).
+    pub trap: Option<TrapKind>,
+    /// The Rust panic that led to the trap, if there was one.
+    pub panic: Option<Panic>,
+    /// A failed Rust allocation that led to the trap, if there was one.
+    pub out_of_memory: Option<OutOfMemory>,
+    /// A failed C `assert` that led to the trap, if there was one.
+    pub assertion: Option<Assertion>,
+}
+
+/// A failed C `assert` (wasi-libc's `__assert_fail`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Assertion {
+    /// The index in the dump's frames of `__assert_fail`.
+    pub frame: usize,
+    /// The asserted expression, as the source spells it, or why it could not be read.
+    pub expression: Result<String, String>,
+    /// The source file, or why it could not be read.
+    pub file: Result<String, String>,
+    /// The line.
+    pub line: u32,
+    /// The function, or why it could not be read.
+    pub function: Result<String, String>,
+}
+
+impl std::fmt::Display for Assertion {
+    /// wasi-libc's own words: `Assertion failed: EXPR (FILE: FUNCTION: LINE)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = |r: &Result<String, String>| match r {
+            Ok(s) => s.clone(),
+            Err(why) => format!("<unavailable: {why}>"),
+        };
+        write!(
+            f,
+            "Assertion failed: {} ({}: {}: {})",
+            text(&self.expression),
+            text(&self.file),
+            text(&self.function),
+            self.line
+        )
+    }
+}
+
+/// A Rust allocation that failed: std prints `memory allocation of N bytes failed` and aborts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutOfMemory {
+    /// The index in the dump's frames of `__rust_alloc_error_handler`.
+    pub frame: usize,
+    /// The size of the allocation that failed, in bytes.
+    pub size: u32,
+}
+
+impl std::fmt::Display for OutOfMemory {
+    /// std's own words (`default_alloc_error_hook`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "memory allocation of {} bytes failed", self.size)
+    }
+}
+
+/// A Rust panic: where it happened and what it said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Panic {
+    /// The index in the dump's frames (youngest first) of `core::panicking::panic_fmt`.
+    pub frame: usize,
+    /// The message, or why it could not be read.
+    pub message: Result<PanicMessage, String>,
+    /// The `file:line:column` of the panic (`Location::caller()`), or why it could not be read.
+    pub location: Result<PanicLocation, String>,
+}
+
+/// A panic's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PanicMessage {
+    /// The text as std formats it; an argument that could not be formatted shows as `{..}`.
+    pub text: String,
+    /// Whether every argument was formatted.
+    pub complete: bool,
+}
+
+/// Where a panic happened, as Rust's `Location` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PanicLocation {
+    /// The source file, as rustc records it (`src/main.rs`).
+    pub file: String,
+    /// The line, from 1.
+    pub line: u32,
+    /// The column, from 1.
+    pub column: u32,
+}
+
+impl std::fmt::Display for PanicLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+impl DebugInfo {
+    /// Why the program that left `dump` crashed: the trap it records and, when a frame is
+    /// Rust's `core::panicking::panic_fmt`, the panic's message and location read from the
+    /// dump's memory. Does no I/O; never fails: what cannot be read says why.
+    pub fn crash_reason(&self, dump: &CoreDump<'_>) -> CrashReason {
+        let frames = dump.threads().first().map_or(&[][..], |t| &t.frames[..]);
+        let panic = frames
+            .iter()
+            .position(|f| self.function_name(f.func).name == PANIC_FMT)
+            .map(|index| {
+                let reader = Reader { dump };
+                let params = &frames[index].locals;
+                let param = |i: usize| match params.get(i) {
+                    Some(Value::I32(v)) => Ok(*v as u32),
+                    _ => Err(format!("{PANIC_FMT}'s argument {i} was not recorded")),
+                };
+                let message = (|| {
+                    let (template, args) = (param(0)?, param(1)?);
+                    self.message(&reader, template, args)
+                })();
+                let location = param(2).and_then(|at| reader.location(at));
+                Panic {
+                    frame: index,
+                    message,
+                    location,
+                }
+            });
+        let out_of_memory = frames
+            .iter()
+            .position(|f| {
+                self.function_name(f.func)
+                    .name
+                    .ends_with(ALLOC_ERROR_HANDLER)
+            })
+            .and_then(|index| match frames[index].locals.first() {
+                Some(Value::I32(size)) => Some(OutOfMemory {
+                    frame: index,
+                    size: *size as u32,
+                }),
+                _ => None,
+            });
+        let assertion = frames
+            .iter()
+            .position(|f| self.function_name(f.func).name == ASSERT_FAIL)
+            .and_then(|index| {
+                let reader = Reader { dump };
+                let param = |i: usize| match frames[index].locals.get(i) {
+                    Some(Value::I32(v)) => Some(*v as u32),
+                    _ => None,
+                };
+                Some(Assertion {
+                    frame: index,
+                    expression: reader.c_string(param(0)?),
+                    file: reader.c_string(param(1)?),
+                    line: param(2)?,
+                    function: reader.c_string(param(3)?),
+                })
+            });
+        CrashReason {
+            trap: dump.trap().map(|t| t.kind),
+            panic,
+            out_of_memory,
+            assertion,
+        }
+    }
+
+    /// Formats a `fmt::Arguments` whose two words are `template` and `args`.
+    fn message(
+        &self,
+        reader: &Reader<'_, '_>,
+        template: u32,
+        args: u32,
+    ) -> Result<PanicMessage, String> {
+        if args & 1 == 1 {
+            let text = reader.text(template, u64::from(args >> 1))?;
+            return Ok(PanicMessage {
+                text,
+                complete: true,
+            });
+        }
+        let program = reader.bytes_up_to(template, MAX_TEXT)?;
+        let table = self.function_table();
+        let mut out = PanicMessage {
+            text: String::new(),
+            complete: true,
+        };
+        let mut next_arg = 0usize;
+        let mut at = 0usize;
+        let byte = |at: usize| {
+            program
+                .get(at)
+                .copied()
+                .ok_or_else(|| format!("the message template at {template:#x} has no end"))
+        };
+        let u16_at = |at: usize| Ok::<_, String>(u16::from_le_bytes([byte(at)?, byte(at + 1)?]));
+        let mut placeholders = 0;
+        loop {
+            let first = byte(at)?;
+            at += 1;
+            match first {
+                0 => return Ok(out),
+                1..=0x80 => {
+                    let (len, start) = match first {
+                        0x80 => (usize::from(u16_at(at)?), at + 2),
+                        n => (usize::from(n), at),
+                    };
+                    let piece = program.get(start..start + len).ok_or_else(|| {
+                        format!("the message template at {template:#x} has no end")
+                    })?;
+                    let piece = std::str::from_utf8(piece).map_err(|_| {
+                        format!("the message template at {template:#x} is not UTF-8")
+                    })?;
+                    out.text.push_str(piece);
+                    at = start + len;
+                }
+                0xc0..=0xff => {
+                    placeholders += 1;
+                    if placeholders > MAX_ARGUMENTS {
+                        return Err(format!("more than {MAX_ARGUMENTS} placeholders"));
+                    }
+                    // Optional fields: flags (u32), width, precision, arg_index (u16 each).
+                    let has = |bit: u8| first & (1 << bit) != 0;
+                    let options = has(0) || has(1) || has(2);
+                    let mut field = at + if has(0) { 4 } else { 0 };
+                    field += if has(1) { 2 } else { 0 };
+                    field += if has(2) { 2 } else { 0 };
+                    let index = match has(3) {
+                        true => usize::from(u16_at(field)?),
+                        false => next_arg,
+                    };
+                    at = field + if has(3) { 2 } else { 0 };
+                    next_arg = index + 1;
+                    let argument = args as u64 + 8 * index as u64;
+                    match self.argument(reader, &table, argument) {
+                        Some(text) if !options => out.text.push_str(&text),
+                        _ => {
+                            out.text.push_str("{..}");
+                            out.complete = false;
+                        }
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "the message template at {template:#x} is not one std writes"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Formats the `rt::Argument` at `address` when its formatter is one this knows.
+    fn argument(
+        &self,
+        reader: &Reader<'_, '_>,
+        table: &[Option<u32>],
+        address: u64,
+    ) -> Option<String> {
+        self.formatted(reader, table, &reader.bytes(address, 8).ok()?, 0)
+    }
+
+    /// Formats a value pointer and formatter (a function table index), 4 bytes each; `depth`
+    /// counts the `dyn` indirections followed so far (a hostile vtable could loop).
+    fn formatted(
+        &self,
+        reader: &Reader<'_, '_>,
+        table: &[Option<u32>],
+        words: &[u8],
+        depth: u32,
+    ) -> Option<String> {
+        let value = u32::from_le_bytes(words[..4].try_into().ok()?);
+        let formatter = u32::from_le_bytes(words[4..].try_into().ok()?);
+        let func = (*table.get(formatter as usize)?)?;
+        let name = self.function_name(func).name;
+        let (named, debug) = formatted_type(&name)?;
+        // A generic impl (`<&T as core::fmt::Display>::fmt`): its `self`'s type says what T is.
+        let concrete;
+        let mut ty = match named.trim_start_matches('&') {
+            "T" => {
+                concrete = self.self_type(func)?;
+                concrete.as_str()
+            }
+            _ => named,
+        };
+        let mut value = value;
+        // A `&dyn Debug` (assert_eq!'s operands) is a fat pointer at `value`: the data, and a
+        // vtable whose fourth word (after drop, size and align) is the type's `Debug::fmt`.
+        if ty == "&dyn core::fmt::Debug" && debug && depth < 4 {
+            let fat = reader.bytes(value.into(), 8).ok()?;
+            let data = u32::from_le_bytes(fat[..4].try_into().ok()?);
+            let vtable = u32::from_le_bytes(fat[4..].try_into().ok()?);
+            let method = reader.bytes(u64::from(vtable) + 12, 4).ok()?;
+            let mut argument = data.to_le_bytes().to_vec();
+            argument.extend_from_slice(&method);
+            return self.formatted(reader, table, &argument, depth + 1);
+        }
+        // `&str` is a fat pointer at `value`; other references point at a pointer.
+        while let Some(inner) = ty.strip_prefix('&') {
+            if inner == "str" {
+                let fat = reader.bytes(value.into(), 8).ok()?;
+                let ptr = u32::from_le_bytes(fat[..4].try_into().ok()?);
+                let len = u32::from_le_bytes(fat[4..].try_into().ok()?);
+                let text = reader.text(ptr, len.into()).ok()?;
+                return Some(if debug { format!("{text:?}") } else { text });
+            }
+            value = u32::from_le_bytes(reader.bytes(value.into(), 4).ok()?[..].try_into().ok()?);
+            ty = inner;
+        }
+        format_scalar(
+            ty,
+            &reader.bytes(value.into(), scalar_size(ty)?).ok()?,
+            debug,
+        )
+    }
+
+    /// The type a formatting function's `self` points at, as DWARF describes the function.
+    fn self_type(&self, func: u32) -> Option<String> {
+        let body = self.code_layout()?.body_range(func).ok()?;
+        let last = u32::try_from(body.end - body.start).ok()?.checked_sub(1)?;
+        let frames = self.frames(func, last).ok()?;
+        let variables = self.variables(frames.last()?.scope.as_ref()?).ok()?;
+        let this = variables
+            .iter()
+            .find(|v| v.name.as_deref() == Some("self"))?;
+        let pointee = self.pointee(this.ty?).ok()??;
+        self.type_name(Some(pointee)).ok()
+    }
+
+    /// Table 0's function per slot, from the active element segments at constant offsets.
+    fn function_table(&self) -> Vec<Option<u32>> {
+        let mut table = Vec::new();
+        let Some(module) = self.dwarf_module() else {
+            return table;
+        };
+        for payload in wasmparser::Parser::new(0).parse_all(module.bytes()) {
+            let reader = match payload {
+                Ok(wasmparser::Payload::ElementSection(reader)) => reader,
+                Ok(wasmparser::Payload::CodeSectionStart { .. }) | Err(_) => break,
+                _ => continue,
+            };
+            for element in reader.into_iter().flatten() {
+                let wasmparser::ElementKind::Active {
+                    table_index: None | Some(0),
+                    offset_expr,
+                } = element.kind
+                else {
+                    continue;
+                };
+                let Ok(wasmparser::Operator::I32Const { value }) =
+                    offset_expr.get_operators_reader().read()
+                else {
+                    continue;
+                };
+                let funcs: Vec<Option<u32>> = match element.items {
+                    wasmparser::ElementItems::Functions(list) => {
+                        list.into_iter().map(Result::ok).collect()
+                    }
+                    wasmparser::ElementItems::Expressions(_, exprs) => exprs
+                        .into_iter()
+                        .map(|e| match e.ok()?.get_operators_reader().read().ok()? {
+                            wasmparser::Operator::RefFunc { function_index } => {
+                                Some(function_index)
+                            }
+                            _ => None,
+                        })
+                        .collect(),
+                };
+                let start = value as u32 as usize;
+                // A table slot past 2^20 is no formatter this reads.
+                if start + funcs.len() > 1 << 20 {
+                    continue;
+                }
+                if table.len() < start + funcs.len() {
+                    table.resize(start + funcs.len(), None);
+                }
+                for (i, f) in funcs.into_iter().enumerate() {
+                    table[start + i] = f;
+                }
+            }
+        }
+        table
+    }
+}
+
+/// Bounded reads of memory 0 of a dump.
+struct Reader<'d, 'a> {
+    dump: &'d CoreDump<'a>,
+}
+
+impl Reader<'_, '_> {
+    fn bytes(&self, address: u64, len: u64) -> Result<Vec<u8>, String> {
+        self.dump
+            .read(0, address, len)
+            .map(|b| b.into_owned())
+            .map_err(|e| format!("{e}"))
+    }
+
+    /// Up to `max` bytes from `address`, fewer at the end of memory.
+    fn bytes_up_to(&self, address: u32, max: u64) -> Result<Vec<u8>, String> {
+        let size = self.dump.memories().first().map_or(0, |m| m.ty.size());
+        let len = size.saturating_sub(address.into()).min(max);
+        self.bytes(address.into(), len)
+    }
+
+    /// `len` bytes of UTF-8 at `address`.
+    fn text(&self, address: u32, len: u64) -> Result<String, String> {
+        if len > MAX_TEXT {
+            return Err(format!(
+                "a string of {len} bytes at {address:#x} is too long"
+            ));
+        }
+        String::from_utf8(self.bytes(address.into(), len)?)
+            .map_err(|_| format!("the string at {address:#x} is not UTF-8"))
+    }
+
+    /// The NUL-terminated UTF-8 string at `address`.
+    fn c_string(&self, address: u32) -> Result<String, String> {
+        let bytes = self.bytes_up_to(address, MAX_TEXT)?;
+        let end = bytes
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| format!("no end to the string at {address:#x}"))?;
+        String::from_utf8(bytes[..end].to_vec())
+            .map_err(|_| format!("the string at {address:#x} is not UTF-8"))
+    }
+
+    /// The `Location` at `address`.
+    fn location(&self, address: u32) -> Result<PanicLocation, String> {
+        let words = self.bytes(address.into(), 16)?;
+        let word = |i: usize| u32::from_le_bytes(words[4 * i..4 * i + 4].try_into().unwrap());
+        Ok(PanicLocation {
+            file: self.text(word(0), word(1).into())?,
+            line: word(2),
+            column: word(3),
+        })
+    }
+}
+
+/// The type and whether it is `Debug` (else `Display`) of a std formatter such as
+/// `<u64 as core::fmt::Display>::fmt` or `<&str as core::fmt::Debug>::fmt`.
+fn formatted_type(name: &str) -> Option<(&str, bool)> {
+    let inner = name.strip_prefix('<')?.strip_suffix(">::fmt")?;
+    let (ty, trait_) = inner.rsplit_once(" as ")?;
+    match trait_ {
+        "core::fmt::Display" => Some((ty, false)),
+        "core::fmt::Debug" => Some((ty, true)),
+        _ => None,
+    }
+}
+
+/// The size in memory of a scalar type this formats (wasm32: `usize` is 4 bytes).
+fn scalar_size(ty: &str) -> Option<u64> {
+    Some(match ty {
+        "bool" | "u8" | "i8" => 1,
+        "u16" | "i16" => 2,
+        "u32" | "i32" | "usize" | "isize" | "f32" | "char" => 4,
+        "u64" | "i64" | "f64" => 8,
+        "u128" | "i128" => 16,
+        _ => return None,
+    })
+}
+
+/// Formats a scalar's bytes as std's `Display` (or `Debug`) does.
+fn format_scalar(ty: &str, b: &[u8], debug: bool) -> Option<String> {
+    let mut bytes = [0u8; 16];
+    bytes.get_mut(..b.len())?.copy_from_slice(b);
+    let unsigned = u128::from_le_bytes(bytes);
+    let signed = |bits: u32| (unsigned << (128 - bits)) as i128 >> (128 - bits);
+    Some(match ty {
+        "bool" => (b[0] != 0).to_string(),
+        "u8" | "u16" | "u32" | "usize" | "u64" | "u128" => unsigned.to_string(),
+        "i8" | "i16" | "i32" | "isize" | "i64" | "i128" => signed(8 * b.len() as u32).to_string(),
+        "f32" => {
+            let v = f32::from_bits(unsigned as u32);
+            if debug {
+                format!("{v:?}")
+            } else {
+                v.to_string()
+            }
+        }
+        "f64" => {
+            let v = f64::from_bits(unsigned as u64);
+            if debug {
+                format!("{v:?}")
+            } else {
+                v.to_string()
+            }
+        }
+        "char" => {
+            let c = char::from_u32(unsigned as u32)?;
+            if debug {
+                format!("{c:?}")
+            } else {
+                c.to_string()
+            }
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatter_names() {
+        assert_eq!(
+            formatted_type("<u64 as core::fmt::Display>::fmt"),
+            Some(("u64", false))
+        );
+        assert_eq!(
+            formatted_type("<&&str as core::fmt::Debug>::fmt"),
+            Some(("&&str", true))
+        );
+        assert_eq!(formatted_type("<u8 as core::fmt::LowerHex>::fmt"), None);
+        assert_eq!(formatted_type("core::panicking::panic_fmt"), None);
+    }
+
+    #[test]
+    fn scalars_format_as_std_does() {
+        assert_eq!(
+            format_scalar("i64", &(-42i64).to_le_bytes(), false).unwrap(),
+            "-42"
+        );
+        assert_eq!(format_scalar("i8", &[0xff], false).unwrap(), "-1");
+        assert_eq!(
+            format_scalar("u32", &7u32.to_le_bytes(), true).unwrap(),
+            "7"
+        );
+        assert_eq!(
+            format_scalar("f64", &0.1f64.to_le_bytes(), false).unwrap(),
+            "0.1"
+        );
+        assert_eq!(
+            format_scalar("f32", &1f32.to_le_bytes(), true).unwrap(),
+            "1.0"
+        );
+        assert_eq!(format_scalar("bool", &[1], false).unwrap(), "true");
+        assert_eq!(
+            format_scalar("char", &('é' as u32).to_le_bytes(), true).unwrap(),
+            "'é'"
+        );
+        assert_eq!(format_scalar("char", &0xd800u32.to_le_bytes(), false), None);
+        assert_eq!(
+            format_scalar("i128", &i128::MIN.to_le_bytes(), false).unwrap(),
+            i128::MIN.to_string()
+        );
+    }
+}
