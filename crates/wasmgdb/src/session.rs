@@ -158,6 +158,10 @@ impl<'a> Session<'a> {
             format: FormatOptions::default(),
         };
         session.select_thread(0);
+        // Past the panic machinery: the frame where the panic happened, numbers unchanged.
+        if let Some(level) = session.panic_frame() {
+            session.selected = level;
+        }
         Ok(session)
     }
 
@@ -199,7 +203,9 @@ impl<'a> Session<'a> {
             Err(_) => text.push_str(&format!("\npanicked: {message}")),
         }
         if let Some(level) = self.panic_frame() {
-            text.push_str(&format!("\n(frame {level} is where the panic happened)"));
+            text.push_str(&format!(
+                "\n(frame {level} is where the panic happened: it is selected)"
+            ));
         }
         text
     }

@@ -67,7 +67,7 @@ fn batch_mode_runs_ex_commands_in_order() {
     let opening = format!(
         "Program terminated with wasm trap: unreachable.\n\
          panicked at {at}: attempt to subtract with overflow\n\
-         (frame {} is where the panic happened)\n#0  ",
+         (frame {} is where the panic happened: it is selected)\n#0  ",
         process_thing - 1
     );
     assert!(stdout.starts_with(&opening), "{stdout}");
@@ -82,6 +82,19 @@ fn batch_mode_runs_ex_commands_in_order() {
     assert!(
         stdout.ends_with("$1 = mything::MyThing {value: 3}\n"),
         "{stdout}"
+    );
+    // `frame` alone shows the selected frame: the panic's, past the panic machinery.
+    let out = wasmgdb(&["-batch", "-ex", "frame", m, c], "");
+    let selected = format!("#{} ", process_thing - 1);
+    let shown = text(&out.stdout);
+    let shown = shown
+        .lines()
+        .find(|l| l.starts_with('#'))
+        .unwrap_or_default();
+    assert!(shown.starts_with(&selected), "{shown}");
+    assert!(
+        shown.contains(" in mything::calculate (value=3) at "),
+        "{shown}"
     );
     // The last command failing makes the exit status 1, as in gdb.
     let out = wasmgdb(&["-batch", "-ex", "frame 999", m, c], "");
