@@ -20,8 +20,10 @@
 //! align)`: its first param is the size std reports.
 //!
 //! An argument is formatted when its formatter (a function table index) is std's `Display` or
-//! `Debug` of an integer, float, `bool`, `char` or `&str` (behind any number of references), as
-//! its name (`<u64 as core::fmt::Display>::fmt`) says; any other shows as `{..}` and makes the
+//! `Debug` of an integer, float, `bool`, `char`, `&str` or `String` (behind any number of
+//! references; a `String`'s layout comes from its DWARF type), or a `&dyn Debug` of one, as its
+//! name (`<u64 as core::fmt::Display>::fmt`) says, or for a generic impl (`<&T as
+//! core::fmt::Display>::fmt`) its DWARF `self` type; any other shows as `{..}` and makes the
 //! message partial. Nothing here trusts the dump: every read is bounded and a failure gives
 //! "message unavailable" with the reason.
 
