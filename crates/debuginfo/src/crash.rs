@@ -159,58 +159,47 @@ impl DebugInfo {
     /// dump's memory. Does no I/O; never fails: what cannot be read says why.
     pub fn crash_reason(&self, dump: &CoreDump<'_>) -> CrashReason {
         let frames = dump.threads().first().map_or(&[][..], |t| &t.frames[..]);
-        let panic = frames
-            .iter()
-            .position(|f| self.function_name(f.func).name == PANIC_FMT)
-            .map(|index| {
-                let reader = Reader { dump };
-                let params = &frames[index].locals;
-                let param = |i: usize| match params.get(i) {
-                    Some(Value::I32(v)) => Ok(*v as u32),
-                    _ => Err(format!("{PANIC_FMT}'s argument {i} was not recorded")),
-                };
-                let message = (|| {
-                    let (template, args) = (param(0)?, param(1)?);
-                    self.message(&reader, template, args)
-                })();
-                let location = param(2).and_then(|at| reader.location(at));
-                Panic {
-                    frame: index,
-                    message,
-                    location,
-                }
+        let reader = Reader { dump };
+        // The youngest frame whose function is called so, and its i32 param `i`.
+        let frame = |is: &dyn Fn(&str) -> bool| {
+            frames
+                .iter()
+                .position(|f| is(&self.function_name(f.func).name))
+        };
+        let param = |index: usize, i: usize| match frames[index].locals.get(i) {
+            Some(Value::I32(v)) => Some(*v as u32),
+            _ => None,
+        };
+        let panic = frame(&|name| name == PANIC_FMT).map(|index| {
+            let param = |i| {
+                param(index, i)
+                    .ok_or_else(|| format!("{PANIC_FMT}'s argument {i} was not recorded"))
+            };
+            let message = param(0).and_then(|template| {
+                let args = param(1)?;
+                self.message(&reader, template, args)
             });
-        let out_of_memory = frames
-            .iter()
-            .position(|f| {
-                self.function_name(f.func)
-                    .name
-                    .ends_with(ALLOC_ERROR_HANDLER)
+            Panic {
+                frame: index,
+                message,
+                location: param(2).and_then(|at| reader.location(at)),
+            }
+        });
+        let out_of_memory = frame(&|name| name.ends_with(ALLOC_ERROR_HANDLER)).and_then(|index| {
+            Some(OutOfMemory {
+                frame: index,
+                size: param(index, 0)?,
             })
-            .and_then(|index| match frames[index].locals.first() {
-                Some(Value::I32(size)) => Some(OutOfMemory {
-                    frame: index,
-                    size: *size as u32,
-                }),
-                _ => None,
-            });
-        let assertion = frames
-            .iter()
-            .position(|f| self.function_name(f.func).name == ASSERT_FAIL)
-            .and_then(|index| {
-                let reader = Reader { dump };
-                let param = |i: usize| match frames[index].locals.get(i) {
-                    Some(Value::I32(v)) => Some(*v as u32),
-                    _ => None,
-                };
-                Some(Assertion {
-                    frame: index,
-                    expression: reader.c_string(param(0)?),
-                    file: reader.c_string(param(1)?),
-                    line: param(2)?,
-                    function: reader.c_string(param(3)?),
-                })
-            });
+        });
+        let assertion = frame(&|name| name == ASSERT_FAIL).and_then(|index| {
+            Some(Assertion {
+                frame: index,
+                expression: reader.c_string(param(index, 0)?),
+                file: reader.c_string(param(index, 1)?),
+                line: param(index, 2)?,
+                function: reader.c_string(param(index, 3)?),
+            })
+        });
         CrashReason {
             trap: dump.trap().map(|t| t.kind),
             panic,
