@@ -104,8 +104,9 @@ pub enum Fixture {
     SerdeRegex,
     /// `panics`: panics of every shape a message can have, picked by its first argument:
     /// `expect` (`Option::expect`), `literal` (`panic!` of a literal), `assert-eq` (two
-    /// `i64`s), `float` (an `f64` shown with `{}`, an `f32` with `{:?}`), `char-bool`, and by
-    /// default `panic!("{} {}")` of an `i64` and a `&str`.
+    /// `i64`s), `float` (an `f64` shown with `{}`, an `f32` with `{:?}`), `char-bool`, `string`
+    /// (a `String` shown with `{}` and `{:?}`), and by default `panic!("{} {}")` of an `i64` and
+    /// a `&str`.
     Panics,
     /// `lld-build-id` linked with lld's `--build-id` (a 16-byte id): `checksum(&[])` divides by
     /// the slice's length, "attempt to divide by zero". No marker.

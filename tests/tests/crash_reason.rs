@@ -46,6 +46,7 @@ fn panics_are_recovered_from_the_dump_as_std_printed_them() {
         (Fixture::Panics, &["assert-eq"], true),
         (Fixture::Panics, &["float"], true),
         (Fixture::Panics, &["char-bool"], true),
+        (Fixture::Panics, &["string"], true),
         (Fixture::Abort, &["unreachable"], true),
         (Fixture::Abort, &[], false),
         (Fixture::OutOfMemory, &[], false),

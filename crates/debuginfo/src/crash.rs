@@ -31,6 +31,8 @@ use coredump::{CoreDump, TrapKind, Value};
 
 use crate::DebugInfo;
 
+mod argument;
+
 /// The function every Rust panic with a message goes through.
 const PANIC_FMT: &str = "core::panicking::panic_fmt";
 
@@ -175,6 +177,22 @@ impl DebugInfo {
                 param(index, i)
                     .ok_or_else(|| format!("{PANIC_FMT}'s argument {i} was not recorded"))
             };
+            // std 1.95 passes `fmt::Arguments` as two words and the location: three i32
+            // params. Another std passes another representation, which this does not read.
+            let known = self
+                .param_types(frames[index].func)
+                .is_none_or(|params| params == [wasmparser::ValType::I32; 3]);
+            if !known {
+                let why = format!(
+                    "{PANIC_FMT} takes other params than std 1.95's (fmt::Arguments as two \
+                     words, then &Location): another std's representation"
+                );
+                return Panic {
+                    frame: index,
+                    message: Err(why.clone()),
+                    location: Err(why),
+                };
+            }
             let message = param(0).and_then(|template| {
                 let args = param(1)?;
                 self.message(&reader, template, args)
@@ -292,81 +310,38 @@ impl DebugInfo {
         }
     }
 
-    /// Formats the `rt::Argument` at `address` when its formatter is one this knows.
-    fn argument(
-        &self,
-        reader: &Reader<'_, '_>,
-        table: &[Option<u32>],
-        address: u64,
-    ) -> Option<String> {
-        self.formatted(reader, table, &reader.bytes(address, 8).ok()?, 0)
-    }
-
-    /// Formats a value pointer and formatter (a function table index), 4 bytes each; `depth`
-    /// counts the `dyn` indirections followed so far (a hostile vtable could loop).
-    fn formatted(
-        &self,
-        reader: &Reader<'_, '_>,
-        table: &[Option<u32>],
-        words: &[u8],
-        depth: u32,
-    ) -> Option<String> {
-        let value = u32::from_le_bytes(words[..4].try_into().ok()?);
-        let formatter = u32::from_le_bytes(words[4..].try_into().ok()?);
-        let func = (*table.get(formatter as usize)?)?;
-        let name = self.function_name(func).name;
-        let (named, debug) = formatted_type(&name)?;
-        // A generic impl (`<&T as core::fmt::Display>::fmt`): its `self`'s type says what T is.
-        let concrete;
-        let mut ty = match named.trim_start_matches('&') {
-            "T" => {
-                concrete = self.self_type(func)?;
-                concrete.as_str()
+    /// The param types of function `func`, from the module's Type, Import and Function
+    /// sections; `None` when the module is not at hand or does not say.
+    fn param_types(&self, func: u32) -> Option<Vec<wasmparser::ValType>> {
+        let module = self.dwarf_module()?;
+        let mut types = Vec::new();
+        let mut func_types = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(module.bytes()) {
+            match payload.ok()? {
+                wasmparser::Payload::TypeSection(reader) => {
+                    for ty in reader.into_iter_err_on_gc_types() {
+                        types.push(ty.ok()?.params().to_vec());
+                    }
+                }
+                wasmparser::Payload::ImportSection(reader) => {
+                    for import in reader.into_imports() {
+                        if let wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) =
+                            import.ok()?.ty
+                        {
+                            func_types.push(t);
+                        }
+                    }
+                }
+                wasmparser::Payload::FunctionSection(reader) => {
+                    for t in reader {
+                        func_types.push(t.ok()?);
+                    }
+                }
+                wasmparser::Payload::CodeSectionStart { .. } => break,
+                _ => {}
             }
-            _ => named,
-        };
-        let mut value = value;
-        // A `&dyn Debug` (assert_eq!'s operands) is a fat pointer at `value`: the data, and a
-        // vtable whose fourth word (after drop, size and align) is the type's `Debug::fmt`.
-        if ty == "&dyn core::fmt::Debug" && debug && depth < 4 {
-            let fat = reader.bytes(value.into(), 8).ok()?;
-            let data = u32::from_le_bytes(fat[..4].try_into().ok()?);
-            let vtable = u32::from_le_bytes(fat[4..].try_into().ok()?);
-            let method = reader.bytes(u64::from(vtable) + 12, 4).ok()?;
-            let mut argument = data.to_le_bytes().to_vec();
-            argument.extend_from_slice(&method);
-            return self.formatted(reader, table, &argument, depth + 1);
         }
-        // `&str` is a fat pointer at `value`; other references point at a pointer.
-        while let Some(inner) = ty.strip_prefix('&') {
-            if inner == "str" {
-                let fat = reader.bytes(value.into(), 8).ok()?;
-                let ptr = u32::from_le_bytes(fat[..4].try_into().ok()?);
-                let len = u32::from_le_bytes(fat[4..].try_into().ok()?);
-                let text = reader.text(ptr, len.into()).ok()?;
-                return Some(if debug { format!("{text:?}") } else { text });
-            }
-            value = u32::from_le_bytes(reader.bytes(value.into(), 4).ok()?[..].try_into().ok()?);
-            ty = inner;
-        }
-        format_scalar(
-            ty,
-            &reader.bytes(value.into(), scalar_size(ty)?).ok()?,
-            debug,
-        )
-    }
-
-    /// The type a formatting function's `self` points at, as DWARF describes the function.
-    fn self_type(&self, func: u32) -> Option<String> {
-        let body = self.code_layout()?.body_range(func).ok()?;
-        let last = u32::try_from(body.end - body.start).ok()?.checked_sub(1)?;
-        let frames = self.frames(func, last).ok()?;
-        let variables = self.variables(frames.last()?.scope.as_ref()?).ok()?;
-        let this = variables
-            .iter()
-            .find(|v| v.name.as_deref() == Some("self"))?;
-        let pointee = self.pointee(this.ty?).ok()??;
-        self.type_name(Some(pointee)).ok()
+        types.get(*func_types.get(func as usize)? as usize).cloned()
     }
 
     /// Table 0's function per slot, from the active element segments at constant offsets.
@@ -479,114 +454,62 @@ impl Reader<'_, '_> {
     }
 }
 
-/// The type and whether it is `Debug` (else `Display`) of a std formatter such as
-/// `<u64 as core::fmt::Display>::fmt` or `<&str as core::fmt::Debug>::fmt`.
-fn formatted_type(name: &str) -> Option<(&str, bool)> {
-    let inner = name.strip_prefix('<')?.strip_suffix(">::fmt")?;
-    let (ty, trait_) = inner.rsplit_once(" as ")?;
-    match trait_ {
-        "core::fmt::Display" => Some((ty, false)),
-        "core::fmt::Debug" => Some((ty, true)),
-        _ => None,
-    }
-}
-
-/// The size in memory of a scalar type this formats (wasm32: `usize` is 4 bytes).
-fn scalar_size(ty: &str) -> Option<u64> {
-    Some(match ty {
-        "bool" | "u8" | "i8" => 1,
-        "u16" | "i16" => 2,
-        "u32" | "i32" | "usize" | "isize" | "f32" | "char" => 4,
-        "u64" | "i64" | "f64" => 8,
-        "u128" | "i128" => 16,
-        _ => return None,
-    })
-}
-
-/// Formats a scalar's bytes as std's `Display` (or `Debug`) does.
-fn format_scalar(ty: &str, b: &[u8], debug: bool) -> Option<String> {
-    let mut bytes = [0u8; 16];
-    bytes.get_mut(..b.len())?.copy_from_slice(b);
-    let unsigned = u128::from_le_bytes(bytes);
-    let signed = |bits: u32| (unsigned << (128 - bits)) as i128 >> (128 - bits);
-    Some(match ty {
-        "bool" => (b[0] != 0).to_string(),
-        "u8" | "u16" | "u32" | "usize" | "u64" | "u128" => unsigned.to_string(),
-        "i8" | "i16" | "i32" | "isize" | "i64" | "i128" => signed(8 * b.len() as u32).to_string(),
-        "f32" => {
-            let v = f32::from_bits(unsigned as u32);
-            if debug {
-                format!("{v:?}")
-            } else {
-                v.to_string()
-            }
-        }
-        "f64" => {
-            let v = f64::from_bits(unsigned as u64);
-            if debug {
-                format!("{v:?}")
-            } else {
-                v.to_string()
-            }
-        }
-        "char" => {
-            let c = char::from_u32(unsigned as u32)?;
-            if debug {
-                format!("{c:?}")
-            } else {
-                c.to_string()
-            }
-        }
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn formatter_names() {
-        assert_eq!(
-            formatted_type("<u64 as core::fmt::Display>::fmt"),
-            Some(("u64", false))
-        );
-        assert_eq!(
-            formatted_type("<&&str as core::fmt::Debug>::fmt"),
-            Some(("&&str", true))
-        );
-        assert_eq!(formatted_type("<u8 as core::fmt::LowerHex>::fmt"), None);
-        assert_eq!(formatted_type("core::panicking::panic_fmt"), None);
+    /// A dump of one frame of function 0, named `core::panicking::panic_fmt` with `params`,
+    /// whose recorded params point at a static message ("boom" at 64) and a location (at 96:
+    /// "a.rs" at 80, line 7, column 3).
+    fn panic_with_params(params: &str) -> CrashReason {
+        let wat = format!("(module (func $core::panicking::panic_fmt (param {params})))");
+        let module = crate::Module::parse(wat::parse_str(wat).unwrap()).unwrap();
+        let info = DebugInfo::new(module).unwrap();
+        let memory = {
+            let mut bytes = vec![0u8; 65536];
+            bytes[64..68].copy_from_slice(b"boom");
+            bytes[80..84].copy_from_slice(b"a.rs");
+            for (i, word) in [80u32, 4, 7, 3].iter().enumerate() {
+                bytes[96 + 4 * i..100 + 4 * i].copy_from_slice(&word.to_le_bytes());
+            }
+            bytes
+        };
+        let mut dump = CoreDump::new("a.wasm");
+        dump.add_memory(coredump::Memory {
+            ty: coredump::MemoryType {
+                pages: 1,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            },
+            segments: vec![coredump::Segment {
+                address: 0,
+                data: memory.into(),
+            }],
+        });
+        dump.add_thread(coredump::Thread {
+            name: "main".into(),
+            frames: vec![coredump::Frame {
+                instance: 0,
+                func: 0,
+                code_offset: 0,
+                // A static message of 4 bytes at 64 (`len << 1 | 1`), the location at 96.
+                locals: vec![Value::I32(64), Value::I32(4 << 1 | 1), Value::I32(96)],
+                stack: vec![],
+            }],
+        });
+        info.crash_reason(&dump)
     }
 
     #[test]
-    fn scalars_format_as_std_does() {
-        assert_eq!(
-            format_scalar("i64", &(-42i64).to_le_bytes(), false).unwrap(),
-            "-42"
-        );
-        assert_eq!(format_scalar("i8", &[0xff], false).unwrap(), "-1");
-        assert_eq!(
-            format_scalar("u32", &7u32.to_le_bytes(), true).unwrap(),
-            "7"
-        );
-        assert_eq!(
-            format_scalar("f64", &0.1f64.to_le_bytes(), false).unwrap(),
-            "0.1"
-        );
-        assert_eq!(
-            format_scalar("f32", &1f32.to_le_bytes(), true).unwrap(),
-            "1.0"
-        );
-        assert_eq!(format_scalar("bool", &[1], false).unwrap(), "true");
-        assert_eq!(
-            format_scalar("char", &('é' as u32).to_le_bytes(), true).unwrap(),
-            "'é'"
-        );
-        assert_eq!(format_scalar("char", &0xd800u32.to_le_bytes(), false), None);
-        assert_eq!(
-            format_scalar("i128", &i128::MIN.to_le_bytes(), false).unwrap(),
-            i128::MIN.to_string()
-        );
+    fn the_panic_is_read_only_from_std_1_95s_panic_fmt() {
+        let panic = panic_with_params("i32 i32 i32").panic.unwrap();
+        assert_eq!(panic.message.unwrap().text, "boom");
+        assert_eq!(panic.location.unwrap().to_string(), "a.rs:7:3");
+        // Another std's panic_fmt (fmt::Arguments by reference): unavailable, never misread.
+        let panic = panic_with_params("i32 i32").panic.unwrap();
+        assert!(panic.message.unwrap_err().contains("another std"));
+        assert!(panic.location.is_err());
     }
 }
