@@ -241,7 +241,7 @@ impl DebugInfo {
             });
         }
         let program = reader.bytes_up_to(template, MAX_TEXT)?;
-        let table = self.function_table();
+        let formatters = argument::Formatters::new(self.function_table());
         let mut out = PanicMessage {
             text: String::new(),
             complete: true,
@@ -293,7 +293,7 @@ impl DebugInfo {
                     at = field + if has(3) { 2 } else { 0 };
                     next_arg = index + 1;
                     let argument = args as u64 + 8 * index as u64;
-                    match self.argument(reader, &table, argument) {
+                    match self.argument(reader, &formatters, argument) {
                         Some(text) if !options => out.text.push_str(&text),
                         _ => {
                             out.text.push_str("{..}");

@@ -1,18 +1,36 @@
 //! Formatting one `rt::Argument` of a panic message as std would: its formatter (a function
 //! table index) names the type by its name, or by DWARF for a generic impl and for `String`.
 
+use std::cell::OnceCell;
+
 use super::Reader;
 use crate::{DebugInfo, Type, TypeId, TypeKind};
+
+/// What formatting a message's arguments looks up once: table 0's function per slot, and where
+/// a `String`'s length and pointer are (a type scan, done for the first `String` only).
+pub(super) struct Formatters {
+    table: Vec<Option<u32>>,
+    string_layout: OnceCell<Option<(u64, u64)>>,
+}
+
+impl Formatters {
+    pub(super) fn new(table: Vec<Option<u32>>) -> Formatters {
+        Formatters {
+            table,
+            string_layout: OnceCell::new(),
+        }
+    }
+}
 
 impl DebugInfo {
     /// Formats the `rt::Argument` at `address` when its formatter is one this knows.
     pub(super) fn argument(
         &self,
         reader: &Reader<'_, '_>,
-        table: &[Option<u32>],
+        formatters: &Formatters,
         address: u64,
     ) -> Option<String> {
-        self.formatted(reader, table, &reader.bytes(address, 8).ok()?, 0)
+        self.formatted(reader, formatters, &reader.bytes(address, 8).ok()?, 0)
     }
 
     /// Formats a value pointer and formatter (a function table index), 4 bytes each; `depth`
@@ -20,13 +38,13 @@ impl DebugInfo {
     fn formatted(
         &self,
         reader: &Reader<'_, '_>,
-        table: &[Option<u32>],
+        formatters: &Formatters,
         words: &[u8],
         depth: u32,
     ) -> Option<String> {
         let value = u32::from_le_bytes(words[..4].try_into().ok()?);
         let formatter = u32::from_le_bytes(words[4..].try_into().ok()?);
-        let func = (*table.get(formatter as usize)?)?;
+        let func = (*formatters.table.get(formatter as usize)?)?;
         let name = self.function_name(func).name;
         let (named, debug) = formatted_type(&name)?;
         // A generic impl (`<&T as core::fmt::Display>::fmt`): its `self`'s type says what T is.
@@ -48,7 +66,7 @@ impl DebugInfo {
             let method = reader.bytes(u64::from(vtable) + 12, 4).ok()?;
             let mut argument = data.to_le_bytes().to_vec();
             argument.extend_from_slice(&method);
-            return self.formatted(reader, table, &argument, depth + 1);
+            return self.formatted(reader, formatters, &argument, depth + 1);
         }
         // `&str` is a fat pointer at `value`; other references point at a pointer.
         while let Some(inner) = ty.strip_prefix('&') {
@@ -63,7 +81,9 @@ impl DebugInfo {
             ty = inner;
         }
         if ty == "alloc::string::String" {
-            let (len_at, ptr_at) = self.string_layout()?;
+            let (len_at, ptr_at) = (*formatters
+                .string_layout
+                .get_or_init(|| self.string_layout()))?;
             let word = |at: u64| -> Option<u32> {
                 let bytes = reader.bytes(u64::from(value) + at, 4).ok()?;
                 Some(u32::from_le_bytes(bytes[..].try_into().ok()?))
