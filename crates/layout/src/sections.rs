@@ -244,6 +244,9 @@ fn truncated(input: &[u8], start: usize, index: usize) -> Error {
     }
 }
 
+/// The longest custom section name an error message quotes.
+const MAX_QUOTED_NAME: u64 = 128;
+
 /// A section header read leniently, for error messages only.
 struct Header {
     id: u8,
@@ -262,8 +265,14 @@ impl Header {
                 let at = usize::try_from(self.content_start).ok()?;
                 let (len, len_bytes) = read_leb(input.get(at..)?)?;
                 let name_start = at + len_bytes;
-                let name = input.get(name_start..name_start.checked_add(len as usize)?)?;
-                std::str::from_utf8(name).ok().map(str::to_owned)
+                let name_end = name_start.checked_add(len as usize)?;
+                // Only a name inside the section as declared, short and printable: a header
+                // misread from other bytes must not quote them (in one line).
+                if name_end as u64 > self.end() || len > MAX_QUOTED_NAME {
+                    return None;
+                }
+                let name = std::str::from_utf8(input.get(name_start..name_end)?).ok()?;
+                (!name.chars().any(char::is_control)).then(|| name.to_owned())
             })
             .flatten();
         SectionRef {
@@ -316,6 +325,21 @@ mod tests {
         assert_eq!(read_leb(&[0xe5, 0x8e, 0x26]), Some((624_485, 3)));
         assert_eq!(read_leb(&[0x80, 0x80, 0x80, 0x80, 0x00]), Some((0, 5)));
         assert_eq!(read_leb(&[0x80, 0x80]), None);
+    }
+
+    #[test]
+    fn errors_quote_no_name_from_outside_the_section() {
+        // A custom section declaring 3 bytes whose name claims 200: cut short, and the name
+        // would run past the section.
+        let mut input = b"\0asm\x01\0\0\0".to_vec();
+        input.extend([0, 3, 200, 1]);
+        input.extend(vec![b'x'; 300]);
+        let err = ModuleLayout::parse(&input).unwrap_err().to_string();
+        assert!(!err.contains("xxx"), "{err}");
+        assert!(
+            err.contains("custom section (section 0 at offset 0x8)"),
+            "{err}"
+        );
     }
 
     #[test]
