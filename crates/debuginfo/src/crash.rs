@@ -29,6 +29,8 @@
 
 use coredump::{CoreDump, TrapKind, Value};
 
+use wasm_layout::section_id;
+
 use crate::DebugInfo;
 
 mod argument;
@@ -163,11 +165,11 @@ impl DebugInfo {
         let frames = dump.threads().first().map_or(&[][..], |t| &t.frames[..]);
         let reader = Reader { dump };
         // The youngest frame whose function is called so, and its i32 param `i`.
-        let frame = |is: &dyn Fn(&str) -> bool| {
-            frames
-                .iter()
-                .position(|f| is(&self.function_name(f.func).name))
-        };
+        let names: Vec<String> = frames
+            .iter()
+            .map(|f| self.function_name(f.func).name)
+            .collect();
+        let frame = |is: &dyn Fn(&str) -> bool| names.iter().position(|name| is(name));
         let param = |index: usize, i: usize| match frames[index].locals.get(i) {
             Some(Value::I32(v)) => Some(*v as u32),
             _ => None,
@@ -314,34 +316,27 @@ impl DebugInfo {
     /// sections; `None` when the module is not at hand or does not say.
     fn param_types(&self, func: u32) -> Option<Vec<wasmparser::ValType>> {
         let module = self.dwarf_module()?;
-        let mut types = Vec::new();
+        let (layout, bytes) = (module.layout(), module.bytes());
         let mut func_types = Vec::new();
-        for payload in wasmparser::Parser::new(0).parse_all(module.bytes()) {
-            match payload.ok()? {
-                wasmparser::Payload::TypeSection(reader) => {
-                    for ty in reader.into_iter_err_on_gc_types() {
-                        types.push(ty.ok()?.params().to_vec());
-                    }
+        if let Some(imports) = layout.section(section_id::IMPORT) {
+            let reader = wasmparser::ImportSectionReader::new(imports.reader(bytes)).ok()?;
+            for import in reader.into_imports() {
+                if let wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) =
+                    import.ok()?.ty
+                {
+                    func_types.push(t);
                 }
-                wasmparser::Payload::ImportSection(reader) => {
-                    for import in reader.into_imports() {
-                        if let wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) =
-                            import.ok()?.ty
-                        {
-                            func_types.push(t);
-                        }
-                    }
-                }
-                wasmparser::Payload::FunctionSection(reader) => {
-                    for t in reader {
-                        func_types.push(t.ok()?);
-                    }
-                }
-                wasmparser::Payload::CodeSectionStart { .. } => break,
-                _ => {}
             }
         }
-        types.get(*func_types.get(func as usize)? as usize).cloned()
+        let functions = layout.section(section_id::FUNCTION)?;
+        for t in wasmparser::FunctionSectionReader::new(functions.reader(bytes)).ok()? {
+            func_types.push(t.ok()?);
+        }
+        let ty = *func_types.get(func as usize)?;
+        let types = layout.section(section_id::TYPE)?;
+        let reader = wasmparser::TypeSectionReader::new(types.reader(bytes)).ok()?;
+        let ty = reader.into_iter_err_on_gc_types().nth(ty as usize)?.ok()?;
+        Some(ty.params().to_vec())
     }
 
     /// Table 0's function per slot, from the active element segments at constant offsets.
@@ -350,12 +345,10 @@ impl DebugInfo {
         let Some(module) = self.dwarf_module() else {
             return table;
         };
-        for payload in wasmparser::Parser::new(0).parse_all(module.bytes()) {
-            let reader = match payload {
-                Ok(wasmparser::Payload::ElementSection(reader)) => reader,
-                Ok(wasmparser::Payload::CodeSectionStart { .. }) | Err(_) => break,
-                _ => continue,
-            };
+        let Some(elements) = module.layout().section(section_id::ELEMENT) else {
+            return table;
+        };
+        if let Ok(reader) = wasmparser::ElementSectionReader::new(elements.reader(module.bytes())) {
             for element in reader.into_iter().flatten() {
                 let wasmparser::ElementKind::Active {
                     table_index: None | Some(0),

@@ -3,10 +3,10 @@
 
 use std::ops::Range;
 
-use wasmparser::{BinaryReader, CodeSectionReader, ImportSectionReader, TypeRef};
+use wasmparser::{CodeSectionReader, ImportSectionReader, TypeRef};
 
 use crate::error::Error;
-use crate::sections::{IMPORT_SECTION_ID, ModuleLayout, Section};
+use crate::sections::{ModuleLayout, Section, section_id};
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -60,8 +60,8 @@ impl CodeLayout {
             message: err.message().to_owned(),
         };
         let mut imported = 0u32;
-        if let Some(imports) = layout.section(IMPORT_SECTION_ID) {
-            let reader = ImportSectionReader::new(reader_of(module, imports))
+        if let Some(imports) = layout.section(section_id::IMPORT) {
+            let reader = ImportSectionReader::new(imports.reader(module))
                 .map_err(|e| malformed(imports, e))?;
             for import in reader.into_imports() {
                 let import = import.map_err(|e| malformed(imports, e))?;
@@ -70,8 +70,7 @@ impl CodeLayout {
                 }
             }
         }
-        let reader =
-            CodeSectionReader::new(reader_of(module, code)).map_err(|e| malformed(code, e))?;
+        let reader = CodeSectionReader::new(code.reader(module)).map_err(|e| malformed(code, e))?;
         let bodies = reader
             .into_iter()
             .map(|body| Ok(body.map_err(|e| malformed(code, e))?.range()))
@@ -161,14 +160,6 @@ impl CodeLayout {
     pub fn file_offset(&self, address: u64) -> u64 {
         address + self.code_payload_start
     }
-}
-
-/// A reader of `section`'s content, at its file offset.
-fn reader_of<'a>(module: &'a [u8], section: &Section) -> BinaryReader<'a> {
-    BinaryReader::new(
-        &module[section.content.clone()],
-        section.content.start as u64,
-    )
 }
 
 #[cfg(test)]

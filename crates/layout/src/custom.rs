@@ -2,10 +2,9 @@
 //! the `name` section's module name, and the encoding of a custom section.
 
 use wasm_encoder::Encode;
-use wasmparser::BinaryReader;
 
 use crate::error::Error;
-use crate::sections::{ModuleLayout, Section};
+use crate::sections::ModuleLayout;
 
 /// Name of the custom section pointing at the debug file (tool-conventions Debugging.md).
 pub const EXTERNAL_DEBUG_INFO_SECTION: &str = "external_debug_info";
@@ -43,7 +42,7 @@ impl ModuleLayout {
             section: self.section_ref(section),
             message,
         };
-        let mut reader = reader_of(module, section);
+        let mut reader = section.reader(module);
         let url = reader
             .read_string()
             .map_err(|e| malformed(format!("{} (at offset {:#x})", e.message(), e.offset())))?;
@@ -60,17 +59,12 @@ impl ModuleLayout {
     /// has none (engines ignore such a section too).
     pub fn module_name(&self, module: &[u8]) -> Option<String> {
         let section = self.custom_section(NAME_SECTION)?;
-        let names = wasmparser::NameSectionReader::new(reader_of(module, section));
+        let names = wasmparser::NameSectionReader::new(section.reader(module));
         names.into_iter().find_map(|name| match name {
             Ok(wasmparser::Name::Module { name, .. }) => Some(name.to_owned()),
             _ => None,
         })
     }
-}
-
-/// A reader of a custom section's data, at its file offset.
-fn reader_of<'a>(module: &'a [u8], section: &Section) -> BinaryReader<'a> {
-    BinaryReader::new(&module[section.data.clone()], section.data.start as u64)
 }
 
 #[cfg(test)]

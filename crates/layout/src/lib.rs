@@ -47,5 +47,5 @@ pub use custom::{
     EXTERNAL_DEBUG_INFO_SECTION, NAME_SECTION, custom_section, external_debug_info_section,
 };
 pub use error::{Error, SectionRef};
-pub use sections::{HEADER_LEN, ModuleLayout, Section};
+pub use sections::{HEADER_LEN, ModuleLayout, Section, section_id};
 pub use uuid;

@@ -3,17 +3,28 @@
 
 use std::ops::Range;
 
-use wasmparser::{BinaryReaderError, Chunk, Encoding, Parser, Payload};
+use wasmparser::{BinaryReader, BinaryReaderError, Chunk, Encoding, Parser, Payload};
 
 use crate::error::{Error, SectionRef};
 
 /// Length of the module header: magic number and version.
 pub const HEADER_LEN: usize = 8;
 
-/// The section id of the Import section.
-pub(crate) const IMPORT_SECTION_ID: u8 = 2;
-/// The section id of the Code section.
-pub(crate) const CODE_SECTION_ID: u8 = 10;
+/// The ids of the known sections a tool looks up with [`ModuleLayout::section`].
+pub mod section_id {
+    /// The Type section.
+    pub const TYPE: u8 = 1;
+    /// The Import section.
+    pub const IMPORT: u8 = 2;
+    /// The Function section.
+    pub const FUNCTION: u8 = 3;
+    /// The Global section.
+    pub const GLOBAL: u8 = 6;
+    /// The Element section.
+    pub const ELEMENT: u8 = 9;
+    /// The Code section.
+    pub const CODE: u8 = 10;
+}
 
 /// One top-level section of a module, as file ranges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +46,7 @@ pub struct Section {
 impl Section {
     /// Whether this is the Code section.
     pub fn is_code(&self) -> bool {
-        self.id == CODE_SECTION_ID
+        self.id == section_id::CODE
     }
 
     /// Whether this is a custom section called `name`.
@@ -53,6 +64,12 @@ impl Section {
     /// The bytes of the id and size LEB.
     pub fn header(&self) -> Range<usize> {
         self.range.start..self.content.start
+    }
+
+    /// A reader of the section's [`data`](Section::data) in `module` (the bytes the layout was
+    /// parsed from), positioned at its file offset: hand it to a wasmparser section reader.
+    pub fn reader<'a>(&self, module: &'a [u8]) -> BinaryReader<'a> {
+        BinaryReader::new(&module[self.data.clone()], self.data.start as u64)
     }
 }
 
@@ -89,7 +106,7 @@ impl ModuleLayout {
 
     /// The Code section, if the module has one.
     pub fn code_section(&self) -> Option<&Section> {
-        self.section(CODE_SECTION_ID)
+        self.section(section_id::CODE)
     }
 
     /// The first custom section called `name`.
@@ -164,7 +181,7 @@ fn scan(input: &[u8]) -> Result<Vec<Section>, Error> {
                 pos += size as usize;
                 debug_assert_eq!(pos, content.end);
                 sections.push(Section {
-                    id: CODE_SECTION_ID,
+                    id: section_id::CODE,
                     name: None,
                     range: start..pos,
                     data: content.clone(),

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use debuginfo::gimli::{self, Reader as _};
+use debuginfo::wasm_layout::section_id;
 use regex::Regex;
 use serde_json::json;
 use wasmparser::{Name, Parser, Payload, TypeRef};
@@ -111,22 +112,20 @@ impl Session<'_> {
         let Some(module) = self.code_module() else {
             return mutable;
         };
-        for payload in Parser::new(0).parse_all(module.bytes()) {
-            match payload {
-                Ok(Payload::ImportSection(reader)) => {
-                    for import in reader.into_imports().flatten() {
-                        if let TypeRef::Global(g) = import.ty {
-                            mutable.push(g.mutable);
-                        }
-                    }
+        let (layout, bytes) = (module.layout(), module.bytes());
+        if let Some(imports) = layout.section(section_id::IMPORT)
+            && let Ok(reader) = wasmparser::ImportSectionReader::new(imports.reader(bytes))
+        {
+            for import in reader.into_imports().flatten() {
+                if let TypeRef::Global(g) = import.ty {
+                    mutable.push(g.mutable);
                 }
-                Ok(Payload::GlobalSection(reader)) => {
-                    mutable.extend(reader.into_iter().flatten().map(|g| g.ty.mutable));
-                }
-                // Globals come before Code: nothing later is needed.
-                Ok(Payload::CodeSectionStart { .. }) | Err(_) => break,
-                _ => {}
             }
+        }
+        if let Some(globals) = layout.section(section_id::GLOBAL)
+            && let Ok(reader) = wasmparser::GlobalSectionReader::new(globals.reader(bytes))
+        {
+            mutable.extend(reader.into_iter().flatten().map(|g| g.ty.mutable));
         }
         mutable
     }
