@@ -1,5 +1,7 @@
 //! `debuginfo-split`: the command line over the `debuginfo_split` library.
 
+mod upload;
+
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -19,16 +21,22 @@ Examples:
   debuginfo-split app.wasm -o dist/app.wasm --out-dir symbols/ --deterministic
   debuginfo-split app.wasm --external-url 'https://symbols.example.com/debug-{uuid}.wasm'
   debuginfo-split app.wasm --json
+  COREDUMP_SERVICE_TOKEN=... debuginfo-split app.wasm --upload https://crashes.example.com
+      split in place, then PUT the debug file to https://crashes.example.com/debuginfo/<ID>
 
-Output: `build_id: ID`, `module: PATH (N bytes)`, `debug_file: PATH (N bytes)`, one per line;
-with --json one object: {\"status\": \"split\", \"build_id\", \"build_id_source\", \"module\",
-\"module_bytes\", \"debug_file\", \"debug_file_bytes\", \"removed_sections\"}, or
+Output: `build_id: ID`, `module: PATH (N bytes)`, `debug_file: PATH (N bytes)`, one per line,
+and with --upload `uploaded debug-<ID>.wasm to URL (201 Created)` (200 OK: the service had the
+same file); with --json one object: {\"status\": \"split\", \"build_id\", \"build_id_source\",
+\"module\", \"module_bytes\", \"debug_file\", \"debug_file_bytes\", \"removed_sections\"} (with
+--upload also \"upload\": {\"url\", \"status\"}, plus \"error\" if it failed), or
 {\"status\": \"nothing_to_split\", \"build_id\", \"module\"}.
 
 Exit status:
-  0  split written, or nothing to split (no DWARF: `no DWARF in MODULE: nothing to split`)
+  0  split written (and uploaded), or nothing to split (no DWARF: `no DWARF in MODULE: nothing
+     to split`; nothing is uploaded)
   1  error: unreadable or malformed input, failed write, or no DWARF with --require-dwarf;
-     the input is left untouched
+     the input is left untouched. Or the upload failed (`error: cannot upload ...` with the
+     service's status and error); the files written stay
   2  invalid arguments";
 
 /// Split the DWARF out of a WebAssembly module into `debug-<ID>.wasm`.
@@ -83,6 +91,20 @@ struct Opts {
     /// Print the result as one JSON object
     #[arg(long)]
     json: bool,
+
+    /// After writing the debug file, upload it to the coredump-service at URL (its base, e.g.
+    /// http://127.0.0.1:8080): PUT URL/debuginfo/<ID>
+    #[arg(long, value_name = "URL", value_parser = upload::parse_base_url)]
+    upload: Option<String>,
+
+    /// Bearer token for --upload
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "COREDUMP_SERVICE_TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -172,10 +194,14 @@ fn run(opts: &Opts) -> Result<()> {
         )?;
     }
 
-    let mut stdout = io::stdout().lock();
     if opts.json {
+        // One object: the upload's outcome is part of it.
+        let uploaded = opts
+            .upload
+            .as_deref()
+            .map(|base| upload::upload(base, build_id, &debug_path, token(opts)));
         let removed: Vec<&str> = split.removed().iter().map(|s| s.name.as_str()).collect();
-        let value = serde_json::json!({
+        let mut value = serde_json::json!({
             "status": "split",
             "build_id": build_id.to_string(),
             "build_id_source": split.build_id_source().as_str(),
@@ -185,8 +211,26 @@ fn run(opts: &Opts) -> Result<()> {
             "debug_file_bytes": split.debug().len(),
             "removed_sections": removed,
         });
-        writeln!(stdout, "{value}")?;
+        match &uploaded {
+            Some(Ok(done)) => {
+                value["upload"] = serde_json::json!({"url": done.url, "status": done.status});
+            }
+            Some(Err(failed)) => {
+                value["upload"] = serde_json::json!({
+                    "url": failed.url,
+                    "status": failed.status,
+                    "error": failed.reason,
+                });
+            }
+            None => {}
+        }
+        writeln!(io::stdout().lock(), "{value}")?;
+        match uploaded {
+            Some(Err(failed)) => upload_failed(&debug_path, failed),
+            _ => Ok(()),
+        }
     } else {
+        let mut stdout = io::stdout().lock();
         writeln!(stdout, "build_id: {build_id}")?;
         writeln!(
             stdout,
@@ -200,8 +244,45 @@ fn run(opts: &Opts) -> Result<()> {
             debug_path.display(),
             split.debug().len()
         )?;
+        // What was written is said before the upload, which may fail.
+        stdout.flush()?;
+        let Some(base) = opts.upload.as_deref() else {
+            return Ok(());
+        };
+        match upload::upload(base, build_id, &debug_path, token(opts)) {
+            Ok(done) => writeln!(
+                stdout,
+                "uploaded {} to {} ({})",
+                file_name(&debug_path),
+                done.url,
+                done.status_line()
+            )?,
+            Err(failed) => return upload_failed(&debug_path, failed),
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// The token for --upload, if one is given and not empty.
+fn token(opts: &Opts) -> Option<&str> {
+    opts.token.as_deref().filter(|t| !t.is_empty())
+}
+
+/// The error of a failed upload, in one line; the files written stay.
+fn upload_failed(debug_path: &Path, failed: upload::Failed) -> Result<()> {
+    bail!(
+        "cannot upload {} to {}: {}",
+        file_name(debug_path),
+        failed.url,
+        failed.reason
+    )
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// No DWARF: report it, change nothing.
@@ -209,6 +290,9 @@ fn nothing_to_split(opts: &Opts, build_id: Option<&BuildId>) -> Result<()> {
     let message = format!("no DWARF in {}: nothing to split", opts.module.display());
     if opts.require_dwarf {
         bail!(message);
+    }
+    if opts.upload.is_some() {
+        eprintln!("warning: no debug file was written: nothing uploaded");
     }
     let mut stdout = io::stdout().lock();
     if opts.json {

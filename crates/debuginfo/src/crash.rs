@@ -157,6 +157,59 @@ impl std::fmt::Display for PanicLocation {
     }
 }
 
+impl std::fmt::Display for Panic {
+    /// What std prints: `panicked at FILE:LINE:COLUMN: MESSAGE`, saying what could not be read.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.location {
+            Ok(location) => write!(f, "panicked at {location}: ")?,
+            Err(_) => f.write_str("panicked: ")?,
+        }
+        match &self.message {
+            Ok(m) if m.complete => f.write_str(&m.text),
+            Ok(m) => write!(
+                f,
+                "{} (partial: some arguments could not be formatted)",
+                m.text
+            ),
+            Err(why) => write!(f, "message unavailable ({why})"),
+        }
+    }
+}
+
+impl CrashReason {
+    /// The crash in one line, most specific first: the panic, the failed allocation or the
+    /// failed assertion in the program's own words, else `wasm trap: KIND` (`unknown` when the
+    /// dump records no trap).
+    pub fn headline(&self) -> String {
+        if let Some(panic) = &self.panic {
+            return panic.to_string();
+        }
+        if let Some(oom) = &self.out_of_memory {
+            return oom.to_string();
+        }
+        if let Some(assertion) = &self.assertion {
+            return assertion.to_string();
+        }
+        match self.trap {
+            Some(kind) => format!("wasm trap: {kind}"),
+            None => "wasm trap: unknown".into(),
+        }
+    }
+
+    /// What kind of crash, in a word: `panic`, `out_of_memory`, `assertion` or `trap`.
+    pub fn kind(&self) -> &'static str {
+        if self.panic.is_some() {
+            "panic"
+        } else if self.out_of_memory.is_some() {
+            "out_of_memory"
+        } else if self.assertion.is_some() {
+            "assertion"
+        } else {
+            "trap"
+        }
+    }
+}
+
 impl DebugInfo {
     /// Why the program that left `dump` crashed: the trap it records and, when a frame is
     /// Rust's `core::panicking::panic_fmt`, the panic's message and location read from the

@@ -1,5 +1,7 @@
 //! `wasmgdb`: the command line over the `wasmgdb` library.
 
+mod remote;
+
 use std::io::{self, IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,16 +18,27 @@ Examples:
   wasmgdb --batch -ex bt -ex 'frame 13' -ex 'print *thing' app.wasm coredump
   echo 'info locals' | wasmgdb app.wasm coredump
   wasmgdb --batch --json -ex bt stripped.wasm coredump --debug-dir symbols/
+  COREDUMP_SERVICE_TOKEN=... wasmgdb --debug-url https://crashes.example.com \\
+      app.wasm https://crashes.example.com/coredumps/KEY
+      the core dump and the debug file from coredump-service
 
 MODULE is the module that ran, or the original module that wasm-coredump-rewriter rewritten
 (the dump carries the original code offsets), or a stripped module whose debug-<build_id>.wasm
 is next to it or in a --debug-dir. Notes about the dump (build_id or module name mismatch,
 missing locals) go to stderr.
 
+COREDUMP may be an http:// or https:// URL (coredump-service's URL/coredumps/KEY): it is
+fetched, then debugged as a file. With --debug-url URL, the debug file of a stripped MODULE
+that is not found on this machine is fetched from URL/debuginfo/<build_id>, checked (Wasm with
+DWARF and that build_id) and kept in the cache directory, where the next run finds it without
+asking. A 404 leaves MODULE's names only, with a note naming the URL. --token (or
+COREDUMP_SERVICE_TOKEN) is sent to both as `Authorization: Bearer TOKEN`.
+
 Exit status:
   0  success
   1  the module or the dump cannot be read; or in batch mode (-ex, --batch, commands on stdin)
-     the last command failed, as in gdb
+     the last command failed, as in gdb; or fetching failed: a network error, or a status
+     other than 200 (a 404 for --debug-url only leaves names, as a missing debug file does)
   2  invalid arguments";
 
 /// A gdb-like debugger for WebAssembly core dumps.
@@ -42,7 +55,7 @@ struct Opts {
     #[arg(value_name = "MODULE")]
     module: PathBuf,
 
-    /// The core dump
+    /// The core dump: a file, or an http:// or https:// URL to fetch it from
     #[arg(value_name = "COREDUMP")]
     coredump: PathBuf,
 
@@ -62,6 +75,30 @@ struct Opts {
     /// Look for debug-<build_id>.wasm in DIR too (repeatable)
     #[arg(long, value_name = "DIR")]
     debug_dir: Vec<PathBuf>,
+
+    /// When the debug file of a stripped MODULE is not on this machine, fetch it from the
+    /// coredump-service at URL (GET URL/debuginfo/<build_id>) into the cache directory
+    #[arg(long, value_name = "URL", value_parser = remote::parse_base_url)]
+    debug_url: Option<String>,
+
+    /// Keep the debug files fetched with --debug-url in DIR, and look for them there [default:
+    /// $XDG_CACHE_HOME/wasmgdb/debuginfo, else ~/.cache/wasmgdb/debuginfo]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "WASMGDB_CACHE_DIR",
+        hide_env_values = true
+    )]
+    cache_dir: Option<PathBuf>,
+
+    /// Bearer token for a COREDUMP URL and --debug-url
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "COREDUMP_SERVICE_TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
 
     /// Look for source files in DIR (repeatable; gdb's `directory`)
     #[arg(long, short = 'd', value_name = "DIR")]
@@ -107,21 +144,40 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn run(opts: &Opts) -> Result<ExitCode> {
-    let bytes = std::fs::read(&opts.coredump)
-        .with_context(|| format!("cannot read {}", opts.coredump.display()))?;
-    let options = LoadOptions {
-        debug_dirs: opts.debug_dir.clone(),
-        source_dirs: opts.source_dir.clone(),
-    };
-    let mut session = Session::load(&opts.module, &bytes, &options).with_context(|| {
+    let cannot_debug = || {
         format!(
             "cannot debug {} with {}",
             opts.coredump.display(),
             opts.module.display()
         )
-    })?;
+    };
+    let dump_url = remote::as_url(opts.coredump.as_os_str());
+    let client = (dump_url.is_some() || opts.debug_url.is_some())
+        .then(|| remote::Client::new(opts.token.as_deref()));
+    if client.is_some() && !opts.module.exists() {
+        // Said before anything is fetched.
+        return Err(wasmgdb::Error::Missing(opts.module.clone())).with_context(cannot_debug);
+    }
+    let bytes = match (dump_url, &client) {
+        (Some(url), Some(client)) => client.fetch_coredump(url)?,
+        _ => std::fs::read(&opts.coredump)
+            .with_context(|| format!("cannot read {}", opts.coredump.display()))?,
+    };
+    let mut debug_dirs = opts.debug_dir.clone();
+    let mut fetch_note = None;
+    if let (Some(base), Some(client)) = (&opts.debug_url, &client) {
+        // The cache is one more debug directory: a file fetched before is found there.
+        let cache = remote::cache_dir(opts.cache_dir.as_deref())?;
+        debug_dirs.push(cache.clone());
+        fetch_note = client.fetch_missing_debug_file(base, &opts.module, &debug_dirs, &cache)?;
+    }
+    let options = LoadOptions {
+        debug_dirs,
+        source_dirs: opts.source_dir.clone(),
+    };
+    let mut session = Session::load(&opts.module, &bytes, &options).with_context(cannot_debug)?;
     if !opts.quiet {
-        for note in session.notes() {
+        for note in fetch_note.iter().chain(session.notes()) {
             eprintln!("{note}");
         }
     }

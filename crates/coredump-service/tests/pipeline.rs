@@ -1,0 +1,146 @@
+//! The whole pipeline through the running service: rewrite and split a fixture, upload its
+//! debug file, run it under Node, post the dump as the older hosts do, then read back the
+//! stack, the dump and the lists. Expected frames, lines and crash reasons come from the
+//! fixtures' sources and from what the program itself printed (std's panic message), never from
+//! the service.
+
+mod common;
+
+use common::{
+    Running, build, build_id_payload, client, config, older_client_form, upload_debug_file,
+};
+use serde_json::Value;
+use wasm_coredump_tests::{Fixture, NodeCommand, Profile};
+
+fn line_of(kind: Fixture, snippet: &str) -> u64 {
+    let location = kind.source_location(snippet, snippet);
+    location.split(':').nth(1).unwrap().parse().unwrap()
+}
+
+/// The (function, line) of the frames in the fixture's own source file.
+fn app_frames(stack: &Value, kind: Fixture) -> Vec<(String, u64)> {
+    stack["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["file"].as_str() == Some(&kind.source_path_in_build()))
+        .map(|f| {
+            (
+                f["function"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn mything_crash_is_stored_symbolized_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Running::start(config(&dir.path().join("store")));
+    let kind = Fixture::MyThing;
+    for profile in [Profile::Debug, Profile::Release] {
+        let built = build(kind, profile, &dir.path().join(profile.to_string()));
+        let put = upload_debug_file(&service.url, &built, None);
+        assert_eq!(put.status(), 201, "{}", put.text().unwrap());
+        // The same file again is fine.
+        assert_eq!(upload_debug_file(&service.url, &built, None).status(), 200);
+
+        let run = NodeCommand::new(&built.app).run();
+        assert!(run.trapped(), "{}", run.stderr);
+        let core = run.core.clone().unwrap();
+        let request = serde_json::json!({
+            "method": "GET",
+            "url": "https://example.com/thing?id=3",
+            "headers": {"user-agent": "test"},
+        });
+        let module = std::fs::read(&built.app).unwrap();
+        let answer: Value = client()
+            .post(format!("{}/", service.url))
+            .multipart(older_client_form(
+                core.clone(),
+                &request,
+                build_id_payload(&module),
+            ))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let key = answer["key"].as_str().unwrap().to_string();
+        assert!(key.starts_with("coredump."), "{answer}");
+        assert_eq!(answer["symbolized"], true, "{answer}");
+
+        let stack: Value = client()
+            .get(format!("{}/coredumps/{key}/stack", service.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        // mything: main calls process_thing, which calls calculate, which overflows.
+        assert_eq!(
+            app_frames(&stack, kind),
+            [
+                (
+                    "mything::calculate".to_string(),
+                    line_of(kind, "value - 10")
+                ),
+                (
+                    "mything::process_thing".into(),
+                    line_of(kind, "let result = calculate")
+                ),
+                (
+                    "mything::main".into(),
+                    line_of(kind, "process_thing(&thing)")
+                ),
+            ],
+            "{profile}: {stack:#}"
+        );
+        let std_said = format!(
+            "panicked at {}: {}",
+            run.panic_location().unwrap(),
+            run.panic_text().unwrap()
+        );
+        assert_eq!(stack["crash"]["title"], std_said.as_str(), "{profile}");
+        assert_eq!(stack["crash"]["kind"], "panic");
+        assert_eq!(stack["crash"]["trap"], "unreachable");
+
+        // The dump comes back byte for byte.
+        let stored = client()
+            .get(format!("{}/coredumps/{key}", service.url))
+            .send()
+            .unwrap();
+        assert_eq!(stored.status(), 200);
+        assert_eq!(stored.bytes().unwrap().as_ref(), &core[..], "{profile}");
+
+        let list: Value = client()
+            .get(format!("{}/coredumps", service.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let newest = &list["coredumps"][0];
+        assert_eq!(newest["key"], key.as_str(), "newest first: {list:#}");
+        assert_eq!(newest["build_id"], built.build_id.as_str());
+        assert_eq!(newest["crash"], std_said.as_str());
+        assert_eq!(newest["request_url"], "https://example.com/thing?id=3");
+        assert_eq!(
+            newest["top_frame"],
+            format!(
+                "mything::calculate ({}:{})",
+                kind.source_path_in_build(),
+                line_of(kind, "value - 10")
+            )
+            .as_str()
+        );
+    }
+    // One bug, two builds: one group of two.
+    let groups: Value = client()
+        .get(format!("{}/groups", service.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let groups = groups["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{groups:#?}");
+    assert_eq!(groups[0]["count"], 2);
+    service.stop().unwrap();
+}
