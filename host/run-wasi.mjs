@@ -27,13 +27,19 @@
 //                              the core file could not be written; one `error: ...` line on stderr
 //
 // Node standard library only (Node 20+).
+//
+// As a module (imported, not run), it exports its pieces for other hosts (host/test/record.mjs):
+// `runModule` runs a module as the CLI does and returns the trap instead of handling it;
+// `parseArgs`, `stubImports`, `isTrap`, `exportedMemory`, `callExport` and the exit statuses.
+// Importing it runs nothing.
 
-import { readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import process from 'node:process';
+import { pathToFileURL } from 'node:url';
 
-const EXIT_TRAP = 134;
-const EXIT_USAGE = 2;
+export const EXIT_TRAP = 134;
+export const EXIT_USAGE = 2;
 const WASI_MODULES = new Set(['wasi_snapshot_preview1', 'wasi_unstable']);
 
 const USAGE = `\
@@ -51,17 +57,17 @@ options:
 exit status: the program's own on a normal exit, 134 on a trap, 2 on a usage or IO error`;
 
 /** Writes one line to stderr synchronously (it must be out before process.exit). */
-function eprint(line) {
+export function eprint(line) {
   writeSync(2, `${line}\n`);
 }
 
 /** Thrown for usage and IO errors: reported as one line, exit status 2. */
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 /** Thrown by the stubs that stand in for imports the runner does not provide. */
-class StubImportError extends Error {}
+export class StubImportError extends Error {}
 
-function parseArgs(argv) {
+export function parseArgs(argv) {
   const opts = { core: null, invoke: null, invokeArgs: [], module: null, programArgs: [] };
   let i = 0;
   const value = (flag) => {
@@ -105,7 +111,7 @@ function parseArgs(argv) {
 }
 
 /** An import object whose every function throws, for the imports the runner does not provide. */
-function stubImports(module, provided = {}) {
+export function stubImports(module, provided = {}) {
   const imports = { ...provided };
   for (const imp of WebAssembly.Module.imports(module)) {
     if (provided[imp.module] !== undefined) continue;
@@ -124,7 +130,7 @@ function stubImports(module, provided = {}) {
   return imports;
 }
 
-function isTrap(err) {
+export function isTrap(err) {
   return (
     err instanceof WebAssembly.RuntimeError ||
     (err instanceof RangeError && /Maximum call stack size exceeded/.test(err.message))
@@ -132,7 +138,7 @@ function isTrap(err) {
 }
 
 /** The module's exported memory: `memory`, else the first exported memory. */
-function exportedMemory(instance) {
+export function exportedMemory(instance) {
   if (!instance) return null;
   const exports = instance.exports;
   if (exports.memory instanceof WebAssembly.Memory) return exports.memory;
@@ -140,7 +146,7 @@ function exportedMemory(instance) {
 }
 
 /** Calls `fn` with the integer arguments: as Numbers, or as BigInts if the export wants i64s. */
-function callExport(fn, args) {
+export function callExport(fn, args) {
   const asNumbers = args.map((a) => Number(a));
   try {
     return fn(...asNumbers);
@@ -148,6 +154,75 @@ function callExport(fn, args) {
     // V8 converts arguments before it enters Wasm, so nothing ran if conversion failed.
     if (err instanceof TypeError && /BigInt/.test(err.message)) return fn(...args);
     throw err;
+  }
+}
+
+/**
+ * Runs a module as the CLI does: a WASI command's `_start` under `node:wasi` (when `invoke` is
+ * null and the module imports WASI), or the export `invoke` (default `_start`) with `invokeArgs`
+ * and every import stubbed out.
+ *
+ * Returns `{module, instance, exitCode, result}` when the program ended (`exitCode`: its own, 0
+ * after a call), or `{module, instance, exitCode: 134, trap}` when it trapped (`instance` is null
+ * when the trap came while instantiating). Throws a `UsageError` for a bad module, a missing
+ * export or an unsupported import, a `StubImportError` when the program called a stubbed import,
+ * and any other error that is not a trap as it was thrown.
+ */
+export async function runModule({ path, invoke = null, invokeArgs = [], programArgs = [] }) {
+  let bytes;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read module ${path}: ${err.message}`);
+  }
+  let module;
+  try {
+    module = await WebAssembly.compile(bytes);
+  } catch (err) {
+    throw new UsageError(`${path} is not a valid WebAssembly module: ${err.message}`);
+  }
+  const isWasi = WebAssembly.Module.imports(module).some((i) => WASI_MODULES.has(i.module));
+
+  let instance = null;
+  try {
+    if (isWasi && invoke === null) {
+      // node:wasi still prints an ExperimentalWarning on Node 20; keep stderr for the program.
+      const emitWarning = process.emitWarning;
+      process.emitWarning = (warning, ...rest) => {
+        const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type;
+        if (type === 'ExperimentalWarning' && /WASI/.test(String(warning))) return;
+        emitWarning.call(process, warning, ...rest);
+      };
+      const { WASI } = await import('node:wasi');
+      const wasi = new WASI({
+        version: 'preview1',
+        args: [basename(path), ...programArgs],
+        env: process.env,
+        returnOnExit: true,
+        preopens: { '.': '.' },
+      });
+      const wasiImports = wasi.getImportObject();
+      instance = await WebAssembly.instantiate(module, stubImports(module, wasiImports));
+      if (typeof instance.exports._start !== 'function') {
+        throw new UsageError(`${path} imports WASI but exports no _start; use --invoke`);
+      }
+      return { module, instance, exitCode: wasi.start(instance) ?? 0 };
+    }
+
+    const name = invoke ?? '_start';
+    instance = await WebAssembly.instantiate(module, stubImports(module));
+    const fn = instance.exports[name];
+    if (typeof fn !== 'function') {
+      throw new UsageError(
+        invoke === null
+          ? `${path} exports no _start function; choose an export with --invoke`
+          : `${path} exports no function named ${JSON.stringify(name)}`,
+      );
+    }
+    return { module, instance, exitCode: 0, result: callExport(fn, invokeArgs) };
+  } catch (err) {
+    if (!isTrap(err)) throw err;
+    return { module, instance, exitCode: EXIT_TRAP, trap: err };
   }
 }
 
@@ -166,86 +241,54 @@ async function main() {
     return 0;
   }
 
-  let instance = null;
+  let run;
   try {
-    let bytes;
-    try {
-      bytes = readFileSync(opts.module);
-    } catch (err) {
-      throw new UsageError(`cannot read module ${opts.module}: ${err.message}`);
-    }
-    let module;
-    try {
-      module = await WebAssembly.compile(bytes);
-    } catch (err) {
-      throw new UsageError(`${opts.module} is not a valid WebAssembly module: ${err.message}`);
-    }
-    const isWasi = WebAssembly.Module.imports(module).some((i) => WASI_MODULES.has(i.module));
-
-    if (isWasi && opts.invoke === null) {
-      // node:wasi still prints an ExperimentalWarning on Node 20; keep stderr for the program.
-      const emitWarning = process.emitWarning;
-      process.emitWarning = (warning, ...rest) => {
-        const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type;
-        if (type === 'ExperimentalWarning' && /WASI/.test(String(warning))) return;
-        emitWarning.call(process, warning, ...rest);
-      };
-      const { WASI } = await import('node:wasi');
-      const wasi = new WASI({
-        version: 'preview1',
-        args: [basename(opts.module), ...opts.programArgs],
-        env: process.env,
-        returnOnExit: true,
-        preopens: { '.': '.' },
-      });
-      const wasiImports = wasi.getImportObject();
-      instance = await WebAssembly.instantiate(module, stubImports(module, wasiImports));
-      if (typeof instance.exports._start !== 'function') {
-        throw new UsageError(`${opts.module} imports WASI but exports no _start; use --invoke`);
-      }
-      return wasi.start(instance) ?? 0;
-    }
-
-    const name = opts.invoke ?? '_start';
-    instance = await WebAssembly.instantiate(module, stubImports(module));
-    const fn = instance.exports[name];
-    if (typeof fn !== 'function') {
-      throw new UsageError(
-        opts.invoke === null
-          ? `${opts.module} exports no _start function; choose an export with --invoke`
-          : `${opts.module} exports no function named ${JSON.stringify(name)}`,
-      );
-    }
-    const result = callExport(fn, opts.invokeArgs);
-    if (result !== undefined) process.stdout.write(`result: ${result}\n`);
-    return 0;
+    run = await runModule({
+      path: opts.module,
+      invoke: opts.invoke,
+      invokeArgs: opts.invokeArgs,
+      programArgs: opts.programArgs,
+    });
   } catch (err) {
     if (err instanceof UsageError || err instanceof StubImportError) {
       eprint(`error: ${err.message}`);
-      return EXIT_USAGE;
-    }
-    if (!isTrap(err)) {
+    } else {
       eprint(`error: ${err?.stack ?? err}`);
+    }
+    return EXIT_USAGE;
+  }
+  if (!run.trap) {
+    if (run.result !== undefined) process.stdout.write(`result: ${run.result}\n`);
+    return run.exitCode;
+  }
+
+  eprint(`trap: ${run.trap.message}`);
+  if (opts.core !== null) {
+    const memory = exportedMemory(run.instance);
+    if (memory === null) {
+      eprint('no core written: the module exports no memory');
+      return EXIT_TRAP;
+    }
+    const image = new Uint8Array(memory.buffer);
+    try {
+      writeFileSync(opts.core, image);
+    } catch (writeErr) {
+      eprint(`error: cannot write core to ${opts.core}: ${writeErr.message}`);
       return EXIT_USAGE;
     }
-    eprint(`trap: ${err.message}`);
-    if (opts.core !== null) {
-      const memory = exportedMemory(instance);
-      if (memory === null) {
-        eprint('no core written: the module exports no memory');
-        return EXIT_TRAP;
-      }
-      const image = new Uint8Array(memory.buffer);
-      try {
-        writeFileSync(opts.core, image);
-      } catch (writeErr) {
-        eprint(`error: cannot write core to ${opts.core}: ${writeErr.message}`);
-        return EXIT_USAGE;
-      }
-      eprint(`core written to ${opts.core} (${image.byteLength} bytes)`);
-    }
-    return EXIT_TRAP;
+    eprint(`core written to ${opts.core} (${image.byteLength} bytes)`);
+  }
+  return EXIT_TRAP;
+}
+
+/** Whether this file is the program Node runs (not a module another script imports). */
+function isMainModule() {
+  if (!process.argv[1]) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
   }
 }
 
-process.exit(await main());
+if (isMainModule()) process.exit(await main());

@@ -152,3 +152,170 @@ pub fn older_client_form(
     }
     form
 }
+
+/// How a [`SentryReceiver`] answers an envelope.
+#[derive(Clone, Copy, Debug)]
+pub enum SentryAnswer {
+    /// 200 after `failures` answers of 500.
+    OkAfter { failures: usize },
+    /// Never answers.
+    Hang,
+}
+
+/// A stand-in for Sentry's ingest on 127.0.0.1 that keeps every envelope body it gets.
+pub struct SentryReceiver {
+    /// A DSN pointing at it (project 42).
+    pub dsn: String,
+    pub bodies: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+impl SentryReceiver {
+    /// Starts one.
+    pub fn start(answer: SentryAnswer) -> SentryReceiver {
+        use std::sync::{Arc, Mutex};
+        let bodies: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let kept = bodies.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let app = axum::Router::new()
+                    .fallback(move |body: axum::body::Bytes| {
+                        let kept = kept.clone();
+                        async move {
+                            let seen = {
+                                let mut bodies = kept.lock().unwrap();
+                                bodies.push(body.to_vec());
+                                bodies.len()
+                            };
+                            match answer {
+                                SentryAnswer::OkAfter { failures } if seen > failures => {
+                                    axum::http::StatusCode::OK
+                                }
+                                SentryAnswer::OkAfter { .. } => {
+                                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                                }
+                                SentryAnswer::Hang => std::future::pending().await,
+                            }
+                        }
+                    })
+                    .layer(axum::extract::DefaultBodyLimit::disable());
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        SentryReceiver {
+            dsn: format!("http://public@{addr}/42"),
+            bodies,
+            _thread: thread,
+        }
+    }
+
+    /// Waits (up to a minute) until it got `n` envelopes, and gives them.
+    pub fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let bodies = self.bodies.lock().unwrap().clone();
+            if bodies.len() >= n {
+                return bodies;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Sentry got {} envelopes, not {n}",
+                bodies.len()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+/// Runs `built` under Node and posts its dump as the older client does; gives the answer and
+/// the run.
+pub fn crash_and_post(
+    url: &str,
+    built: &Built,
+    request: &serde_json::Value,
+) -> (serde_json::Value, wasm_coredump_tests::NodeRun) {
+    let run = wasm_coredump_tests::NodeCommand::new(&built.app).run();
+    assert!(run.trapped(), "{}", run.stderr);
+    let module = std::fs::read(&built.app).unwrap();
+    let answer = client()
+        .post(format!("{url}/"))
+        .multipart(older_client_form(
+            run.core.clone().unwrap(),
+            request,
+            build_id_payload(&module),
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    (answer, run)
+}
+
+/// One part of a hand-built multipart form: its name, its file name if it is a file, its bytes.
+pub struct FormPart<'a> {
+    pub name: &'a str,
+    pub file_name: Option<&'a str>,
+    pub bytes: &'a [u8],
+}
+
+/// The boundary of [`multipart_body`]'s forms.
+pub const BOUNDARY: &str = "coredump-service-test-boundary-7d3f9a";
+
+/// A multipart/form-data body built by hand (so a test can cut it, compress it, ...), and the
+/// Content-Type that goes with it.
+pub fn multipart_body(parts: &[FormPart<'_>]) -> (String, Vec<u8>) {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let disposition = match part.file_name {
+            Some(file) => format!(
+                "Content-Disposition: form-data; name=\"{}\"; filename=\"{file}\"\r\n\
+                 Content-Type: application/octet-stream\r\n",
+                part.name
+            ),
+            None => format!("Content-Disposition: form-data; name=\"{}\"\r\n", part.name),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(part.bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+/// The MyThing fixture's Debug build through the pipeline into `dir`, run under Node: the built
+/// files and the core dump the crash left.
+pub fn mything_dump(dir: &Path) -> (Built, Vec<u8>) {
+    let built = build(Fixture::MyThing, Profile::Debug, dir);
+    let run = wasm_coredump_tests::NodeCommand::new(&built.app).run();
+    assert!(run.trapped(), "{}", run.stderr);
+    let core = run.core.expect("the crash left a core dump");
+    (built, core)
+}
+
+/// gzip of `bytes`.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// gunzip of `bytes`.
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
