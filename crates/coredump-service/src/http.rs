@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
+use futures::StreamExt;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
@@ -81,9 +82,19 @@ impl From<ServiceError> for ApiError {
 impl From<axum::extract::multipart::MultipartError> for ApiError {
     fn from(e: axum::extract::multipart::MultipartError) -> Self {
         ApiError::new(
-            e.status(),
+            multipart_status(&e),
             format!("malformed multipart body: {}", e.body_text()),
         )
+    }
+}
+
+/// The status of a form that cannot be read: 413 over the body limit, else 400. axum answers
+/// 500 when the body itself fails, but a request body fails only by the client's doing (it
+/// breaks off, or its Content-Encoding does not decode).
+fn multipart_status(e: &axum::extract::multipart::MultipartError) -> StatusCode {
+    match e.status() {
+        status if status.is_server_error() => StatusCode::BAD_REQUEST,
+        status => status,
     }
 }
 
@@ -118,7 +129,42 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// Gives the refusals that do not come from a handler the same `{"error": "..."}` body: axum's
+/// own (no such route, a path, query or body it cannot extract: plain text) and the
+/// decompression layer's (415, empty).
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_lowercase()
+    } else {
+        text
+    };
+    let mut answer = ApiError::new(status, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().append(name, value.clone());
+        }
+    }
+    answer
 }
 
 /// Logs and measures each request.
@@ -210,7 +256,23 @@ async fn post_dump(
                             "more than one coredump part",
                         ));
                     }
-                    received = Some(service.receive(&mut field).await?);
+                    // A form that breaks off inside the dump keeps its status (413 over the
+                    // body limit), which `receive` cannot tell from its error text.
+                    let mut broken = None;
+                    let chunks = (&mut field).inspect(|chunk| {
+                        if let Err(e) = chunk {
+                            broken = Some(ApiError::new(
+                                multipart_status(e),
+                                format!("the coredump part breaks off: {}", e.body_text()),
+                            ));
+                        }
+                    });
+                    let dump = service.receive(chunks).await;
+                    received = Some(match (dump, broken) {
+                        (Ok(dump), _) => dump,
+                        (Err(_), Some(broken)) => return Err(broken),
+                        (Err(e), None) => return Err(e.into()),
+                    });
                 }
                 "request" => {
                     let text = read_part(field, MAX_REQUEST_PART, &name).await?;

@@ -74,7 +74,7 @@ impl Stack {
         let mut frames = Vec::new();
         let thread = dump.threads().first();
         for f in thread.map_or(&[][..], |t| &t.frames) {
-            let symbols = info.frames(f.func, f.code_offset).unwrap_or_else(|_| {
+            let mut symbols = info.frames(f.func, f.code_offset).unwrap_or_else(|_| {
                 vec![debuginfo::Frame {
                     function: info.function_name(f.func),
                     location: None,
@@ -82,6 +82,12 @@ impl Stack {
                     scope: None,
                 }]
             });
+            // Without the Code section, the DWARF still says where each function is declared.
+            if info.code_layout().is_none() && info.has_dwarf() {
+                for symbol in &mut symbols {
+                    symbol.location = info.declaration(f.func).ok().flatten();
+                }
+            }
             let instruction_addr = info.code_layout().and_then(|layout| {
                 let address = layout.dwarf_address(f.func, f.code_offset).ok()?;
                 Some(layout.file_offset(address))

@@ -222,8 +222,8 @@ pub fn sections_module(sections: &[(String, Bytes)]) -> Vec<u8> {
 /// What symbolizing with an older host's sections lacks.
 fn section_notes(sections: &[(String, Bytes)]) -> Vec<String> {
     let mut notes = vec![
-        "the module has no build_id: symbolized with the sections the host sent, without its \
-         Code section, so code offsets cannot be mapped to lines"
+        "the module has no build_id: symbolized with the sections the host sent, which lack \
+         its Code section, so each line is the function's declaration, not the crashing line"
             .to_string(),
     ];
     let missing: Vec<&str> = SECTION_PARTS

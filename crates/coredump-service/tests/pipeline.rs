@@ -144,3 +144,82 @@ fn mything_crash_is_stored_symbolized_and_listed() {
     assert_eq!(groups[0]["count"], 2);
     service.stop().unwrap();
 }
+
+/// An older host (no build_id in its module) sends the module's `name` and `.debug_*` sections
+/// beside the dump of the older rewriter: the stack names the functions from the name section
+/// and gives each one's declaration line from the DWARF (there is no Code section to map code
+/// offsets), and says so.
+#[test]
+fn an_older_hosts_dump_symbolizes_with_the_sections_it_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Running::start(config(&dir.path().join("store")));
+    let kind = Fixture::MyThing;
+    let dump = std::fs::read(
+        wasm_coredump_tests::workspace_root().join("tests/legacy-dumps/mything-debug.coredump"),
+    )
+    .unwrap();
+    let module = std::fs::read(wasm_coredump_tests::fixture(kind, Profile::Debug)).unwrap();
+    let mut form = reqwest::blocking::multipart::Form::new()
+        .part(
+            "coredump",
+            reqwest::blocking::multipart::Part::bytes(dump.clone()).file_name("coredump"),
+        )
+        .text(
+            "request",
+            r#"{"method":"GET","url":"https://old.example/","headers":{}}"#,
+        );
+    let mut sent = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&module) {
+        if let Ok(wasmparser::Payload::CustomSection(c)) = payload
+            && coredump_service::SECTION_PARTS.contains(&c.name())
+        {
+            sent.push(c.name().to_string());
+            form = form.part(
+                format!("{}-section", c.name()),
+                reqwest::blocking::multipart::Part::bytes(c.data().to_vec())
+                    .file_name(c.name().to_string()),
+            );
+        }
+    }
+    assert!(sent.iter().any(|s| s == ".debug_info"), "{sent:?}");
+    let answer: Value = client()
+        .post(format!("{}/", service.url))
+        .multipart(form)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let key = answer["key"].as_str().unwrap();
+    let stack: Value = client()
+        .get(format!("{}/coredumps/{key}/stack", service.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        app_frames(&stack, kind),
+        [
+            (
+                "mything::calculate".to_string(),
+                line_of(kind, "fn calculate(")
+            ),
+            (
+                "mything::process_thing".into(),
+                line_of(kind, "fn process_thing(")
+            ),
+            ("mything::main".into(), line_of(kind, "fn main()")),
+        ],
+        "{stack:#}"
+    );
+    let notes = stack["notes"].to_string();
+    assert!(notes.contains("declaration"), "{notes}");
+    // The dump comes back as it was sent.
+    let stored = client()
+        .get(format!("{}/coredumps/{key}", service.url))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(stored.as_ref(), &dump[..]);
+    service.stop().unwrap();
+}

@@ -52,6 +52,7 @@ pub struct DebugInfo {
     pub(crate) types: RefCell<HashMap<TypeId, Arc<Type>>>,
     pub(crate) unit_names: RefCell<HashMap<usize, Arc<UnitNames>>>,
     pub(crate) globals: OnceCell<Vec<GlobalVariable>>,
+    pub(crate) declarations: OnceCell<HashMap<String, crate::frame::Location>>,
     pub(crate) recorded_paths: RefCell<HashMap<usize, RecordedPaths>>,
     source: DwarfSource,
 }
@@ -201,6 +202,7 @@ impl DebugInfo {
             types: RefCell::default(),
             unit_names: RefCell::default(),
             globals: OnceCell::new(),
+            declarations: OnceCell::new(),
             recorded_paths: RefCell::default(),
             source,
         })

@@ -42,6 +42,7 @@
 mod build_id;
 mod context;
 mod crash;
+mod declarations;
 mod demangle;
 mod error;
 mod eval;

@@ -77,7 +77,7 @@ pub(crate) struct FileNames {
 
 impl DebugInfo {
     /// The names of file `index` of a unit's line program.
-    fn file_names(
+    pub(crate) fn file_names(
         &self,
         unit: &gimli::Unit<Reader>,
         header: &gimli::LineProgramHeader<Reader>,
