@@ -30,8 +30,8 @@
 //
 // As a module (imported, not run), it exports its pieces for other hosts (host/test/record.mjs):
 // `runModule` runs a module as the CLI does and returns the trap instead of handling it;
-// `parseArgs`, `stubImports`, `isTrap`, `exportedMemory`, `callExport` and the exit statuses.
-// Importing it runs nothing.
+// `parseArgs` (which takes a host's own options too), `stubImports`, `isTrap`, `exportedMemory`,
+// `callExport` and the exit statuses. Importing it runs nothing.
 
 import { readFileSync, realpathSync, writeFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -67,8 +67,15 @@ export class UsageError extends Error {}
 /** Thrown by the stubs that stand in for imports the runner does not provide. */
 export class StubImportError extends Error {}
 
-export function parseArgs(argv) {
-  const opts = { core: null, invoke: null, invokeArgs: [], module: null, programArgs: [] };
+/**
+ * Parses the command line into `{core, invoke, invokeArgs, path, programArgs, own}` (`path`:
+ * MODULE; `help: true` for -h or --help, and nothing else parsed), what `runModule` takes; throws
+ * a `UsageError`. A host built on this runner names in `ownOptions` its own options that take a
+ * value (e.g. `['--endpoint']`): they may stand among the runner's, before MODULE, and their
+ * values go to `own`, keyed by name without the dashes (`own.endpoint`).
+ */
+export function parseArgs(argv, ownOptions = []) {
+  const opts = { core: null, invoke: null, invokeArgs: [], path: null, programArgs: [], own: {} };
   let i = 0;
   const value = (flag) => {
     if (i + 1 >= argv.length) throw new UsageError(`${flag} needs a value`);
@@ -92,6 +99,8 @@ export function parseArgs(argv) {
       }
       const magnitude = BigInt(m[2]);
       opts.invokeArgs.push(m[1] === '-' ? -magnitude : magnitude);
+    } else if (ownOptions.includes(arg)) {
+      opts.own[arg.slice(2)] = value(arg);
     } else if (arg === '--') {
       i += 1;
       break;
@@ -102,7 +111,7 @@ export function parseArgs(argv) {
     }
   }
   if (i >= argv.length) throw new UsageError('no module given');
-  opts.module = argv[i];
+  opts.path = argv[i];
   opts.programArgs = argv.slice(i + 1);
   if (opts.invokeArgs.length > 0 && opts.invoke === null) {
     throw new UsageError('--arg needs --invoke');
@@ -160,7 +169,7 @@ export function callExport(fn, args) {
 /**
  * Runs a module as the CLI does: a WASI command's `_start` under `node:wasi` (when `invoke` is
  * null and the module imports WASI), or the export `invoke` (default `_start`) with `invokeArgs`
- * and every import stubbed out.
+ * and every import stubbed out. Takes what `parseArgs` gives.
  *
  * Returns `{module, instance, exitCode, result}` when the program ended (`exitCode`: its own, 0
  * after a call), or `{module, instance, exitCode: 134, trap}` when it trapped (`instance` is null
@@ -243,12 +252,7 @@ async function main() {
 
   let run;
   try {
-    run = await runModule({
-      path: opts.module,
-      invoke: opts.invoke,
-      invokeArgs: opts.invokeArgs,
-      programArgs: opts.programArgs,
-    });
+    run = await runModule(opts);
   } catch (err) {
     if (err instanceof UsageError || err instanceof StubImportError) {
       eprint(`error: ${err.message}`);

@@ -23,26 +23,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import process from 'node:process';
-
-function parseArgs(argv) {
-  const opts = { out: null, port: 0, host: '127.0.0.1', token: null, once: false };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    const value = () => {
-      if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`);
-      i += 1;
-      return argv[i];
-    };
-    if (arg === '--out') opts.out = value();
-    else if (arg === '--port') opts.port = Number(value());
-    else if (arg === '--host') opts.host = value();
-    else if (arg === '--token') opts.token = value();
-    else if (arg === '--once') opts.once = true;
-    else throw new Error(`unknown argument ${arg}`);
-  }
-  if (opts.out === null) throw new Error('--out DIR is required');
-  return opts;
-}
+import { parseArgs } from 'node:util';
 
 async function readBody(req) {
   const chunks = [];
@@ -55,13 +36,22 @@ function answer(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-const opts = parseArgs(process.argv.slice(2));
+const { values: opts } = parseArgs({
+  options: {
+    out: { type: 'string' },
+    port: { type: 'string', default: '0' },
+    host: { type: 'string', default: '127.0.0.1' },
+    token: { type: 'string' },
+    once: { type: 'boolean', default: false },
+  },
+});
+if (opts.out === undefined) throw new Error('--out DIR is required');
 let count = 0;
 
 const server = createServer(async (req, res) => {
   try {
     if (req.method !== 'POST') return answer(res, 405, { error: 'POST only' });
-    if (opts.token !== null && req.headers.authorization !== `Bearer ${opts.token}`) {
+    if (opts.token !== undefined && req.headers.authorization !== `Bearer ${opts.token}`) {
       return answer(res, 401, { error: 'bad or missing token' });
     }
     const body = await readBody(req);
@@ -105,7 +95,7 @@ const server = createServer(async (req, res) => {
   }
 });
 
-server.listen(opts.port, opts.host, () => {
+server.listen(Number(opts.port), opts.host, () => {
   const { address, port } = server.address();
   process.stdout.write(`listening http://${address}:${port}/\n`);
 });

@@ -40,28 +40,13 @@ import {
   runModule,
 } from '../run-wasi.mjs';
 
-/** Takes this driver's own options out of the options before MODULE; the rest is run-wasi's. */
-function splitArgs(argv) {
-  const own = { endpoint: null, token: null, request: undefined };
-  const rest = [];
-  let i = 0;
-  const value = (flag) => {
-    if (i + 1 >= argv.length) throw new UsageError(`${flag} needs a value`);
-    i += 1;
-    return argv[i];
-  };
-  for (; i < argv.length; i += 1) {
-    const arg = argv[i];
-    if (arg === '--endpoint') own.endpoint = value(arg);
-    else if (arg === '--token') own.token = value(arg);
-    else if (arg === '--request') own.request = value(arg);
-    else if (arg === '--core' || arg === '--invoke' || arg === '--arg') rest.push(arg, value(arg));
-    else if (arg.startsWith('-') && arg !== '-' && arg !== '--') rest.push(arg);
-    else break;
+/** The command line: run-wasi's, with this driver's own options among them. */
+function parseRecordArgs(argv) {
+  const opts = parseArgs(argv, ['--endpoint', '--token', '--request']);
+  if (!opts.help && opts.own.endpoint === undefined) {
+    throw new UsageError('--endpoint URL is required');
   }
-  rest.push(...argv.slice(i));
-  if (own.endpoint === null) throw new UsageError('--endpoint URL is required');
-  return { own, opts: parseArgs(rest) };
+  return opts;
 }
 
 /** The request to report: the --request JSON, none, or a made-up GET of the module's name. */
@@ -82,20 +67,15 @@ function requestFor(text, modulePath) {
 }
 
 async function main() {
-  let own, opts, request, run;
+  let opts, request, run;
   try {
-    ({ own, opts } = splitArgs(process.argv.slice(2)));
+    opts = parseRecordArgs(process.argv.slice(2));
     if (opts.help) {
       process.stdout.write('usage: see the comment at the top of host/test/record.mjs\n');
       return 0;
     }
-    request = requestFor(own.request, opts.module);
-    run = await runModule({
-      path: opts.module,
-      invoke: opts.invoke,
-      invokeArgs: opts.invokeArgs,
-      programArgs: opts.programArgs,
-    });
+    request = requestFor(opts.own.request, opts.path);
+    run = await runModule(opts);
   } catch (err) {
     const known = err instanceof UsageError || err instanceof StubImportError;
     eprint(`error: ${known ? err.message : (err?.stack ?? err)}`);
@@ -124,8 +104,8 @@ async function main() {
         memory,
         wasmModule: run.module,
         request,
-        endpoint: own.endpoint,
-        token: own.token ?? undefined,
+        endpoint: opts.own.endpoint,
+        token: opts.own.token,
       });
     }
     report = { trapped: true, trap: run.trap.message, ...outcome };

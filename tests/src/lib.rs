@@ -1,6 +1,7 @@
 //! Test harness: the crash fixtures (Rust programs under `tests/fixtures`, compiled to Wasm by this
 //! package's build script) and a runner for `host/run-wasi.mjs`, the Node host that runs a module,
-//! catches its trap and saves its linear memory.
+//! catches its trap and saves its linear memory. [`http_stub`] stands in for coredump-service in
+//! its clients' tests.
 //!
 //! ```no_run
 //! use wasm_coredump_tests::{Fixture, Profile, fixture, run_node};
@@ -12,6 +13,8 @@
 //! ```
 
 #![deny(missing_docs)]
+
+pub mod http_stub;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -38,6 +38,8 @@ fn main() {
     // One post to warm the cache and the allocator.
     post(&client, &service.url, gzip(&core));
 
+    sizes(&service.url, dir.path());
+
     let two_mib = grow(&core, 2 << 20, 1 << 20);
     let body = gzip(&two_mib);
     println!(
@@ -84,6 +86,57 @@ fn main() {
             took.as_secs_f64()
         );
         service.stop();
+    }
+}
+
+/// The bytes on the wire and at rest of the fixtures' dumps as host/coredump.mjs sends them
+/// (gzip through `CompressionStream`; the service stores a gzip part as it came), against the
+/// dumps' size and non-zero bytes.
+fn sizes(url: &str, dir: &std::path::Path) {
+    println!(
+        "sizes: fixture, dump bytes, non-zero bytes, sent = stored bytes (gzip by host/coredump.mjs)"
+    );
+    let client = reqwest::blocking::Client::new();
+    for kind in [
+        Fixture::MyThing,
+        Fixture::UnwrapNone,
+        Fixture::DeepRecursion,
+        Fixture::OutOfMemory,
+        Fixture::SerdeRegex,
+    ] {
+        let input = std::fs::read(fixture(kind, Profile::Release)).unwrap();
+        let rewritten = rewriter::rewrite(&input, &rewriter::Options::default()).unwrap();
+        let app = dir.join(format!("{}.wasm", kind.package()));
+        std::fs::write(&app, &rewritten.module).unwrap();
+        let core = dir.join(format!("{}.core", kind.package()));
+        let status = Command::new("node")
+            .arg(wasm_coredump_tests::workspace_root().join("host/test/record.mjs"))
+            .args(["--endpoint", &format!("{url}/"), "--core"])
+            .arg(&core)
+            .arg(&app)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let list: serde_json::Value = client
+            .get(format!("{url}/coredumps?limit=1"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let record = &list["coredumps"][0];
+        let memory = std::fs::read(&core).unwrap();
+        let non_zero = memory.iter().filter(|&&b| b != 0).count();
+        println!(
+            "  {:<16} {:>10} {:>10} {:>10} ({:.2}x the non-zero bytes, {:.1}% of the dump)",
+            kind.package(),
+            record["size"],
+            non_zero,
+            record["stored_size"],
+            record["stored_size"].as_f64().unwrap() / non_zero as f64,
+            record["stored_size"].as_f64().unwrap() * 100.0 / record["size"].as_f64().unwrap()
+        );
     }
 }
 

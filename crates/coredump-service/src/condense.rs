@@ -7,7 +7,7 @@
 //! into segments of the non-zero pages only, up to a limit: what it gives back parses with
 //! [`coredump::CoreDump::parse`] and reads the same values wherever it kept memory.
 
-use wasm_encoder::{ConstExpr, DataSection, Encode};
+use wasm_encoder::{ConstExpr, Encode};
 
 /// The granule of memory kept or dropped: zero pages of this size are dropped.
 const PAGE: usize = 4096;
@@ -69,8 +69,24 @@ enum State {
     },
 }
 
-/// A memory region kept: `(memory, address, bytes)`.
-type Kept = (u32, u64, Vec<u8>);
+/// A run of memory kept: its memory, its address, and its pages in order (kept apart so that
+/// a run never needs one large buffer or a copy to grow).
+struct Kept {
+    memory: u32,
+    address: u64,
+    pages: Vec<Vec<u8>>,
+    len: u64,
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Kept({}, {:#x}, {} bytes)",
+            self.memory, self.address, self.len
+        )
+    }
+}
 
 /// Reads a core dump piece by piece; see the module doc.
 #[derive(Debug)]
@@ -153,19 +169,42 @@ impl Condenser {
         }
         self.flush_page();
         let received = self.offset;
-        let mut bytes = self.before;
-        if self.seen_data {
-            let mut data = DataSection::new();
-            for (memory, address, segment) in &self.kept {
-                let offset = if *address > u64::from(u32::MAX) {
-                    ConstExpr::i64_const(*address as i64)
-                } else {
-                    ConstExpr::i32_const(*address as u32 as i32)
-                };
-                data.active(*memory, &offset, segment.iter().copied());
+        // The Data section is written straight into the output: the kept memory is copied
+        // once, never whole into a section buffer first.
+        let mut headers = Vec::with_capacity(self.kept.len());
+        let mut content = Vec::new();
+        (self.kept.len() as u32).encode(&mut content);
+        let mut content_len = content.len() as u64;
+        for run in &self.kept {
+            let mut header = Vec::new();
+            if run.memory == 0 {
+                header.push(0);
+            } else {
+                header.push(2);
+                run.memory.encode(&mut header);
             }
+            let offset = if run.address > u64::from(u32::MAX) {
+                ConstExpr::i64_const(run.address as i64)
+            } else {
+                ConstExpr::i32_const(run.address as u32 as i32)
+            };
+            offset.encode(&mut header);
+            (run.len as u32).encode(&mut header);
+            content_len += header.len() as u64 + run.len;
+            headers.push(header);
+        }
+        let mut bytes = self.before;
+        bytes.reserve_exact(content_len as usize + 6 + self.after.len());
+        if self.seen_data {
             bytes.push(wasm_encoder::SectionId::Data as u8);
-            data.encode(&mut bytes);
+            (content_len as u32).encode(&mut bytes);
+            bytes.extend_from_slice(&content);
+            for (run, header) in self.kept.iter().zip(&headers) {
+                bytes.extend_from_slice(header);
+                for page in &run.pages {
+                    bytes.extend_from_slice(page);
+                }
+            }
         }
         bytes.extend_from_slice(&self.after);
         Ok(Condensed {
@@ -353,11 +392,18 @@ impl Condenser {
             return;
         }
         self.kept_bytes += bytes.len();
+        let len = bytes.len() as u64;
         match self.kept.last_mut() {
-            Some((m, a, kept)) if *m == memory && *a + kept.len() as u64 == address => {
-                kept.extend_from_slice(&bytes);
+            Some(run) if run.memory == memory && run.address + run.len == address => {
+                run.pages.push(bytes);
+                run.len += len;
             }
-            _ => self.kept.push((memory, address, bytes)),
+            _ => self.kept.push(Kept {
+                memory,
+                address,
+                pages: vec![bytes],
+                len,
+            }),
         }
     }
 }

@@ -132,6 +132,40 @@ fn mything_crash_is_stored_symbolized_and_listed() {
             .as_str()
         );
     }
+    // Pages of one, newest first, by cursor.
+    let page = |cursor: Option<&str>| -> Value {
+        let mut url = format!("{}/coredumps?limit=1", service.url);
+        if let Some(cursor) = cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        client().get(url).send().unwrap().json().unwrap()
+    };
+    let first = page(None);
+    let cursor = first["next"].as_str().expect("a second page");
+    let second = page(Some(cursor));
+    assert_eq!(first["coredumps"].as_array().unwrap().len(), 1);
+    assert!(
+        second["coredumps"][0]["time"].as_u64() <= first["coredumps"][0]["time"].as_u64(),
+        "{first:#} {second:#}"
+    );
+    assert_ne!(second["coredumps"][0]["key"], first["coredumps"][0]["key"]);
+    assert!(second["next"].is_null(), "two dumps, two pages: {second:#}");
+    let metrics = client()
+        .get(format!("{}/metrics", service.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "coredump_service_dumps_received_total 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("coredump_service_symbolizations_total{result=\"symbolized\"} 2"),
+        "{metrics}"
+    );
     // One bug, two builds: one group of two.
     let groups: Value = client()
         .get(format!("{}/groups", service.url))

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use coredump_service_client::{TokenArg, parse_base_url};
 use debuginfo_split::{
     BuildId, BuildIdEncoding, BuildIdSource, Error, NewBuildId, Output, Split, SplitOptions,
 };
@@ -48,6 +49,7 @@ Exit status:
 /// addresses in the shipped module resolve against the debug file. Writes are atomic.
 #[derive(Parser, Debug)]
 #[command(name = "debuginfo-split", version, after_help = AFTER_HELP)]
+#[command(mut_arg("token", |a| a.help("Bearer token for --upload")))]
 struct Opts {
     /// The module to split
     #[arg(value_name = "MODULE")]
@@ -94,17 +96,11 @@ struct Opts {
 
     /// After writing the debug file, upload it to the coredump-service at URL (its base, e.g.
     /// http://127.0.0.1:8080): PUT URL/debuginfo/<ID>
-    #[arg(long, value_name = "URL", value_parser = upload::parse_base_url)]
+    #[arg(long, value_name = "URL", value_parser = parse_base_url)]
     upload: Option<String>,
 
-    /// Bearer token for --upload
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "COREDUMP_SERVICE_TOKEN",
-        hide_env_values = true
-    )]
-    token: Option<String>,
+    #[command(flatten)]
+    token: TokenArg,
 }
 
 fn main() -> ExitCode {
@@ -199,7 +195,7 @@ fn run(opts: &Opts) -> Result<()> {
         let uploaded = opts
             .upload
             .as_deref()
-            .map(|base| upload::upload(base, build_id, &debug_path, token(opts)));
+            .map(|base| upload::upload(base, build_id, &debug_path, opts.token.get()));
         let removed: Vec<&str> = split.removed().iter().map(|s| s.name.as_str()).collect();
         let mut value = serde_json::json!({
             "status": "split",
@@ -249,7 +245,7 @@ fn run(opts: &Opts) -> Result<()> {
         let Some(base) = opts.upload.as_deref() else {
             return Ok(());
         };
-        match upload::upload(base, build_id, &debug_path, token(opts)) {
+        match upload::upload(base, build_id, &debug_path, opts.token.get()) {
             Ok(done) => writeln!(
                 stdout,
                 "uploaded {} to {} ({})",
@@ -261,11 +257,6 @@ fn run(opts: &Opts) -> Result<()> {
         }
         Ok(())
     }
-}
-
-/// The token for --upload, if one is given and not empty.
-fn token(opts: &Opts) -> Option<&str> {
-    opts.token.as_deref().filter(|t| !t.is_empty())
 }
 
 /// The error of a failed upload, in one line; the files written stay.

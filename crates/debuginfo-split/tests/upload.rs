@@ -2,29 +2,21 @@
 //! server on 127.0.0.1 that records each request and answers as the service does.
 
 mod common;
-mod server;
 
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
-use server::{Server, json_error, refused_url};
+use wasm_coredump_tests::http_stub::{Server, clear_client_env, json_error, refused_url};
 
 /// Runs the binary in `dir` with `args`, with no token in the environment and no proxy.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_debuginfo-split"));
-    cmd.args(args).current_dir(dir);
-    for var in [
-        "COREDUMP_SERVICE_TOKEN",
-        "http_proxy",
-        "HTTP_PROXY",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.envs(env.iter().copied());
+    clear_client_env(&mut cmd)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied());
     cmd.output().expect("run debuginfo-split")
 }
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use coredump_service_client::{TokenArg, parse_base_url};
 use wasmgdb::driver::{Output, Step};
 use wasmgdb::{LoadOptions, Session};
 
@@ -50,6 +51,7 @@ Exit status:
 /// line|source|imports|threads, print, ptype, whatis, x, find, list, disassemble, help, quit.
 #[derive(Parser, Debug)]
 #[command(name = "wasmgdb", version, after_help = AFTER_HELP)]
+#[command(mut_arg("token", |a| a.help("Bearer token for a COREDUMP URL and --debug-url")))]
 struct Opts {
     /// The Wasm module (with DWARF, or with its debug file found by build_id)
     #[arg(value_name = "MODULE")]
@@ -78,7 +80,7 @@ struct Opts {
 
     /// When the debug file of a stripped MODULE is not on this machine, fetch it from the
     /// coredump-service at URL (GET URL/debuginfo/<build_id>) into the cache directory
-    #[arg(long, value_name = "URL", value_parser = remote::parse_base_url)]
+    #[arg(long, value_name = "URL", value_parser = parse_base_url)]
     debug_url: Option<String>,
 
     /// Keep the debug files fetched with --debug-url in DIR, and look for them there [default:
@@ -91,14 +93,8 @@ struct Opts {
     )]
     cache_dir: Option<PathBuf>,
 
-    /// Bearer token for a COREDUMP URL and --debug-url
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "COREDUMP_SERVICE_TOKEN",
-        hide_env_values = true
-    )]
-    token: Option<String>,
+    #[command(flatten)]
+    token: TokenArg,
 
     /// Look for source files in DIR (repeatable; gdb's `directory`)
     #[arg(long, short = 'd', value_name = "DIR")]
@@ -152,14 +148,14 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         )
     };
     let dump_url = remote::as_url(opts.coredump.as_os_str());
-    let client = (dump_url.is_some() || opts.debug_url.is_some())
-        .then(|| remote::Client::new(opts.token.as_deref()));
+    let client =
+        (dump_url.is_some() || opts.debug_url.is_some()).then(|| remote::client(opts.token.get()));
     if client.is_some() && !opts.module.exists() {
         // Said before anything is fetched.
         return Err(wasmgdb::Error::Missing(opts.module.clone())).with_context(cannot_debug);
     }
     let bytes = match (dump_url, &client) {
-        (Some(url), Some(client)) => client.fetch_coredump(url)?,
+        (Some(url), Some(client)) => remote::fetch_coredump(client, url)?,
         _ => std::fs::read(&opts.coredump)
             .with_context(|| format!("cannot read {}", opts.coredump.display()))?,
     };
@@ -169,7 +165,8 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         // The cache is one more debug directory: a file fetched before is found there.
         let cache = remote::cache_dir(opts.cache_dir.as_deref())?;
         debug_dirs.push(cache.clone());
-        fetch_note = client.fetch_missing_debug_file(base, &opts.module, &debug_dirs, &cache)?;
+        fetch_note =
+            remote::fetch_missing_debug_file(client, base, &opts.module, &debug_dirs, &cache)?;
     }
     let options = LoadOptions {
         debug_dirs,

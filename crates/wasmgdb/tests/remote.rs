@@ -2,13 +2,13 @@
 //! 127.0.0.1 that records each request: the committed files of tests/build-id-forms/spec (a
 //! stripped module, its debug file, a dump of it) served as the service serves them.
 
-mod server;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use server::{Request, Response, Server, json_error, refused_url};
+use wasm_coredump_tests::http_stub::{
+    Request, Response, Server, clear_client_env, json_error, refused_url,
+};
 use wasm_coredump_tests::workspace_root;
 
 /// The committed files: the stripped module, the dump, the debug file's name and bytes.
@@ -67,19 +67,12 @@ fn service(files: &Files, with_debug: bool) -> Server {
 /// Runs `wasmgdb -batch -ex bt ARGS` without the variables that would change what it does.
 fn wasmgdb(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmgdb"));
-    cmd.args(["-batch", "-ex", "bt"]).args(args);
-    for var in [
-        "COREDUMP_SERVICE_TOKEN",
-        "WASMGDB_CACHE_DIR",
-        "XDG_CACHE_HOME",
-        "http_proxy",
-        "HTTP_PROXY",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.envs(env.iter().copied());
+    clear_client_env(&mut cmd)
+        .env_remove("WASMGDB_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .args(["-batch", "-ex", "bt"])
+        .args(args)
+        .envs(env.iter().copied());
     cmd.output().unwrap()
 }
 
