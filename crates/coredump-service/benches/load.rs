@@ -168,7 +168,7 @@ fn grow(core: &[u8], size: u64, random: usize) -> Vec<u8> {
         grown.add_thread(thread.clone());
     }
     for global in dump.globals() {
-        grown.add_global(global.clone());
+        grown.add_global(*global);
     }
     for section in dump.custom_sections() {
         grown.add_custom_section(section.clone());
@@ -189,7 +189,7 @@ fn grow(core: &[u8], size: u64, random: usize) -> Vec<u8> {
     grown.add_memory(Memory {
         ty: MemoryType {
             pages: size.div_ceil(1 << 16),
-            ..memory.ty.clone()
+            ..memory.ty
         },
         segments: vec![Segment {
             address: 0,

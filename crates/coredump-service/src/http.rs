@@ -83,7 +83,7 @@ impl From<axum::extract::multipart::MultipartError> for ApiError {
     fn from(e: axum::extract::multipart::MultipartError) -> Self {
         ApiError::new(
             multipart_status(&e),
-            format!("malformed multipart body: {}", e.body_text()),
+            format!("malformed multipart body: {}", multipart_text(&e)),
         )
     }
 }
@@ -95,6 +95,27 @@ fn multipart_status(e: &axum::extract::multipart::MultipartError) -> StatusCode 
     match e.status() {
         status if status.is_server_error() => StatusCode::BAD_REQUEST,
         status => status,
+    }
+}
+
+/// What went wrong with a form: axum's text, and the first cause when it only says that the
+/// body failed ("failed to read stream": a Content-Encoding that does not decode, a client
+/// that went away).
+fn multipart_text(e: &axum::extract::multipart::MultipartError) -> String {
+    let text = e.body_text();
+    let mut cause = std::error::Error::source(e);
+    let mut innermost = None;
+    while let Some(c) = cause {
+        innermost = Some(c.to_string());
+        cause = c.source();
+    }
+    match innermost {
+        Some(innermost)
+            if multipart_status(e) == StatusCode::BAD_REQUEST && !text.contains(&innermost) =>
+        {
+            format!("{text}: {innermost}")
+        }
+        _ => text,
     }
 }
 
@@ -130,7 +151,51 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(middleware::map_response(json_errors))
+        .layer(middleware::from_fn_with_state(max_body, read_on))
         .with_state(state)
+}
+
+/// How long the rest of a refused upload is read, at most.
+const READ_ON_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads a request's body to its end (at most `max_body` more bytes, for at most
+/// [`READ_ON_TIME`]) when what answered it stopped reading: an upload refused on its first
+/// bytes (a token, a route, a magic number) is answered while the client still sends it, and
+/// a connection closed on unread data reaches the client as a reset (a broken pipe), not as
+/// the answer that says why.
+async fn read_on(State(max_body): State<usize>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        let mut chunks = body.into_data_stream();
+        // Passed on while the handler reads.
+        loop {
+            let chunk = tokio::select! {
+                chunk = chunks.next() => chunk,
+                () = tx.closed() => break,
+            };
+            let Some(chunk) = chunk else {
+                return;
+            };
+            if tx.send(chunk).await.is_err() {
+                break;
+            }
+        }
+        // Then read and dropped.
+        let mut read = 0usize;
+        let _ = tokio::time::timeout(READ_ON_TIME, async {
+            while let Some(Ok(chunk)) = chunks.next().await {
+                read = read.saturating_add(chunk.len());
+                if read > max_body {
+                    break;
+                }
+            }
+        })
+        .await;
+    });
+    let passed = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    next.run(Request::from_parts(parts, Body::from_stream(passed)))
+        .await
 }
 
 /// Gives the refusals that do not come from a handler the same `{"error": "..."}` body: axum's
@@ -263,7 +328,7 @@ async fn post_dump(
                         if let Err(e) = chunk {
                             broken = Some(ApiError::new(
                                 multipart_status(e),
-                                format!("the coredump part breaks off: {}", e.body_text()),
+                                format!("the coredump part breaks off: {}", multipart_text(e)),
                             ));
                         }
                     });

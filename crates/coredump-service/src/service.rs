@@ -35,7 +35,9 @@ impl Default for Limits {
         Limits {
             // A 32-bit memory's maximum, plus the dump's own sections.
             max_dump: (4 << 30) + (64 << 20),
-            condense: 32 << 20,
+            // The lowest non-zero memory: a Rust or C program's stack and constant data, where
+            // a panic's message and location are.
+            condense: 8 << 20,
             upload_buffer: 8 << 20,
         }
     }

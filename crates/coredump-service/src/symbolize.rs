@@ -64,18 +64,18 @@ impl DebugFiles {
         let expected = id.clone();
         tokio::task::spawn_blocking(move || check_debug_file(&expected, checked)).await??;
         let path = debug_file_path(id);
+        // A known id is most often the same file again (a build that uploads every time): it
+        // is compared with the stored one, not sent to the store. A store may also refuse a
+        // create-if-absent before it reads the body (s3s-fs does), and the refusal then reaches
+        // us as a broken connection, not as "exists".
+        if let Some(existing) = self.store.get(&path).await? {
+            return same_file(id, &existing, &bytes);
+        }
         match self.store.create(&path, bytes.clone()).await? {
             Created::New => Ok(Stored::Created),
             Created::Exists => {
                 let existing = self.store.get(&path).await?.unwrap_or_default();
-                if existing == bytes {
-                    Ok(Stored::Unchanged)
-                } else {
-                    Err(ServiceError::Conflict(format!(
-                        "a different {} is already stored",
-                        id.debug_file_name()
-                    )))
-                }
+                same_file(id, &existing, &bytes)
             }
         }
     }
@@ -112,6 +112,18 @@ impl DebugFiles {
         let info = entry.1.clone();
         cache.push_front(entry);
         Some(info)
+    }
+}
+
+/// Whether `bytes` is the debug file of `id` already stored (`existing`).
+fn same_file(id: &BuildId, existing: &[u8], bytes: &[u8]) -> Result<Stored, ServiceError> {
+    if existing == bytes {
+        Ok(Stored::Unchanged)
+    } else {
+        Err(ServiceError::Conflict(format!(
+            "a different {} is already stored",
+            id.debug_file_name()
+        )))
     }
 }
 

@@ -292,6 +292,28 @@ pub fn multipart_body(parts: &[FormPart<'_>]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
 
+/// Every regular file under `dir`, recursively (directories themselves are not listed).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                todo.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// The MyThing fixture's Debug build through the pipeline into `dir`, run under Node: the built
 /// files and the core dump the crash left.
 pub fn mything_dump(dir: &Path) -> (Built, Vec<u8>) {
@@ -318,4 +340,29 @@ pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
         .read_to_end(&mut out)
         .unwrap();
     out
+}
+
+/// The MyThing `profile` build as the compiler left it (with DWARF and no build_id of its
+/// own), split with the build id `id`: the debug file of `id`, whatever the profile.
+pub fn split_with_id(profile: Profile, id: &str, dir: &Path) -> Built {
+    let input = std::fs::read(fixture(Fixture::MyThing, profile)).unwrap();
+    assert!(build_id_payload(&input).is_none());
+    let mut opts = debuginfo_split::SplitOptions::default();
+    opts.new_build_id = debuginfo_split::NewBuildId::Given(id.parse().unwrap());
+    let split = debuginfo_split::split(&input, &opts).unwrap();
+    assert_eq!(
+        split.build_id_source(),
+        debuginfo_split::BuildIdSource::Given
+    );
+    assert_eq!(split.build_id().to_string(), id);
+    std::fs::create_dir_all(dir).unwrap();
+    let app = dir.join("app.wasm");
+    std::fs::write(&app, split.stripped().to_vec()).unwrap();
+    let debug_file = dir.join(format!("debug-{id}.wasm"));
+    std::fs::write(&debug_file, split.debug().to_vec()).unwrap();
+    Built {
+        app,
+        debug_file,
+        build_id: id.to_string(),
+    }
 }
