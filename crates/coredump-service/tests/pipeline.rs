@@ -257,3 +257,50 @@ fn an_older_hosts_dump_symbolizes_with_the_sections_it_sent() {
     assert_eq!(stored.as_ref(), &dump[..]);
     service.stop().unwrap();
 }
+
+/// Two instances over one store, as behind a load balancer: what one received, the other lists,
+/// serves and symbolizes, with the debug file the first one was given.
+#[test]
+fn two_instances_share_one_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let a = Running::start(config(&store));
+    let b = Running::start(config(&store));
+    let built = build(
+        Fixture::MyThing,
+        Profile::Release,
+        &dir.path().join("build"),
+    );
+    assert_eq!(upload_debug_file(&a.url, &built, None).status(), 201);
+    // The same file through the other instance: already there.
+    assert_eq!(upload_debug_file(&b.url, &built, None).status(), 200);
+    let (answer, run) = common::crash_and_post(&a.url, &built, &serde_json::json!({}));
+    let key = answer["key"].as_str().unwrap();
+    let list: Value = client()
+        .get(format!("{}/coredumps", b.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(list["coredumps"][0]["key"], key);
+    let dump = client()
+        .get(format!("{}/coredumps/{key}", b.url))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(Some(dump.as_ref()), run.core.as_deref());
+    let stack: Value = client()
+        .get(format!("{}/coredumps/{key}/stack", b.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        app_frames(&stack, Fixture::MyThing)[0].0,
+        "mything::calculate",
+        "{stack:#}"
+    );
+    a.stop().unwrap();
+    b.stop().unwrap();
+}
