@@ -77,7 +77,7 @@ impl Default for Config {
             public_url: None,
             tokens: http::Tokens::default(),
             max_body: 1 << 30,
-            max_concurrent: 64,
+            max_concurrent: 16,
             limits: Limits::default(),
         }
     }

@@ -53,8 +53,10 @@ struct Opts {
     /// The most bytes a request may send (dumps come compressed or not).
     #[arg(long, env = "COREDUMP_SERVICE_MAX_BODY", default_value_t = 1 << 30)]
     max_body: usize,
-    /// The most requests receiving a body at once (others wait).
-    #[arg(long, env = "COREDUMP_SERVICE_MAX_CONCURRENT", default_value_t = 64)]
+    /// The most requests receiving a body at once (others wait). Each holds at most about
+    /// 30 MiB however large its dump: 8 of memory kept to read the crash reason, 8 of
+    /// compressed dump buffered, two 5 MiB parts of an upload in flight.
+    #[arg(long, env = "COREDUMP_SERVICE_MAX_CONCURRENT", default_value_t = 16)]
     max_concurrent: usize,
 }
 

@@ -304,3 +304,41 @@ fn two_instances_share_one_store() {
     a.stop().unwrap();
     b.stop().unwrap();
 }
+
+/// A dump that comes before its debug file is stored anyway, the answer says what is missing,
+/// and its stack is symbolized once the debug file is uploaded.
+#[test]
+fn a_debug_file_uploaded_after_the_crash_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Running::start(config(&dir.path().join("store")));
+    let kind = Fixture::MyThing;
+    let built = build(kind, Profile::Debug, &dir.path().join("build"));
+    let (answer, _) = common::crash_and_post(&service.url, &built, &serde_json::json!({}));
+    assert_eq!(answer["symbolized"], false, "{answer}");
+    let warning = answer["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains(&format!("no debug file for build_id {}", built.build_id)),
+        "{warning}"
+    );
+    let key = answer["key"].as_str().unwrap();
+    let stack = |url: &str| -> Value {
+        client()
+            .get(format!("{url}/coredumps/{key}/stack"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let before = stack(&service.url);
+    assert!(app_frames(&before, kind).is_empty(), "{before:#}");
+    assert_eq!(upload_debug_file(&service.url, &built, None).status(), 201);
+    let after = stack(&service.url);
+    assert_eq!(
+        app_frames(&after, kind)[0],
+        (
+            "mything::calculate".to_string(),
+            line_of(kind, "value - 10")
+        )
+    );
+    service.stop().unwrap();
+}
