@@ -105,6 +105,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let store = Store::open(&store_url(&config.store)?)?;
+    tracing::info!(store = store.description(), "store opened");
     let metrics = Arc::new(Metrics::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let local = listener
@@ -138,7 +139,7 @@ pub async fn run(
         ingest_slots: tokio::sync::Semaphore::new(config.max_concurrent.max(1)),
     });
     let app = http::router(state, config.max_body);
-    tracing::info!(%local, store = %config.store, "listening");
+
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -99,9 +99,6 @@ pub struct Ingested {
     /// What was missing, if anything (the answer says so).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// The symbolized stack, as logged.
-    #[serde(skip)]
-    pub stack: Stack,
 }
 
 /// One page of `GET /coredumps`.
@@ -128,11 +125,6 @@ impl Service {
             metrics,
             forwarder,
         }
-    }
-
-    /// The store.
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// The metrics.
@@ -242,6 +234,27 @@ impl Service {
         }
         self.metrics
             .dump_received(taken.condensed.received, stored_size);
+        match self.process(&key, taken, stored_size, submission).await {
+            Ok(ingested) => Ok(ingested),
+            Err(e) => {
+                tracing::error!(key = %key, "the dump is stored, but processing it failed: {e}");
+                Ok(Ingested {
+                    key: key.to_string(),
+                    symbolized: false,
+                    warnings: vec![format!("stored, but not processed: {e}")],
+                })
+            }
+        }
+    }
+
+    /// What follows a dump's storing: symbolize, log, record, group, queue for Sentry.
+    async fn process(
+        &self,
+        key: &DumpKey,
+        taken: Taken,
+        stored_size: u64,
+        submission: Submission,
+    ) -> Result<Ingested, ServiceError> {
         let size = taken.condensed.received;
         let mut notes = Vec::new();
         if taken.condensed.dropped_memory > 0 {
@@ -259,7 +272,7 @@ impl Service {
         if !submission.sections.is_empty() {
             let module = crate::symbolize::sections_module(&submission.sections);
             self.store
-                .create(&sections_path(&key), module.into())
+                .create(&sections_path(key), module.into())
                 .await?;
         }
         let stack = self
@@ -341,7 +354,6 @@ impl Service {
             key: key.to_string(),
             symbolized,
             warnings,
-            stack,
         })
     }
 
@@ -380,7 +392,12 @@ impl Service {
     /// the crash applies).
     pub async fn stack(&self, key: &str) -> Result<Stack, ServiceError> {
         let parsed: DumpKey = key.parse()?;
-        let record = self.record(&parsed).await?;
+        // A dump whose processing failed after it was stored has no record: still readable.
+        let record = match self.record(&parsed).await {
+            Ok(record) => Some(record),
+            Err(ServiceError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
         let mut stream = Box::pin(self.dump(key).await?);
         let mut intake = Intake::new(self.limits.max_dump, self.limits.condense);
         while let Some(chunk) = stream.next().await {
@@ -393,17 +410,16 @@ impl Service {
         let (_, taken) = intake
             .finish()
             .map_err(|e| ServiceError::Internal(format!("stored {key}: {e}")))?;
-        let sections = if record.sections.is_empty() {
-            Vec::new()
-        } else {
-            self.stored_sections(&parsed).await?
+        let sections = match &record {
+            Some(record) if !record.sections.is_empty() => self.stored_sections(&parsed).await?,
+            _ => Vec::new(),
         };
         let identity = {
             let dump = coredump::CoreDump::parse(&taken.condensed.bytes)
                 .map_err(|e| ServiceError::Internal(e.to_string()))?;
             let sent: Vec<Bytes> = record
-                .build_id_payload
-                .as_deref()
+                .as_ref()
+                .and_then(|r| r.build_id_payload.as_deref())
                 .and_then(unhex)
                 .map(Bytes::from)
                 .into_iter()

@@ -179,15 +179,6 @@ impl Store {
         }
     }
 
-    /// Whether an object exists at `path`.
-    pub async fn exists(&self, path: &Path) -> object_store::Result<bool> {
-        match self.inner.head(path).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Deletes the object at `path` (no error if it is gone).
     pub async fn delete(&self, path: &Path) -> object_store::Result<()> {
         match self.inner.delete(path).await {
