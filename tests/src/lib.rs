@@ -39,7 +39,16 @@ pub fn fixtures_target_dir() -> PathBuf {
 /// A `kB` field of this process's `/proc/self/status` (e.g. `"VmHWM:"`, the
 /// peak resident set size), for benchmarks; 0 where the OS does not tell.
 pub fn proc_status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status_kib("/proc/self/status", field)
+}
+
+/// The same field of process `pid` (a server a benchmark started).
+pub fn process_status_kib(pid: u32, field: &str) -> u64 {
+    status_kib(&format!("/proc/{pid}/status"), field)
+}
+
+fn status_kib(path: &str, field: &str) -> u64 {
+    let status = std::fs::read_to_string(path).unwrap_or_default();
     status
         .lines()
         .find_map(|l| {

@@ -288,27 +288,12 @@ impl Service {
         Service { child, url }
     }
 
-    fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix(field)?
-                    .trim()
-                    .strip_suffix("kB")?
-                    .trim()
-                    .parse()
-                    .ok()
-            })
-            .unwrap()
-    }
-
     fn rss_kib(&self) -> u64 {
-        self.status_kib("VmRSS:")
+        wasm_coredump_tests::process_status_kib(self.child.id(), "VmRSS:")
     }
 
     fn peak_kib(&self) -> u64 {
-        self.status_kib("VmHWM:")
+        wasm_coredump_tests::process_status_kib(self.child.id(), "VmHWM:")
     }
 
     fn stop(&mut self) {

@@ -557,13 +557,7 @@ mod tests {
     fn dump() -> Vec<u8> {
         let mut dump = coredump::CoreDump::new("test");
         dump.add_memory(coredump::Memory {
-            ty: coredump::MemoryType {
-                pages: 1,
-                maximum: None,
-                memory64: false,
-                shared: false,
-                page_size_log2: None,
-            },
+            ty: coredump::MemoryType::new(1),
             segments: vec![coredump::Segment {
                 address: 0x10,
                 data: {

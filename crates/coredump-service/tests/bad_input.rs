@@ -7,8 +7,8 @@ mod common;
 use std::path::PathBuf;
 
 use common::{
-    FormPart, Running, build_id_payload, client, config, files_under, gunzip, gzip, multipart_body,
-    mything_dump, upload_debug_file,
+    FormPart, Running, build_id_payload, client, config, crafted_dump, files_under, get_json,
+    gunzip, gzip, multipart_body, mything_dump, upload_debug_file,
 };
 use coredump_service::{Config, Limits, http::Tokens};
 use rand::Rng;
@@ -112,32 +112,6 @@ fn random_non_dump(len: usize) -> Vec<u8> {
     let mut bytes = random_bytes(len);
     bytes[..4].copy_from_slice(b"RND!");
     bytes
-}
-
-/// A valid core dump with `len` bytes of memory filled by `fill`.
-fn crafted_dump(len: usize, fill: impl Fn(&mut [u8])) -> Vec<u8> {
-    let mut data = vec![0u8; len];
-    fill(&mut data);
-    let pages = (len as u64).div_ceil(65536);
-    let mut dump = coredump::CoreDump::new("crafted");
-    dump.add_memory(coredump::Memory {
-        ty: coredump::MemoryType {
-            pages,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        },
-        segments: vec![coredump::Segment {
-            address: 0,
-            data: data.into(),
-        }],
-    });
-    dump.add_thread(coredump::Thread {
-        name: "main".into(),
-        frames: vec![],
-    });
-    dump.encode()
 }
 
 #[test]
@@ -901,12 +875,7 @@ fn compressed_bodies_and_parts_are_taken_and_read_back_plain() {
         // Stored as gzip of the dump, whatever came.
         let stored_file = setup.store.join("coredumps").join(format!("{key}.wasm.gz"));
         assert_eq!(gunzip(&std::fs::read(stored_file).unwrap()), core, "{what}");
-        let list: Value = client()
-            .get(setup.url("/coredumps"))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let list: Value = get_json(&setup.url("/coredumps"));
         let record = list["coredumps"]
             .as_array()
             .unwrap()

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Running, build, client, config, upload_debug_file};
+use common::{Running, build, config, get_bytes, get_json, upload_debug_file};
 use serde_json::Value;
 use wasm_coredump_tests::{Fixture, NodeCommand, Profile, workspace_root};
 
@@ -54,19 +54,9 @@ fn the_js_client_sends_a_dump_that_symbolizes() {
         let key = result["key"].as_str().unwrap();
 
         // The stored dump is the memory the host saw, byte for byte.
-        let stored = client()
-            .get(format!("{}/coredumps/{key}", service.url))
-            .send()
-            .unwrap()
-            .bytes()
-            .unwrap();
-        assert_eq!(stored.as_ref(), std::fs::read(&core).unwrap(), "{kind}");
-        let record: Value = client()
-            .get(format!("{}/coredumps", service.url))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let stored = get_bytes(&format!("{}/coredumps/{key}", service.url));
+        assert_eq!(stored, std::fs::read(&core).unwrap(), "{kind}");
+        let record: Value = get_json(&format!("{}/coredumps", service.url));
         assert_eq!(
             record["coredumps"][0]["encoding"], "gzip",
             "the client compresses"
@@ -83,12 +73,7 @@ fn the_js_client_sends_a_dump_that_symbolizes() {
             run.panic_location().unwrap(),
             run.panic_text().unwrap()
         );
-        let stack: Value = client()
-            .get(format!("{}/coredumps/{key}/stack", service.url))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let stack: Value = get_json(&format!("{}/coredumps/{key}/stack", service.url));
         assert_eq!(stack["crash"]["title"], std_said.as_str(), "{kind}");
         // The panic's own location is an in-app frame of the stack, at that line.
         let (file, line) = {

@@ -7,7 +7,8 @@
 mod common;
 
 use common::{
-    Running, build, build_id_payload, client, config, older_client_form, upload_debug_file,
+    Running, build, build_id_payload, client, config, get_bytes, get_json, older_client_form,
+    upload_debug_file,
 };
 use serde_json::Value;
 use wasm_coredump_tests::{Fixture, NodeCommand, Profile};
@@ -69,12 +70,7 @@ fn mything_crash_is_stored_symbolized_and_listed() {
         assert!(key.starts_with("coredump."), "{answer}");
         assert_eq!(answer["symbolized"], true, "{answer}");
 
-        let stack: Value = client()
-            .get(format!("{}/coredumps/{key}/stack", service.url))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let stack: Value = get_json(&format!("{}/coredumps/{key}/stack", service.url));
         // mything: main calls process_thing, which calls calculate, which overflows.
         assert_eq!(
             app_frames(&stack, kind),
@@ -111,12 +107,7 @@ fn mything_crash_is_stored_symbolized_and_listed() {
         assert_eq!(stored.status(), 200);
         assert_eq!(stored.bytes().unwrap().as_ref(), &core[..], "{profile}");
 
-        let list: Value = client()
-            .get(format!("{}/coredumps", service.url))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let list: Value = get_json(&format!("{}/coredumps", service.url));
         let newest = &list["coredumps"][0];
         assert_eq!(newest["key"], key.as_str(), "newest first: {list:#}");
         assert_eq!(newest["build_id"], built.build_id.as_str());
@@ -138,7 +129,7 @@ fn mything_crash_is_stored_symbolized_and_listed() {
         if let Some(cursor) = cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
-        client().get(url).send().unwrap().json().unwrap()
+        get_json(&url)
     };
     let first = page(None);
     let cursor = first["next"].as_str().expect("a second page");
@@ -167,12 +158,7 @@ fn mything_crash_is_stored_symbolized_and_listed() {
         "{metrics}"
     );
     // One bug, two builds: one group of two.
-    let groups: Value = client()
-        .get(format!("{}/groups", service.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let groups: Value = get_json(&format!("{}/groups", service.url));
     let groups = groups["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 1, "{groups:#?}");
     assert_eq!(groups[0]["count"], 2);
@@ -224,12 +210,7 @@ fn an_older_hosts_dump_symbolizes_with_the_sections_it_sent() {
         .json()
         .unwrap();
     let key = answer["key"].as_str().unwrap();
-    let stack: Value = client()
-        .get(format!("{}/coredumps/{key}/stack", service.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let stack: Value = get_json(&format!("{}/coredumps/{key}/stack", service.url));
     assert_eq!(
         app_frames(&stack, kind),
         [
@@ -248,13 +229,8 @@ fn an_older_hosts_dump_symbolizes_with_the_sections_it_sent() {
     let notes = stack["notes"].to_string();
     assert!(notes.contains("declaration"), "{notes}");
     // The dump comes back as it was sent.
-    let stored = client()
-        .get(format!("{}/coredumps/{key}", service.url))
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
-    assert_eq!(stored.as_ref(), &dump[..]);
+    let stored = get_bytes(&format!("{}/coredumps/{key}", service.url));
+    assert_eq!(stored, dump);
     service.stop().unwrap();
 }
 
@@ -276,26 +252,11 @@ fn two_instances_share_one_store() {
     assert_eq!(upload_debug_file(&b.url, &built, None).status(), 200);
     let (answer, run) = common::crash_and_post(&a.url, &built, &serde_json::json!({}));
     let key = answer["key"].as_str().unwrap();
-    let list: Value = client()
-        .get(format!("{}/coredumps", b.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let list: Value = get_json(&format!("{}/coredumps", b.url));
     assert_eq!(list["coredumps"][0]["key"], key);
-    let dump = client()
-        .get(format!("{}/coredumps/{key}", b.url))
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
-    assert_eq!(Some(dump.as_ref()), run.core.as_deref());
-    let stack: Value = client()
-        .get(format!("{}/coredumps/{key}/stack", b.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let dump = get_bytes(&format!("{}/coredumps/{key}", b.url));
+    assert_eq!(Some(&dump), run.core.as_ref());
+    let stack: Value = get_json(&format!("{}/coredumps/{key}/stack", b.url));
     assert_eq!(
         app_frames(&stack, Fixture::MyThing)[0].0,
         "mything::calculate",
@@ -321,14 +282,7 @@ fn a_debug_file_uploaded_after_the_crash_applies() {
         "{warning}"
     );
     let key = answer["key"].as_str().unwrap();
-    let stack = |url: &str| -> Value {
-        client()
-            .get(format!("{url}/coredumps/{key}/stack"))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
-    };
+    let stack = |url: &str| -> Value { get_json(&format!("{url}/coredumps/{key}/stack")) };
     let before = stack(&service.url);
     assert!(app_frames(&before, kind).is_empty(), "{before:#}");
     assert_eq!(upload_debug_file(&service.url, &built, None).status(), 201);

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use common::{
-    FormPart, build_id_payload, client, files_under, gunzip, multipart_body, mything_dump,
-    older_client_form, upload_debug_file,
+    FormPart, build_id_payload, client, crafted_dump, files_under, get_json, gunzip,
+    multipart_body, mything_dump, older_client_form, upload_debug_file,
 };
 use coredump_service::{Created, Store};
 use object_store::path::Path as StorePath;
@@ -225,37 +225,6 @@ fn upload_leftovers(s3: &S3Server) -> Vec<String> {
 }
 
 /// A valid core dump whose memory is `len` random bytes (gzip cannot shrink it).
-fn random_memory_dump(len: usize) -> Vec<u8> {
-    let mut data = vec![0u8; len];
-    rand::rng().fill(&mut data[..]);
-    let mut dump = coredump::CoreDump::new("large");
-    dump.add_memory(coredump::Memory {
-        ty: coredump::MemoryType {
-            pages: (len as u64).div_ceil(65536),
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        },
-        segments: vec![coredump::Segment {
-            address: 0,
-            data: data.into(),
-        }],
-    });
-    dump.add_thread(coredump::Thread {
-        name: "main".into(),
-        frames: vec![],
-    });
-    dump.encode()
-}
-
-fn get_json(url: &str) -> Value {
-    let response = client().get(url).send().unwrap();
-    let status = response.status();
-    let text = response.text().unwrap();
-    assert_eq!(status, 200, "{url}: {text}");
-    serde_json::from_str(&text).unwrap()
-}
 
 #[test]
 fn the_pipeline_runs_on_an_s3_server() {
@@ -377,7 +346,7 @@ fn a_dump_over_the_upload_buffer_goes_up_in_parts() {
     let s3 = S3Server::start(&dir.path().join("s3"));
     let service = ServiceProcess::start(&s3);
     // 20 MiB of random memory: over the 8 MiB buffered before a multipart upload, even gzipped.
-    let dump = random_memory_dump(20 << 20);
+    let dump = crafted_dump(20 << 20, |d| rand::rng().fill(d));
     let (content_type, body) = multipart_body(&[FormPart {
         name: "coredump",
         file_name: Some("coredump"),

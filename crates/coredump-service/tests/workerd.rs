@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Running, build, client, config, upload_debug_file};
+use common::{Running, build, config, get_json, upload_debug_file};
 use serde_json::Value;
 use wasm_coredump_tests::{Fixture, Profile, workspace_root};
 
@@ -33,12 +33,7 @@ fn a_worker_in_workerd_sends_its_dump_through_a_service_binding() {
     assert_eq!(answer["ok"], true, "{answer}\n{stderr}");
     let key = answer["key"].as_str().unwrap();
 
-    let stack: Value = client()
-        .get(format!("{}/coredumps/{key}/stack", service.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let stack: Value = get_json(&format!("{}/coredumps/{key}/stack", service.url));
     let location = kind.source_location("table[index]", "table[index]");
     assert_eq!(
         stack["crash"]["title"],
@@ -53,12 +48,7 @@ fn a_worker_in_workerd_sends_its_dump_through_a_service_binding() {
         .map(|f| f["function"].as_str().unwrap())
         .collect();
     assert_eq!(app, ["cdylib_panic::lookup", "process"], "{stack:#}");
-    let list: Value = client()
-        .get(format!("{}/coredumps", service.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let list: Value = get_json(&format!("{}/coredumps", service.url));
     // The Worker's own request, as the host saw it.
     assert!(
         list["coredumps"][0]["request_url"]

@@ -79,6 +79,18 @@ pub struct MemoryType {
 }
 
 impl MemoryType {
+    /// A 32-bit, unshared memory of `pages` 64 KiB pages with no maximum: what most modules
+    /// declare.
+    pub fn new(pages: u64) -> Self {
+        MemoryType {
+            pages,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        }
+    }
+
     /// The size of the memory in bytes.
     pub fn size(&self) -> u64 {
         let page_size = 1u64 << self.page_size_log2.unwrap_or(16);

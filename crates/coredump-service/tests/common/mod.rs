@@ -366,3 +366,39 @@ pub fn split_with_id(profile: Profile, id: &str, dir: &Path) -> Built {
         build_id: id.to_string(),
     }
 }
+
+/// A valid core dump with `len` bytes of memory filled by `fill`.
+pub fn crafted_dump(len: usize, fill: impl Fn(&mut [u8])) -> Vec<u8> {
+    let mut data = vec![0u8; len];
+    fill(&mut data);
+    let pages = (len as u64).div_ceil(65536);
+    let mut dump = coredump::CoreDump::new("crafted");
+    dump.add_memory(coredump::Memory {
+        ty: coredump::MemoryType::new(pages),
+        segments: vec![coredump::Segment {
+            address: 0,
+            data: data.into(),
+        }],
+    });
+    dump.add_thread(coredump::Thread {
+        name: "main".into(),
+        frames: vec![],
+    });
+    dump.encode()
+}
+
+/// GET `url`, which must answer 200 with JSON.
+pub fn get_json(url: &str) -> serde_json::Value {
+    let response = client().get(url).send().unwrap();
+    let status = response.status();
+    let text = response.text().unwrap();
+    assert_eq!(status, 200, "{url}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// GET `url`, which must answer 200; its body.
+pub fn get_bytes(url: &str) -> Vec<u8> {
+    let response = client().get(url).send().unwrap();
+    assert_eq!(response.status(), 200, "{url}");
+    response.bytes().unwrap().to_vec()
+}
