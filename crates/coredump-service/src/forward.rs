@@ -211,29 +211,42 @@ impl Worker {
                 return self.retry(key, None);
             }
         };
-        let dump = self.attachment(&parsed, &pending).await;
-        let envelope = crate::sentry::envelope(&EventInput {
-            key: &pending.key,
-            stack: &pending.stack,
-            request: pending.request.as_ref(),
-            build_id: pending.build_id.as_deref(),
-            build_id_payload: pending.build_id_payload.as_deref(),
-            module_name: pending.module_name.as_deref(),
-            debug_file: pending
-                .build_id
-                .as_ref()
-                .map(|id| format!("debug-{id}.wasm"))
-                .as_deref(),
-            received_at: UNIX_EPOCH + Duration::from_millis(pending.received_at),
-            dump: match &dump {
-                Some(bytes) => DumpAttachment::Bytes(bytes),
-                None => DumpAttachment::Link(format!(
-                    "{}/coredumps/{key}",
-                    self.config.public_url.trim_end_matches('/')
-                )),
-            },
-        });
-        match self.sender.send(&envelope).await {
+        let link = format!(
+            "{}/coredumps/{key}",
+            self.config.public_url.trim_end_matches('/')
+        );
+        let debug_file = pending
+            .build_id
+            .as_ref()
+            .map(|id| format!("debug-{id}.wasm"));
+        let envelope = |dump: DumpAttachment<'_>| {
+            crate::sentry::envelope(&EventInput {
+                key: &pending.key,
+                stack: &pending.stack,
+                request: pending.request.as_ref(),
+                build_id: pending.build_id.as_deref(),
+                build_id_payload: pending.build_id_payload.as_deref(),
+                module_name: pending.module_name.as_deref(),
+                debug_file: debug_file.as_deref(),
+                received_at: UNIX_EPOCH + Duration::from_millis(pending.received_at),
+                dump,
+            })
+        };
+        let mut outcome = match self.attachment(&parsed, &pending).await {
+            Some(bytes) => {
+                self.sender
+                    .send(&envelope(DumpAttachment::Bytes(&bytes)))
+                    .await
+            }
+            None => SendOutcome::TooLarge(0),
+        };
+        if let SendOutcome::TooLarge(_) = outcome {
+            outcome = self
+                .sender
+                .send(&envelope(DumpAttachment::Link(link)))
+                .await;
+        }
+        match outcome {
             SendOutcome::Sent => {
                 self.metrics.sentry("sent");
                 self.attempts.remove(&key);
@@ -245,6 +258,12 @@ impl Worker {
                 self.metrics.sentry("failed");
                 tracing::warn!(key = %key, "Sentry did not take the event: retrying");
                 self.retry(key, Some(after));
+            }
+            SendOutcome::TooLarge(size) => {
+                self.metrics.sentry("rejected");
+                self.attempts.remove(&key);
+                tracing::error!(key = %key, "the event alone is {size} bytes compressed, over Sentry's limit: given up");
+                let _ = self.store.delete(&marker).await;
             }
             SendOutcome::Rejected(why) => {
                 self.metrics.sentry("rejected");

@@ -169,3 +169,44 @@ fn a_hanging_sentry_delays_nothing_and_the_next_instance_sends_what_was_left() {
     assert_eq!(event["tags"]["dump_key"], key.as_str());
     next.stop().unwrap();
 }
+
+/// The envelope goes gzip-compressed, so a 40 MiB dump that is mostly zeros rides along
+/// whole, while one whose compressed request would pass Sentry's 20 MB goes as a link.
+#[test]
+fn large_dumps_ride_compressed_or_as_links() {
+    use rand::Rng;
+    let dir = tempfile::tempdir().unwrap();
+    let sentry = SentryReceiver::start(SentryAnswer::OkAfter { failures: 0 });
+    let mut cfg = config(&dir.path().join("store"));
+    cfg.sentry_dsn = Some(sentry.dsn.clone());
+    cfg.public_url = Some("https://crashes.example".into());
+    let service = Running::start(cfg);
+    let post = |dump: Vec<u8>| -> String {
+        let form = reqwest::blocking::multipart::Form::new().part(
+            "coredump",
+            reqwest::blocking::multipart::Part::bytes(dump).file_name("coredump"),
+        );
+        let answer: Value = common::client()
+            .post(format!("{}/", service.url))
+            .multipart(form)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        answer["key"].as_str().unwrap().to_string()
+    };
+    let sparse = common::crafted_dump(40 << 20, |d| d[..4096].fill(7));
+    post(sparse.clone());
+    let (event, attachment) = event_of(&sentry.wait_for(1)[0]);
+    assert_eq!(attachment.as_deref(), Some(&sparse[..]), "{event:#}");
+
+    let dense = common::crafted_dump(24 << 20, |d| rand::rng().fill(d));
+    let key = post(dense);
+    let (event, attachment) = event_of(&sentry.wait_for(2)[1]);
+    assert!(attachment.is_none());
+    assert_eq!(
+        event["extra"]["dump_url"],
+        format!("https://crashes.example/coredumps/{key}").as_str()
+    );
+    service.stop().unwrap();
+}

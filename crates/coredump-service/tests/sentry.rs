@@ -75,10 +75,14 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The sender gzips its envelopes (`Content-Encoding: gzip`).
+    assert_eq!(headers.get("content-encoding").unwrap(), "gzip");
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).unwrap();
     receiver.received.lock().unwrap().push(Received {
         path: uri.path().to_string(),
         headers,
-        body: body.to_vec(),
+        body: plain,
     });
     match receiver.answer {
         Answer::Status(status, headers) => {

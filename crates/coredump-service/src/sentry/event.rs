@@ -16,14 +16,12 @@ use uuid::Uuid;
 use crate::stack::{Stack, StackFrame};
 
 /// The largest dump sent to Sentry as an attachment; a bigger one goes as a link
-/// ([`DumpAttachment::Link`]).
+/// ([`DumpAttachment::Link`]), and so does one whose compressed request would be over Sentry's
+/// 20 MB ([`SendOutcome::TooLarge`](crate::sentry::SendOutcome::TooLarge)).
 ///
-/// Sentry takes at most 20 MB per request (compressed or not: the envelope is sent
-/// uncompressed, so that is the raw size) and 100 MB of attachments per event. The dump shares
-/// its request with the event (at most [`MAX_EVENT`]) and the envelope's few header lines, so
-/// 18 MiB of dump keeps the whole request under 19.1 MiB, below 20 MB whether Sentry counts in
-/// decimal or binary megabytes.
-pub const MAX_ATTACHMENT: usize = 18 << 20;
+/// Sentry takes up to 100 MB of attachments per event, uncompressed; the forwarder holds the
+/// dump in memory while it sends it, so this stays well below that: 64 MiB.
+pub const MAX_ATTACHMENT: usize = 64 << 20;
 
 /// The largest event JSON [`envelope`] makes. Sentry rejects an event over 1 MB decompressed
 /// (its ingestion, Relay, counts 1 MiB); this stays under either reading, with a margin. A

@@ -24,4 +24,4 @@ mod event;
 mod send;
 
 pub use event::{DumpAttachment, EventInput, MAX_ATTACHMENT, MAX_EVENT, envelope};
-pub use send::{DEFAULT_TIMEOUT, SendOutcome, SenderError, SentrySender};
+pub use send::{DEFAULT_TIMEOUT, MAX_REQUEST, SendOutcome, SenderError, SentrySender};

@@ -8,7 +8,7 @@ use ::sentry::protocol::EnvelopeItem;
 use ::sentry::transports::{RateLimiter, RateLimitingCategory};
 use ::sentry::types::{Dsn, ParseDsnError};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 
 /// How long one send may take, from connecting to the end of Sentry's answer, before it counts
 /// as failed (plus time for the body: see [`SentrySender::with_timeout`]).
@@ -23,6 +23,9 @@ const CLIENT: &str = concat!("coredump-service/", env!("CARGO_PKG_VERSION"));
 
 /// How much of a rejection's body goes into [`SendOutcome::Rejected`].
 const MAX_REASON: usize = 300;
+
+/// The largest request body Sentry takes: 20 MB, compressed; less a margin.
+pub const MAX_REQUEST: usize = 19_500_000;
 
 /// Posts envelopes to one Sentry project, and remembers the rate limits Sentry set.
 ///
@@ -51,6 +54,9 @@ pub enum SendOutcome {
     /// Sentry refused it for good (a 4xx other than 408 and 429: malformed, too large, unknown
     /// project or key): the status and the start of Sentry's explanation.
     Rejected(String),
+    /// The request would be over Sentry's 20 MB (compressed) limit: not sent; send the dump
+    /// as a link instead.
+    TooLarge(usize),
 }
 
 /// A sender that cannot be made.
@@ -112,9 +118,17 @@ impl SentrySender {
             );
             return SendOutcome::RetryAfter(wait);
         }
-        let mut body = Vec::new();
-        if let Err(e) = envelope.to_writer(&mut body) {
-            return SendOutcome::Rejected(format!("cannot serialize the envelope: {e}"));
+        // Sentry takes gzip envelopes, and its 20 MB request limit is on what goes over the
+        // wire: a dump, mostly zeros, compresses a hundredfold.
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let body = match envelope.to_writer(&mut gzip).and_then(|()| gzip.finish()) {
+            Ok(body) => body,
+            Err(e) => {
+                return SendOutcome::Rejected(format!("cannot serialize the envelope: {e}"));
+            }
+        };
+        if body.len() > MAX_REQUEST {
+            return SendOutcome::TooLarge(body.len());
         }
         let timeout = self.timeout + Duration::from_secs_f64(body.len() as f64 / MIN_UPLOAD_RATE);
         let sent = self
@@ -123,6 +137,7 @@ impl SentrySender {
             .header("X-Sentry-Auth", &self.auth)
             .header(USER_AGENT, CLIENT)
             .header(CONTENT_TYPE, "application/x-sentry-envelope")
+            .header(CONTENT_ENCODING, "gzip")
             .timeout(timeout)
             .body(body)
             .send()

@@ -191,7 +191,7 @@ impl SentryReceiver {
                         async move {
                             let seen = {
                                 let mut bodies = kept.lock().unwrap();
-                                bodies.push(body.to_vec());
+                                bodies.push(gunzip(&body));
                                 bodies.len()
                             };
                             match answer {
