@@ -91,13 +91,7 @@ fuzz_target!(|data: &[u8]| {
     let word = |i: usize| i32::from_le_bytes(params[4 * i..4 * i + 4].try_into().unwrap());
     let mut dump = CoreDump::new("fuzz.wasm");
     dump.add_memory(Memory {
-        ty: MemoryType {
-            pages: 1,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        },
+        ty: MemoryType::new(1),
         segments: vec![Segment {
             address: 0,
             data: Cow::Borrowed(&memory[..memory.len().min(65536)]),

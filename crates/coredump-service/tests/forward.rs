@@ -186,14 +186,10 @@ fn large_dumps_ride_compressed_or_as_links() {
             "coredump",
             reqwest::blocking::multipart::Part::bytes(dump).file_name("coredump"),
         );
-        let answer: Value = common::client()
-            .post(format!("{}/", service.url))
-            .multipart(form)
-            .send()
+        common::post_form(&service.url, form)["key"]
+            .as_str()
             .unwrap()
-            .json()
-            .unwrap();
-        answer["key"].as_str().unwrap().to_string()
+            .to_string()
     };
     let sparse = common::crafted_dump(40 << 20, |d| d[..4096].fill(7));
     post(sparse.clone());

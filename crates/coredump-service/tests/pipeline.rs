@@ -6,12 +6,9 @@
 
 mod common;
 
-use common::{
-    Running, build, build_id_payload, client, config, get_bytes, get_json, older_client_form,
-    upload_debug_file,
-};
+use common::{Running, build, client, config, get_bytes, get_json, upload_debug_file};
 use serde_json::Value;
-use wasm_coredump_tests::{Fixture, NodeCommand, Profile};
+use wasm_coredump_tests::{Fixture, Profile};
 
 fn line_of(kind: Fixture, snippet: &str) -> u64 {
     let location = kind.source_location(snippet, snippet);
@@ -46,26 +43,13 @@ fn mything_crash_is_stored_symbolized_and_listed() {
         // The same file again is fine.
         assert_eq!(upload_debug_file(&service.url, &built, None).status(), 200);
 
-        let run = NodeCommand::new(&built.app).run();
-        assert!(run.trapped(), "{}", run.stderr);
-        let core = run.core.clone().unwrap();
         let request = serde_json::json!({
             "method": "GET",
             "url": "https://example.com/thing?id=3",
             "headers": {"user-agent": "test"},
         });
-        let module = std::fs::read(&built.app).unwrap();
-        let answer: Value = client()
-            .post(format!("{}/", service.url))
-            .multipart(older_client_form(
-                core.clone(),
-                &request,
-                build_id_payload(&module),
-            ))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let (answer, run) = common::crash_and_post(&service.url, &built, &request);
+        let core = run.core.clone().unwrap();
         let key = answer["key"].as_str().unwrap().to_string();
         assert!(key.starts_with("coredump."), "{answer}");
         assert_eq!(answer["symbolized"], true, "{answer}");
@@ -202,13 +186,7 @@ fn an_older_hosts_dump_symbolizes_with_the_sections_it_sent() {
         }
     }
     assert!(sent.iter().any(|s| s == ".debug_info"), "{sent:?}");
-    let answer: Value = client()
-        .post(format!("{}/", service.url))
-        .multipart(form)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let answer = common::post_form(&service.url, form);
     let key = answer["key"].as_str().unwrap();
     let stack: Value = get_json(&format!("{}/coredumps/{key}/stack", service.url));
     assert_eq!(

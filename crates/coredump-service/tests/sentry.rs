@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use coredump_service::sentry::{
     DumpAttachment, EventInput, MAX_EVENT, SendOutcome, SenderError, SentrySender, envelope,
 };
-use coredump_service::{Crash, Stack, StackFrame};
+use coredump_service::{Crash, Fingerprint, Stack, StackFrame};
 use serde_json::{Value, json};
 
 const KEY: &str = "coredump.1700000000123.0123456789abcdef";
@@ -190,7 +190,7 @@ fn stack() -> Stack {
             frame("app::main", "src/main.rs", 10, None, true),
         ],
         notes: vec!["no .debug_ranges section".to_string()],
-        fingerprint: "0123456789abcdef0123456789abcdef".to_string(),
+        fingerprint: Fingerprint::parse("0123456789abcdef0123456789abcdef").unwrap(),
     }
 }
 

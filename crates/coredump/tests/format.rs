@@ -9,13 +9,7 @@ use coredump::{
 
 fn memory(pages: u64, segments: &[(u64, &'static [u8])]) -> Memory<'static> {
     Memory {
-        ty: MemoryType {
-            pages,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        },
+        ty: MemoryType::new(pages),
         segments: segments
             .iter()
             .map(|&(address, data)| Segment {

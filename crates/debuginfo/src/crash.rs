@@ -522,13 +522,7 @@ mod tests {
         };
         let mut dump = CoreDump::new("a.wasm");
         dump.add_memory(coredump::Memory {
-            ty: coredump::MemoryType {
-                pages: 1,
-                maximum: None,
-                memory64: false,
-                shared: false,
-                page_size_log2: None,
-            },
+            ty: coredump::MemoryType::new(1),
             segments: vec![coredump::Segment {
                 address: 0,
                 data: memory.into(),

@@ -142,13 +142,7 @@ fn a_wasmtime_dump_has_no_locals_so_values_are_unavailable() {
 fn core_dump_frame_reads_locals_globals_and_memory() {
     let mut dump = CoreDump::new("t.wasm");
     dump.add_memory(coredump::Memory {
-        ty: coredump::MemoryType {
-            pages: 1,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        },
+        ty: coredump::MemoryType::new(1),
         segments: vec![coredump::Segment {
             address: 16,
             data: Cow::Owned(vec![3, 0, 0, 0]),

@@ -190,18 +190,7 @@ impl<'a> Session<'a> {
         let Some(panic) = &self.crash.panic else {
             return text;
         };
-        let message = match &panic.message {
-            Ok(m) if m.complete => m.text.clone(),
-            Ok(m) => format!(
-                "{} (partial: some arguments could not be formatted)",
-                m.text
-            ),
-            Err(why) => format!("message unavailable ({why})"),
-        };
-        match &panic.location {
-            Ok(location) => text.push_str(&format!("\npanicked at {location}: {message}")),
-            Err(_) => text.push_str(&format!("\npanicked: {message}")),
-        }
+        text.push_str(&format!("\n{panic}"));
         if let Some(level) = self.panic_frame() {
             text.push_str(&format!(
                 "\n(frame {level} is where the panic happened: it is selected)"

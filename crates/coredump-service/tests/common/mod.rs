@@ -245,18 +245,23 @@ pub fn crash_and_post(
     let run = wasm_coredump_tests::NodeCommand::new(&built.app).run();
     assert!(run.trapped(), "{}", run.stderr);
     let module = std::fs::read(&built.app).unwrap();
-    let answer = client()
+    let form = older_client_form(
+        run.core.clone().unwrap(),
+        request,
+        build_id_payload(&module),
+    );
+    (post_form(url, form), run)
+}
+
+/// POSTs `form` to the service at `url`; its JSON answer.
+pub fn post_form(url: &str, form: reqwest::blocking::multipart::Form) -> serde_json::Value {
+    client()
         .post(format!("{url}/"))
-        .multipart(older_client_form(
-            run.core.clone().unwrap(),
-            request,
-            build_id_payload(&module),
-        ))
+        .multipart(form)
         .send()
         .unwrap()
         .json()
-        .unwrap();
-    (answer, run)
+        .unwrap()
 }
 
 /// One part of a hand-built multipart form: its name, its file name if it is a file, its bytes.
