@@ -128,7 +128,9 @@ pub fn debug_file_path(id: &BuildId) -> Path {
 }
 
 /// A group's fingerprint: the same crash in the same in-app functions, across builds.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Fingerprint(String);
 
@@ -145,7 +147,7 @@ impl Fingerprint {
         Fingerprint(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
     }
 
-    /// A fingerprint read back from a store path: 32 lowercase hex digits.
+    /// A fingerprint from its text: 32 lowercase hex digits.
     pub fn parse(text: &str) -> Option<Self> {
         (text.len() == 32
             && text

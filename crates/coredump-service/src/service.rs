@@ -12,7 +12,7 @@ use object_store::path::Path;
 use crate::error::ServiceError;
 use crate::forward::{Forwarder, Pending};
 use crate::intake::{Intake, Taken};
-use crate::key::{DumpKey, Fingerprint, parse_build_id};
+use crate::key::{DumpKey, parse_build_id};
 use crate::metrics::Metrics;
 use crate::record::{DumpRecord, GroupMember, GroupSummary};
 use crate::stack::Stack;
@@ -304,7 +304,7 @@ impl Service {
                 .and_then(|u| u.as_str())
                 .map(str::to_string),
             request: submission.request.clone(),
-            group: stack.fingerprint.clone(),
+            group: stack.fingerprint.to_string(),
             symbolized,
             sections: submission.sections.iter().map(|(n, _)| n.clone()).collect(),
         };
@@ -322,11 +322,9 @@ impl Service {
             crash: record.crash.clone(),
             top_frame: record.top_frame.clone(),
         };
-        let group = Fingerprint::parse(&stack.fingerprint)
-            .ok_or_else(|| ServiceError::Internal("a fingerprint is 32 hex digits".into()))?;
         self.store
             .create(
-                &key.group_member_path(&group),
+                &key.group_member_path(&stack.fingerprint),
                 serde_json::to_vec(&member)
                     .expect("members serialize")
                     .into(),
@@ -398,12 +396,14 @@ impl Service {
             Err(ServiceError::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
-        let mut stream = Box::pin(self.dump(key).await?);
+        let Some(mut stream) = self.store.get_stream(&parsed.dump_path()).await? else {
+            return Err(ServiceError::NotFound(format!("no dump {parsed}")));
+        };
+        // The stored gzip goes in as it is: the intake decompresses it and stores nothing new.
         let mut intake = Intake::new(self.limits.max_dump, self.limits.condense);
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| ServiceError::Internal(format!("stored {key}: {e}")))?;
             intake
-                .push(&chunk)
+                .push(&chunk?)
                 .map_err(|e| ServiceError::Internal(format!("stored {key}: {e}")))?;
             intake.take_stored();
         }

@@ -20,7 +20,7 @@ pub struct Stack {
     /// What was missing to symbolize fully (no debug file, sections that did not come, ...).
     pub notes: Vec<String>,
     /// The group: the crash's kind and the in-app functions, not addresses or lines.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
 }
 
 /// Why the program crashed.
@@ -112,7 +112,7 @@ impl Stack {
         if thread.is_none() {
             notes.push("the dump records no thread: no frames".into());
         }
-        let fingerprint = fingerprint(&crash, &frames).to_string();
+        let fingerprint = fingerprint(&crash, &frames);
         Stack {
             crash,
             frames,

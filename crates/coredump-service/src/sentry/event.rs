@@ -170,7 +170,7 @@ pub fn envelope(input: &EventInput<'_>) -> Envelope {
     let mut event = Event {
         event_id: event_id(input.key),
         level: Level::Fatal,
-        fingerprint: Cow::Owned(vec![Cow::Owned(stack.fingerprint.clone())]),
+        fingerprint: Cow::Owned(vec![Cow::Owned(stack.fingerprint.to_string())]),
         platform: Cow::Borrowed("native"),
         timestamp: input.received_at,
         request,
