@@ -96,57 +96,92 @@ pub fn store_url(text: &str) -> anyhow::Result<String> {
         .to_string())
 }
 
-/// Serves the service on `listener` until `shutdown` resolves, then finishes the requests
-/// already accepted and gives the Sentry queue a few seconds to drain.
+/// A configured service, ready to serve: its store is open, its Sentry DSN valid and its
+/// Sentry queue running. Made before anything is announced, so a bad configuration is one
+/// error and nothing else.
+pub struct Server {
+    app: axum::Router,
+    stop: tokio::sync::watch::Sender<bool>,
+    worker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("forwarding", &self.worker.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Opens the store and starts the Sentry queue (inside a tokio runtime). `local` is the
+    /// address it will listen on: the dumps' link in Sentry events when no `public_url` is set.
+    pub fn new(config: &Config, local: SocketAddr) -> anyhow::Result<Server> {
+        use anyhow::Context as _;
+        let store = Store::open(&store_url(&config.store)?)?;
+        tracing::info!(store = store.description(), "store opened");
+        let metrics = Arc::new(Metrics::default());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let (forwarder, worker) = match &config.sentry_dsn {
+            Some(dsn) => {
+                let sender = sentry::SentrySender::new(dsn).context("--sentry-dsn")?;
+                let forward = ForwardConfig {
+                    public_url: config
+                        .public_url
+                        .clone()
+                        .unwrap_or_else(|| format!("http://{local}")),
+                    drain: Duration::from_secs(5),
+                };
+                let (f, task) =
+                    Forwarder::start(store.clone(), sender, forward, metrics.clone(), stopped);
+                (Some(f), Some(task))
+            }
+            None => (None, None),
+        };
+        let service = Arc::new(Service::new(
+            store,
+            config.limits.clone(),
+            metrics,
+            forwarder,
+        ));
+        let state = Arc::new(http::AppState {
+            service,
+            tokens: config.tokens.clone(),
+            ingest_slots: tokio::sync::Semaphore::new(config.max_concurrent.max(1)),
+        });
+        Ok(Server {
+            app: http::router(state, config.max_body),
+            stop,
+            worker,
+        })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then finishes the requests already
+    /// accepted and gives the Sentry queue a few seconds to drain.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        axum::serve(listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving")?;
+        let _ = self.stop.send(true);
+        if let Some(worker) = self.worker {
+            let _ = worker.await;
+        }
+        Ok(())
+    }
+}
+
+/// [`Server::new`], then [`Server::serve`] on `listener` until `shutdown` resolves.
 pub async fn run(
     config: Config,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let store = Store::open(&store_url(&config.store)?)?;
-    tracing::info!(store = store.description(), "store opened");
-    let metrics = Arc::new(Metrics::default());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let local = listener
-        .local_addr()
-        .context("the listener has no address")?;
-    let (forwarder, worker) = match &config.sentry_dsn {
-        Some(dsn) => {
-            let sender = sentry::SentrySender::new(dsn).context("--sentry-dsn")?;
-            let forward = ForwardConfig {
-                public_url: config
-                    .public_url
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{local}")),
-                drain: Duration::from_secs(5),
-            };
-            let (f, task) =
-                Forwarder::start(store.clone(), sender, forward, metrics.clone(), stop_rx);
-            (Some(f), Some(task))
-        }
-        None => (None, None),
-    };
-    let service = Arc::new(Service::new(
-        store,
-        config.limits.clone(),
-        metrics,
-        forwarder,
-    ));
-    let state = Arc::new(http::AppState {
-        service,
-        tokens: config.tokens.clone(),
-        ingest_slots: tokio::sync::Semaphore::new(config.max_concurrent.max(1)),
-    });
-    let app = http::router(state, config.max_body);
-
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")?;
-    let _ = stop_tx.send(true);
-    if let Some(worker) = worker {
-        let _ = worker.await;
-    }
-    Ok(())
+    let local = listener.local_addr()?;
+    Server::new(&config, local)?.serve(listener, shutdown).await
 }

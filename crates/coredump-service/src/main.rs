@@ -96,11 +96,10 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
-    eprintln!(
-        "coredump-service listening on http://{}",
-        listener.local_addr()?
-    );
-    coredump_service::run(config, listener, shutdown_signal()).await
+    let local = listener.local_addr()?;
+    let server = coredump_service::Server::new(&config, local)?;
+    eprintln!("coredump-service listening on http://{local}");
+    server.serve(listener, shutdown_signal()).await
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -17,31 +17,31 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
 #[non_exhaustive]
 pub enum StoreUrlError {
     /// Not a URL.
-    #[error("invalid store URL {url:?}: {source}")]
+    #[error("invalid store URL {url:?}: {reason}")]
     Url {
         /// The text given.
         url: String,
         /// Why it does not parse.
-        source: url::ParseError,
+        reason: url::ParseError,
     },
     /// A scheme other than `file`, `memory` and `s3`.
     #[error("unsupported store URL {0:?}: use file:///path, memory:// or s3://bucket/prefix")]
     Scheme(String),
     /// The directory cannot be created.
-    #[error("cannot use {path} as the store: {source}")]
+    #[error("cannot use {path} as the store: {reason}")]
     Directory {
         /// The directory.
         path: String,
         /// Why.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The object store refused its configuration.
-    #[error("cannot open store {url}: {source}")]
+    #[error("cannot open store {url}: {reason}")]
     Open {
         /// The URL.
         url: String,
         /// Why.
-        source: object_store::Error,
+        reason: object_store::Error,
     },
 }
 
@@ -66,9 +66,9 @@ impl Store {
     /// (endpoint, region and credentials from the usual `AWS_*` environment variables; set
     /// `AWS_ENDPOINT_URL` for R2 or MinIO, and `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint).
     pub fn open(url: &str) -> Result<Store, StoreUrlError> {
-        let parsed = url::Url::parse(url).map_err(|source| StoreUrlError::Url {
+        let parsed = url::Url::parse(url).map_err(|reason| StoreUrlError::Url {
             url: url.into(),
-            source,
+            reason,
         })?;
         let inner: Arc<dyn ObjectStore> = match parsed.scheme() {
             "memory" => Arc::new(InMemory::new()),
@@ -76,14 +76,14 @@ impl Store {
                 let path = parsed
                     .to_file_path()
                     .map_err(|()| StoreUrlError::Scheme(url.into()))?;
-                std::fs::create_dir_all(&path).map_err(|source| StoreUrlError::Directory {
+                std::fs::create_dir_all(&path).map_err(|reason| StoreUrlError::Directory {
                     path: path.display().to_string(),
-                    source,
+                    reason,
                 })?;
                 let local = LocalFileSystem::new_with_prefix(&path)
-                    .map_err(|source| StoreUrlError::Open {
+                    .map_err(|reason| StoreUrlError::Open {
                         url: url.into(),
-                        source,
+                        reason,
                     })?
                     .with_automatic_cleanup(true);
                 Arc::new(local)
@@ -95,9 +95,9 @@ impl Store {
                 let s3 = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
                     .build()
-                    .map_err(|source| StoreUrlError::Open {
+                    .map_err(|reason| StoreUrlError::Open {
                         url: url.into(),
-                        source,
+                        reason,
                     })?;
                 let prefix = parsed.path().trim_matches('/');
                 if prefix.is_empty() {

@@ -65,17 +65,19 @@ pub enum SendOutcome {
 pub enum SenderError {
     /// The DSN is not one (`https://<key>@<host>/<project id>`).
     #[error("invalid Sentry DSN: {0}")]
-    Dsn(#[from] ParseDsnError),
+    Dsn(ParseDsnError),
     /// The HTTP client could not be set up (no TLS backend).
     #[error("cannot set up the HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
+    Client(reqwest::Error),
 }
 
 impl SentrySender {
     /// A sender to the project of `dsn`, with [`DEFAULT_TIMEOUT`].
     pub fn new(dsn: &str) -> Result<SentrySender, SenderError> {
-        let dsn: Dsn = dsn.parse()?;
-        let client = reqwest::Client::builder().build()?;
+        let dsn: Dsn = dsn.parse().map_err(SenderError::Dsn)?;
+        let client = reqwest::Client::builder()
+            .build()
+            .map_err(SenderError::Client)?;
         Ok(SentrySender {
             client,
             url: dsn.envelope_api_url().to_string(),
