@@ -75,6 +75,37 @@ pub fn host_runner() -> PathBuf {
     workspace_root().join("host").join("run-wasi.mjs")
 }
 
+/// Builds the C program `source` (e.g. `tests/c/assert.c`) into the WASI module `output` with
+/// Debian's clang and wasi-libc, compiling with `flags` (`.ci/run` installs `clang`, `lld`,
+/// `wasi-libc` and `libclang-rt-14-dev-wasm32`). Compiling and linking are two steps: a link with
+/// `-O` makes clang run Binaryen's `wasm-opt` on the module where it is installed, and that
+/// rewrites the DWARF.
+pub fn build_c(source: &Path, output: &Path, flags: &[&str]) {
+    let clang = || {
+        let mut command = Command::new("clang");
+        command.args(["--target=wasm32-wasi", "--sysroot=/usr"]);
+        command
+    };
+    let run = |command: &mut Command| {
+        let run = command
+            .output()
+            .expect("clang runs (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)");
+        assert!(
+            run.status.success(),
+            "clang: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    };
+    let object = output.with_extension("o");
+    run(clang()
+        .args(flags)
+        .arg("-c")
+        .arg("-o")
+        .arg(&object)
+        .arg(source));
+    run(clang().arg("-o").arg(output).arg(&object));
+}
+
 /// A crash fixture: a small Rust program under `tests/fixtures` that crashes in a known way.
 ///
 /// The doc of each variant says what its program does; the program's own source is the

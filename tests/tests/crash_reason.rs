@@ -121,26 +121,15 @@ fn partial_patterns() {
     assert!(!matches_partial("exact", "exactly"));
 }
 
-/// A failed C `assert`, built with Debian's clang and wasi-libc (.ci/run installs `clang`, `lld`,
-/// `wasi-libc` and `libclang-rt-14-dev-wasm32`): the dump gives the line wasi-libc printed, with
-/// the expression and line of the source.
+/// A failed C `assert`, built with Debian's clang and wasi-libc (`wasm_coredump_tests::build_c`):
+/// the dump gives the line wasi-libc printed, with the expression and line of the source.
 #[test]
 fn a_failed_c_assert_is_recovered_as_wasi_libc_printed_it() {
     let source = wasm_coredump_tests::workspace_root().join("tests/c/assert.c");
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("crash-reason");
     std::fs::create_dir_all(&dir).unwrap();
     let built = dir.join("assert.wasm");
-    let clang = std::process::Command::new("clang")
-        .args(["--target=wasm32-wasi", "--sysroot=/usr", "-g", "-O0", "-o"])
-        .arg(&built)
-        .arg(&source)
-        .output()
-        .expect("clang runs (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)");
-    assert!(
-        clang.status.success(),
-        "clang: {}",
-        String::from_utf8_lossy(&clang.stderr)
-    );
+    wasm_coredump_tests::build_c(&source, &built, &["-g", "-O0"]);
     let input = std::fs::read(&built).unwrap();
     let out = rewriter::rewrite(&input, &rewriter::Options::default()).unwrap();
     let rewritten = dir.join("assert.rewritten.wasm");

@@ -277,6 +277,7 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         &mut address_map,
     );
     out.extend(build_id.section());
+    stats.dwarf_ranges_tombstoned = dwarf.tombstoned();
 
     stats.call_sites = 0;
     stats.trap_points = 0;

@@ -19,9 +19,34 @@
 //! An address that is not in any function body of the input (0, the
 //! tombstones `0xffffffff` and `0xfffffffe` that linkers write for dead code,
 //! anything past the Code section) maps to itself: ranges starting there,
-//! line sequences set there, stay as they are. A range that starts in code but
-//! ends outside it, or a length that no longer fits its encoding, is reported
-//! as [`Error::Unsupported`] rather than written wrong.
+//! line sequences set there, stay as they are.
+//!
+//! A range that starts in code but does not end in a function body at or
+//! after its start has no image in the new code. Toolchains do write such
+//! ranges: Binaryen (Emscripten's `wasm-opt`), when it cannot map the end of a
+//! block, writes a `DW_AT_high_pc` of its new end 0 minus the start, so that
+//! the range runs to `0x100000000`. Such a range is tombstoned the way lld
+//! marks dead code in Wasm DWARF, in place, and counted
+//! ([`Patcher::tombstoned`]): `-1` for an address of `.debug_info`,
+//! `.debug_rnglists`, `.debug_loclists` and `.debug_aranges`, `-2` for a pair
+//! of `.debug_ranges`/`.debug_loc` (where `-1` selects a base address), with a
+//! length of 0; an entry whose start cannot hold a tombstone (an offset pair's
+//! LEB128s, an index into `.debug_addr`) is made empty at its new start; a line
+//! sequence gets a tombstone in its `DW_LNE_set_address`es. Consumers skip all
+//! of these (gimli and addr2line skip tombstones and empty ranges; LLVM shows
+//! dead code or empty ranges), so the code symbolizes through the line table
+//! and the enclosing DIEs instead of through a range that claims every address
+//! up to 4 GiB, and `llvm-dwarfdump --verify` no longer finds it overlapping
+//! its siblings or outside its parent.
+//!
+//! The end is not guessed: the end of the function the start is in would be
+//! right for a subprogram but too wide for a block or an inlined call in it,
+//! whose frames would then claim code they do not cover. The one exception is
+//! a unit's own `low_pc`/`high_pc`: its `low_pc` is the base address of the
+//! unit's lists, so it cannot be tombstoned, and an end outside every body is
+//! moved back to the end of the last body before it, which covers the same
+//! code (see [`Mapper::unit_range`]). A length that no longer fits its encoding is
+//! reported as [`Error::Unsupported`] rather than written wrong.
 
 mod info;
 mod line;
@@ -48,6 +73,8 @@ pub(crate) fn is_dwarf(name: Option<&str>) -> bool {
 pub(crate) struct Patcher {
     /// New payloads (after the name) of the sections that changed.
     patched: Option<HashMap<String, Vec<u8>>>,
+    /// Ranges tombstoned because they have no image in the new code.
+    tombstoned: u32,
 }
 
 impl Patcher {
@@ -76,7 +103,9 @@ impl Patcher {
             ));
         }
         if self.patched.is_none() {
-            self.patched = Some(patch(info, map)?);
+            let (patched, tombstoned) = patch(info, map)?;
+            self.patched = Some(patched);
+            self.tombstoned = tombstoned;
         }
         let name = section.name.as_deref().unwrap_or_default();
         // Each patched payload is freed once written.
@@ -85,6 +114,13 @@ impl Patcher {
             None => out.extend_from_slice(verbatim),
         }
         Ok(())
+    }
+
+    /// How many address ranges of the input DWARF (a `low_pc`/`high_pc`
+    /// pair, a list entry, an aranges tuple, a line sequence) start in a
+    /// function body but do not end in one, and were tombstoned.
+    pub(crate) fn tombstoned(&self) -> u32 {
+        self.tombstoned
     }
 }
 
@@ -147,13 +183,17 @@ impl<'a> Sections<'a> {
     }
 }
 
-/// Computes the new content of every DWARF section that changes.
-fn patch(info: &ModuleInfo<'_>, map: &AddressMap) -> Result<HashMap<String, Vec<u8>>, Error> {
+/// Computes the new content of every DWARF section that changes, and how
+/// many ranges were tombstoned.
+fn patch(
+    info: &ModuleInfo<'_>,
+    map: &AddressMap,
+) -> Result<(HashMap<String, Vec<u8>>, u32), Error> {
     let sections = Sections::collect(info)?;
     let mapper = Mapper::new(map);
     let mut patched = HashMap::new();
     if sections.get(".debug_info").data.is_empty() {
-        return Ok(patched);
+        return Ok((patched, 0));
     }
     let (mut debug_info, refs) = info::patch(&sections, &mapper)?;
     let mut addr_entries = Vec::new();
@@ -182,7 +222,21 @@ fn patch(info: &ModuleInfo<'_>, map: &AddressMap) -> Result<HashMap<String, Vec<
         patched.insert(".debug_line".to_string(), data);
     }
     patched.insert(".debug_info".to_string(), debug_info);
-    Ok(patched)
+    Ok((patched, mapper.tombstoned.get()))
+}
+
+/// What becomes of an input range `[start, end)` in the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mapped {
+    /// `start` is not a code address: the range stays as it is.
+    Outside,
+    /// The new bounds.
+    Range(u64, u64),
+    /// `start` is in a function body, `end` is not in one at or after it:
+    /// the range has no image and is to be tombstoned (then counted with
+    /// [`Mapper::tombstoned`]). Holds the new `start`, for the encodings
+    /// that cannot hold a tombstone and are made empty there instead.
+    Unmappable(u64),
 }
 
 /// Code addresses of the input to the output's, with the rules of the
@@ -194,6 +248,8 @@ fn patch(info: &ModuleInfo<'_>, map: &AddressMap) -> Result<HashMap<String, Vec<
 pub(crate) struct Mapper<'a> {
     map: &'a AddressMap,
     last: Cell<usize>,
+    /// Ranges tombstoned so far.
+    tombstoned: Cell<u32>,
 }
 
 impl<'a> Mapper<'a> {
@@ -201,6 +257,7 @@ impl<'a> Mapper<'a> {
         Mapper {
             map,
             last: Cell::new(0),
+            tombstoned: Cell::new(0),
         }
     }
 
@@ -232,28 +289,51 @@ impl<'a> Mapper<'a> {
         self.map(address).unwrap_or(address)
     }
 
-    /// The new bounds of the range `[start, end)`: `None` when `start` is not
-    /// a code address (the range stays as it is), an error when only `end`
-    /// is not.
-    pub(crate) fn range(
-        &self,
-        start: u64,
-        end: u64,
-        section: &str,
-        offset: usize,
-    ) -> Result<Option<(u64, u64)>, Error> {
+    /// The new bounds of the range `[start, end)`.
+    pub(crate) fn range(&self, start: u64, end: u64) -> Mapped {
         let Some(new_start) = self.map(start) else {
-            return Ok(None);
+            return Mapped::Outside;
         };
         match self.map(end) {
-            Some(new_end) if end >= start => Ok(Some((new_start, new_end))),
-            _ => Err(unsupported(
-                format!(
-                    "{section}: the range [{start:#x}, {end:#x}) starts in a function body but does not end in one"
-                ),
-                offset as u64,
-            )),
+            Some(new_end) if end >= start => Mapped::Range(new_start, new_end),
+            _ => Mapped::Unmappable(new_start),
         }
+    }
+
+    /// [`Mapper::range`] for a unit's own range, whose start is the base
+    /// address of the unit's lists and cannot be tombstoned: an end outside
+    /// every body (past the code, as Binaryen writes it, or between two
+    /// bodies) is moved back to the end of the last body before it. The
+    /// range then covers the same code as in the input, so the unit's
+    /// functions stay inside it.
+    pub(crate) fn unit_range(&self, start: u64, end: u64) -> Mapped {
+        let mapped = self.range(start, end);
+        let Mapped::Unmappable(new_start) = mapped else {
+            return mapped;
+        };
+        let before = self
+            .map
+            .functions
+            .partition_point(|f| u64::from(f.input.1) <= end);
+        match before.checked_sub(1).map(|i| &self.map.functions[i]) {
+            Some(f) if end > start => Mapped::Range(new_start, u64::from(f.output.1)),
+            _ => mapped,
+        }
+    }
+
+    /// Counts one range tombstoned.
+    pub(crate) fn tombstoned(&self) {
+        self.tombstoned.set(self.tombstoned.get() + 1);
+    }
+}
+
+/// The largest address of the given size: the tombstone of dead code, and
+/// in DWARF 4 lists the marker of a base address selection entry.
+pub(crate) fn address_max(size: u8) -> u64 {
+    if size >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * size)) - 1
     }
 }
 

@@ -122,6 +122,12 @@ pub struct Stats {
     pub code_size_before: usize,
     /// Size of the output's Code section payload.
     pub code_size_after: usize,
+    /// Address ranges of the input's DWARF (`low_pc`/`high_pc` pairs, list
+    /// entries, aranges tuples, line sequences) that start in a function
+    /// body but do not end in one, as Binaryen writes some, and so have no
+    /// image in the new code: tombstoned in the output, as lld tombstones
+    /// dead code.
+    pub dwarf_ranges_tombstoned: u32,
 }
 
 /// A rewritten module.

@@ -150,6 +150,17 @@ fn run(opts: &Opts) -> Result<()> {
         std::fs::write(path, &out.module).with_context(|| format!("writing {}", path.display()))?;
     }
     if !opts.quiet {
+        let n = out.stats.dwarf_ranges_tombstoned;
+        if n > 0 {
+            let (ranges, were) = if n == 1 {
+                ("range", "was")
+            } else {
+                ("ranges", "were")
+            };
+            eprintln!(
+                "warning: {input_name}: {n} DWARF address {ranges} could not be mapped to the rewritten code and {were} tombstoned"
+            );
+        }
         let s = &out.stats;
         eprintln!(
             "{input_name}: {} functions instrumented, {} call sites, {} trap points, {} entry points, unwinding with {}; \

@@ -7,6 +7,9 @@ use std::process::{Command, Output, Stdio};
 
 use wasm_coredump_tests::{Fixture, Profile, fixture};
 
+#[path = "common/broken_dwarf.rs"]
+mod broken_dwarf;
+
 fn rewriter() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wasm-coredump-rewriter"))
 }
@@ -50,6 +53,38 @@ fn file_form_writes_output_and_reports_one_line() {
     assert!(checks.status.success());
     let report = String::from_utf8(checks.stderr).unwrap();
     assert!(report.contains("unwinding with checks"), "{report}");
+    let quiet = rewriter()
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(quiet.status.success() && quiet.stderr.is_empty());
+}
+
+/// DWARF ranges that run past the code (issue #14) are tombstoned with one
+/// warning line before the report; `-q` silences both.
+#[test]
+fn tombstoned_dwarf_ranges_are_one_warning() {
+    let (module, broken) = broken_dwarf::assert_c_broken(&scratch("cli-assert-O1.wasm"));
+    let input = scratch("cli-broken-dwarf.wasm");
+    std::fs::write(&input, module).unwrap();
+    let out = scratch("cli-broken-dwarf.rewritten.wasm");
+    let run = rewriter().arg(&input).arg("-o").arg(&out).output().unwrap();
+    assert!(run.status.success());
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    let lines: Vec<_> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "warning: {}: {} DWARF address ranges could not be mapped to the rewritten code and were tombstoned",
+            input.display(),
+            broken.len()
+        )
+    );
+    assert!(lines[1].contains("functions instrumented"), "{stderr}");
     let quiet = rewriter()
         .arg(&input)
         .arg("-o")

@@ -4,8 +4,8 @@
 
 use gimli::{AttributeValue, DwAt, DwForm, EndianSlice, LittleEndian, constants as dw};
 
-use super::{Input, Mapper, Sections, gimli_error, malformed, read_uint, read_uleb};
-use super::{write_uint, write_uleb_fixed};
+use super::{Input, Mapped, Mapper, Sections, address_max, gimli_error, malformed};
+use super::{read_uint, read_uleb, write_uint, write_uleb_fixed};
 use crate::error::{Error, unsupported};
 
 const SECTION: &str = ".debug_info";
@@ -71,20 +71,27 @@ pub(crate) struct Refs {
     pub code_addr_indices: Vec<(usize, u64)>,
 }
 
+/// Where a fixed-width value is in `.debug_info`: position and width.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    pos: usize,
+    width: usize,
+}
+
 /// The `DW_AT_low_pc` of a DIE.
 #[derive(Debug, Clone, Copy)]
 enum Low {
-    Addr(u64),
+    Addr(u64, Slot),
     Index(u64),
 }
 
-/// A `DW_AT_high_pc` given as a length from `DW_AT_low_pc`.
+/// The `DW_AT_high_pc` of a DIE.
 #[derive(Debug, Clone, Copy)]
-struct HighLen {
-    pos: usize,
-    width: usize,
-    uleb: bool,
-    len: u64,
+enum High {
+    /// An address (`DW_FORM_addr`).
+    Addr(u64, Slot),
+    /// A length from `DW_AT_low_pc` (a constant form), possibly a ULEB128.
+    Len { value: u64, slot: Slot, uleb: bool },
 }
 
 /// Patches the address attributes of `.debug_info` in a copy of it.
@@ -242,7 +249,7 @@ fn value_start(data: &[u8], pos: usize, form: DwForm) -> usize {
 #[derive(Debug, Default)]
 struct Die {
     low: Option<Low>,
-    high_len: Option<HighLen>,
+    high: Option<High>,
 }
 
 /// The state of the walk through one unit.
@@ -281,8 +288,11 @@ impl UnitWalk<'_, '_> {
                 | dw::DW_AT_call_pc,
                 AttributeValue::Addr(address),
             ) => {
-                if name == dw::DW_AT_low_pc {
-                    die.low = Some(Low::Addr(address));
+                let slot = Slot { pos: start, width };
+                match name {
+                    dw::DW_AT_low_pc => die.low = Some(Low::Addr(address, slot)),
+                    dw::DW_AT_high_pc => die.high = Some(High::Addr(address, slot)),
+                    _ => {}
                 }
                 let new = self.mapper.map_or_keep(address);
                 write_uint(self.out, start, width, new);
@@ -302,13 +312,11 @@ impl UnitWalk<'_, '_> {
                 self.refs.code_addr_indices.push((unit, index.0 as u64));
             }
             (dw::DW_AT_high_pc, value) => {
-                let uleb = attr.form() == dw::DW_FORM_udata;
                 if let Some(len) = value.udata_value() {
-                    die.high_len = Some(HighLen {
-                        pos: start,
-                        width,
-                        uleb,
-                        len,
+                    die.high = Some(High::Len {
+                        value: len,
+                        slot: Slot { pos: start, width },
+                        uleb: attr.form() == dw::DW_FORM_udata,
                     });
                 }
             }
@@ -371,42 +379,67 @@ impl UnitWalk<'_, '_> {
     }
 
     /// Resolves what needed all of a DIE's attributes: the unit's base
-    /// address and a `DW_AT_high_pc` given as a length.
+    /// address and the DIE's range, `DW_AT_low_pc` to `DW_AT_high_pc`.
     fn finish(&mut self, die: &Die, root: bool) -> Result<(), Error> {
         let low = match die.low {
             None => None,
-            Some(Low::Addr(address)) => Some(address),
+            Some(Low::Addr(address, _)) => Some(address),
             Some(Low::Index(index)) => Some(self.addr_entry(index)?),
         };
         if root {
             self.unit().base = low.unwrap_or(0);
         }
-        let (Some(low), Some(high)) = (low, die.high_len) else {
+        let (Some(low), Some(high)) = (low, die.high) else {
             return Ok(());
         };
-        let file_offset = self.input.file_offset + high.pos;
-        let Some((start, end)) =
-            self.mapper
-                .range(low, low.saturating_add(high.len), SECTION, file_offset)?
-        else {
-            return Ok(());
+        let end = match high {
+            High::Addr(address, _) => address,
+            High::Len { value, .. } => low.saturating_add(value),
+        };
+        let mapped = if root {
+            self.mapper.unit_range(low, end)
+        } else {
+            self.mapper.range(low, end)
+        };
+        let (start, end) = match mapped {
+            Mapped::Outside => return Ok(()),
+            Mapped::Range(start, end) => (start, end),
+            Mapped::Unmappable(start) => {
+                self.mapper.tombstoned();
+                match die.low {
+                    // A unit's low_pc is its lists' base address, and an
+                    // index may be shared: the range is made empty instead.
+                    Some(Low::Addr(_, slot)) if !root => {
+                        let tombstone = address_max(slot.width as u8);
+                        write_uint(self.out, slot.pos, slot.width, tombstone);
+                        (tombstone, tombstone)
+                    }
+                    _ => (start, start),
+                }
+            }
+        };
+        let (slot, uleb) = match high {
+            High::Addr(_, slot) => {
+                // An address of the unit's size always holds a code address.
+                write_uint(self.out, slot.pos, slot.width, end);
+                return Ok(());
+            }
+            High::Len { value, .. } if value == end - start => return Ok(()),
+            High::Len { slot, uleb, .. } => (slot, uleb),
         };
         let len = end - start;
-        if len == high.len {
-            return Ok(());
-        }
-        let fits = if high.uleb {
-            write_uleb_fixed(self.out, high.pos, high.width, len)
+        let fits = if uleb {
+            write_uleb_fixed(self.out, slot.pos, slot.width, len)
         } else {
-            write_uint(self.out, high.pos, high.width, len)
+            write_uint(self.out, slot.pos, slot.width, len)
         };
         if !fits {
             return Err(unsupported(
                 format!(
                     "{SECTION}: the new length {len:#x} of a DW_AT_high_pc does not fit its {} byte(s)",
-                    high.width
+                    slot.width
                 ),
-                file_offset as u64,
+                (self.input.file_offset + slot.pos) as u64,
             ));
         }
         Ok(())

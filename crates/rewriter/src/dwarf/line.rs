@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use gimli::{DebugLineOffset, EndianSlice, LittleEndian};
 
 use super::info::StmtList;
-use super::{Input, Mapper, gimli_error, malformed, read_uint, read_uleb, write_uint};
+use super::{Input, Mapper, address_max, gimli_error, malformed, read_uint, read_uleb, write_uint};
 use crate::error::{Error, unsupported};
 
 const SECTION: &str = ".debug_line";
@@ -99,12 +99,27 @@ struct Program<'a, 'b> {
 
 /// The address registers: the input's and the output's, and whether the
 /// current sequence is in code (else it is copied as it is: a sequence set
-/// at 0 or at a tombstone).
+/// at 0 or at a tombstone, or one being tombstoned).
 #[derive(Debug, Default)]
 struct State {
     old: u64,
     new: u64,
     mapped: bool,
+    /// The sequence advances to an address that has no image: it is being
+    /// encoded again with a tombstone in its `DW_LNE_set_address`es.
+    tombstoned: bool,
+}
+
+/// What an instruction did.
+#[derive(Debug)]
+enum Step {
+    /// Encoded; the next instruction is at this position.
+    Next(usize),
+    /// Encoded `DW_LNE_end_sequence`; the next sequence starts here.
+    EndSequence(usize),
+    /// An address advance in a mapped sequence to an address that has no
+    /// image in the new code (outside every function body).
+    Unmappable,
 }
 
 impl Program<'_, '_> {
@@ -117,8 +132,9 @@ impl Program<'_, '_> {
     }
 
     /// The new address for the input address `state.old` after an advance
-    /// at `pos`, and the distance to it from `state.new`.
-    fn advance(&self, state: &mut State, pos: usize) -> Result<u64, Error> {
+    /// at `pos`, and the distance to it from `state.new`; `None` if it has
+    /// no image.
+    fn advance(&self, state: &mut State, pos: usize) -> Result<Option<u64>, Error> {
         if self.min_length != 1 || !self.single_op {
             return Err(unsupported(
                 format!(
@@ -130,17 +146,11 @@ impl Program<'_, '_> {
         }
         let target = self.mapper.map(state.old).filter(|&t| t >= state.new);
         let Some(target) = target else {
-            return Err(unsupported(
-                format!(
-                    "{SECTION}: a line sequence in code advances to {:#x}, outside every function body",
-                    state.old
-                ),
-                (self.input.file_offset + pos) as u64,
-            ));
+            return Ok(None);
         };
         let delta = target - state.new;
         state.new = target;
-        Ok(delta)
+        Ok(Some(delta))
     }
 
     fn advance_pc(&mut self, delta: u64) {
@@ -150,126 +160,161 @@ impl Program<'_, '_> {
         }
     }
 
-    /// Re-encodes the instructions from `pos` to the program's end.
+    /// Re-encodes the instructions from `pos` to the program's end. A
+    /// sequence that advances to an address without an image is encoded
+    /// again from its start, tombstoned (and counted).
     fn encode(&mut self, mut pos: usize) -> Result<(), Error> {
-        let (base, range) = (self.opcode_base, self.line_range);
-        if range == 0 {
+        if self.line_range == 0 {
             return Err(malformed(SECTION, self.input, pos, "line_range 0"));
         }
-        let min_length = u64::from(self.min_length);
         let mut state = State::default();
+        // Where the current sequence starts in the input and in the output.
+        let mut sequence = (pos, self.out.len());
         while pos < self.data.len() {
-            let at = pos;
-            let opcode = self.data[pos];
-            pos += 1;
-            if opcode >= base {
-                let adjusted = opcode - base;
-                state.old += u64::from(adjusted / range) * min_length;
-                if !state.mapped {
-                    self.out.push(opcode);
-                    continue;
+            match self.instruction(pos, &mut state)? {
+                Step::Next(next) => pos = next,
+                Step::EndSequence(next) => {
+                    pos = next;
+                    sequence = (pos, self.out.len());
                 }
-                let line = adjusted % range;
-                let delta = self.advance(&mut state, at)?;
-                let special = u64::from(line) + u64::from(range) * delta + u64::from(base);
-                if special <= 255 {
-                    self.out.push(special as u8);
-                } else {
-                    self.advance_pc(delta);
-                    self.out.push(base + line);
-                }
-                continue;
-            }
-            match opcode {
-                0 => {
-                    let (len, n) = self.uleb(pos)?;
-                    let end = pos + n + len as usize;
-                    if len == 0 || end > self.data.len() {
-                        return Err(self.truncated(at));
-                    }
-                    let sub = self.data[pos + n];
-                    if sub == gimli::DW_LNE_set_address.0 {
-                        let width = len as usize - 1;
-                        let address = read_uint(self.data, pos + n + 1, width)
-                            .ok_or_else(|| self.truncated(at))?;
-                        state.old = address;
-                        match self.mapper.map(address) {
-                            Some(new) => {
-                                state.mapped = true;
-                                state.new = new;
-                                self.out.extend_from_slice(&self.data[at..pos + n + 1]);
-                                let p = self.out.len();
-                                self.out.resize(p + width, 0);
-                                write_uint(self.out, p, width, new);
-                            }
-                            None => {
-                                state.mapped = false;
-                                self.out.extend_from_slice(&self.data[at..end]);
-                            }
-                        }
-                    } else {
-                        if sub == gimli::DW_LNE_end_sequence.0 {
-                            state = State::default();
-                        }
-                        self.out.extend_from_slice(&self.data[at..end]);
-                    }
-                    pos = end;
-                }
-                2 => {
-                    let (advance, n) = self.uleb(pos)?;
-                    pos += n;
-                    state.old += advance * min_length;
-                    if state.mapped {
-                        let delta = self.advance(&mut state, at)?;
-                        self.advance_pc(delta);
-                    } else {
-                        self.out.extend_from_slice(&self.data[at..pos]);
-                    }
-                }
-                8 => {
-                    let amount = u64::from((255 - base) / range) * min_length;
-                    state.old += amount;
-                    if state.mapped {
-                        let delta = self.advance(&mut state, at)?;
-                        if delta == amount {
-                            self.out.push(opcode);
-                        } else {
-                            self.advance_pc(delta);
-                        }
-                    } else {
-                        self.out.push(opcode);
-                    }
-                }
-                9 => {
-                    let advance = read_uint(self.data, pos, 2).ok_or_else(|| self.truncated(at))?;
-                    pos += 2;
-                    state.old += advance;
-                    if state.mapped {
-                        let delta = self.advance(&mut state, at)?;
-                        if delta <= 0xffff {
-                            self.out.push(opcode);
-                            self.out.extend_from_slice(&(delta as u16).to_le_bytes());
-                        } else {
-                            self.advance_pc(delta);
-                        }
-                    } else {
-                        self.out.extend_from_slice(&self.data[at..pos]);
-                    }
-                }
-                _ => {
-                    // Any other standard opcode: its ULEB operands, copied.
-                    let operands = self
-                        .opcode_lengths
-                        .get(usize::from(opcode) - 1)
-                        .copied()
-                        .unwrap_or(0);
-                    for _ in 0..operands {
-                        pos += self.uleb(pos)?.1;
-                    }
-                    self.out.extend_from_slice(&self.data[at..pos]);
+                Step::Unmappable => {
+                    self.mapper.tombstoned();
+                    self.out.truncate(sequence.1);
+                    pos = sequence.0;
+                    state = State {
+                        tombstoned: true,
+                        ..State::default()
+                    };
                 }
             }
         }
         Ok(())
+    }
+
+    /// Re-encodes the instruction at `at`.
+    fn instruction(&mut self, at: usize, state: &mut State) -> Result<Step, Error> {
+        let (base, range) = (self.opcode_base, self.line_range);
+        let min_length = u64::from(self.min_length);
+        let mut pos = at;
+        let opcode = self.data[pos];
+        pos += 1;
+        if opcode >= base {
+            let adjusted = opcode - base;
+            state.old += u64::from(adjusted / range) * min_length;
+            if !state.mapped {
+                self.out.push(opcode);
+                return Ok(Step::Next(pos));
+            }
+            let line = adjusted % range;
+            let Some(delta) = self.advance(state, at)? else {
+                return Ok(Step::Unmappable);
+            };
+            let special = u64::from(line) + u64::from(range) * delta + u64::from(base);
+            if special <= 255 {
+                self.out.push(special as u8);
+            } else {
+                self.advance_pc(delta);
+                self.out.push(base + line);
+            }
+            return Ok(Step::Next(pos));
+        }
+        match opcode {
+            0 => {
+                let (len, n) = self.uleb(pos)?;
+                let end = pos + n + len as usize;
+                if len == 0 || end > self.data.len() {
+                    return Err(self.truncated(at));
+                }
+                let sub = self.data[pos + n];
+                if sub == gimli::DW_LNE_set_address.0 {
+                    let width = len as usize - 1;
+                    let address = read_uint(self.data, pos + n + 1, width)
+                        .ok_or_else(|| self.truncated(at))?;
+                    state.old = address;
+                    let new = match state.tombstoned {
+                        true => Some(address_max(width as u8)),
+                        false => self.mapper.map(address),
+                    };
+                    state.mapped = new.is_some() && !state.tombstoned;
+                    self.out.extend_from_slice(&self.data[at..pos + n + 1]);
+                    let p = self.out.len();
+                    self.out.extend_from_slice(&self.data[pos + n + 1..end]);
+                    if let Some(new) = new {
+                        state.new = new;
+                        write_uint(self.out, p, width, new);
+                    }
+                } else {
+                    self.out.extend_from_slice(&self.data[at..end]);
+                    if sub == gimli::DW_LNE_end_sequence.0 {
+                        *state = State::default();
+                        return Ok(Step::EndSequence(end));
+                    }
+                }
+                Ok(Step::Next(end))
+            }
+            2 => {
+                let (advance, n) = self.uleb(pos)?;
+                pos += n;
+                state.old += advance * min_length;
+                if state.mapped {
+                    let Some(delta) = self.advance(state, at)? else {
+                        return Ok(Step::Unmappable);
+                    };
+                    self.advance_pc(delta);
+                } else {
+                    self.out.extend_from_slice(&self.data[at..pos]);
+                }
+                Ok(Step::Next(pos))
+            }
+            8 => {
+                let amount = u64::from((255 - base) / range) * min_length;
+                state.old += amount;
+                if state.mapped {
+                    let Some(delta) = self.advance(state, at)? else {
+                        return Ok(Step::Unmappable);
+                    };
+                    if delta == amount {
+                        self.out.push(opcode);
+                    } else {
+                        self.advance_pc(delta);
+                    }
+                } else {
+                    self.out.push(opcode);
+                }
+                Ok(Step::Next(pos))
+            }
+            9 => {
+                let advance = read_uint(self.data, pos, 2).ok_or_else(|| self.truncated(at))?;
+                pos += 2;
+                state.old += advance;
+                if state.mapped {
+                    let Some(delta) = self.advance(state, at)? else {
+                        return Ok(Step::Unmappable);
+                    };
+                    if delta <= 0xffff {
+                        self.out.push(opcode);
+                        self.out.extend_from_slice(&(delta as u16).to_le_bytes());
+                    } else {
+                        self.advance_pc(delta);
+                    }
+                } else {
+                    self.out.extend_from_slice(&self.data[at..pos]);
+                }
+                Ok(Step::Next(pos))
+            }
+            _ => {
+                // Any other standard opcode: its ULEB operands, copied.
+                let operands = self
+                    .opcode_lengths
+                    .get(usize::from(opcode) - 1)
+                    .copied()
+                    .unwrap_or(0);
+                for _ in 0..operands {
+                    pos += self.uleb(pos)?.1;
+                }
+                self.out.extend_from_slice(&self.data[at..pos]);
+                Ok(Step::Next(pos))
+            }
+        }
     }
 }

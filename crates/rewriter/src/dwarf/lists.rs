@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::info::{ListKind, ListOffset, Refs, Unit};
-use super::{Input, Mapper, Sections, malformed, read_uint, read_uleb};
+use super::{Input, Mapped, Mapper, Sections, address_max, malformed, read_uint, read_uleb};
 use super::{write_uint, write_uleb_fixed};
 use crate::error::{Error, unsupported};
 
@@ -148,33 +148,26 @@ impl ListPatch<'_, '_> {
         read_uleb(self.input.data, pos).ok_or_else(|| self.truncated(pos))
     }
 
-    /// The new bounds of the entry `[start, end)` at `pos`, relative to
-    /// `base`; `None` if it stays as it is.
-    fn entry(
-        &self,
-        (base, new_base): (u64, u64),
-        start: u64,
-        end: u64,
-        pos: usize,
-    ) -> Result<Option<(u64, u64)>, Error> {
+    /// What becomes of the entry `[start, end)` relative to `base`: the
+    /// bounds in [`Mapped`] are relative to the new base too.
+    fn entry(&self, (base, new_base): (u64, u64), start: u64, end: u64) -> Mapped {
         let max = address_max(self.unit.address_size);
         // No wrapping: an entry relative to a tombstoned base is dead too.
         let (Some(start), Some(end)) = (base.checked_add(start), base.checked_add(end)) else {
-            return Ok(None);
+            return Mapped::Outside;
         };
         if start > max || end > max {
-            return Ok(None);
+            return Mapped::Outside;
         }
-        let file_offset = self.input.file_offset + pos;
-        Ok(self
-            .mapper
-            .range(start, end, self.name, file_offset)?
-            .map(|(s, e)| {
-                (
-                    s.wrapping_sub(new_base) & max,
-                    e.wrapping_sub(new_base) & max,
-                )
-            }))
+        let relative = |address: u64| address.wrapping_sub(new_base) & max;
+        match self.mapper.range(start, end) {
+            Mapped::Outside => Mapped::Outside,
+            Mapped::Range(s, e) => Mapped::Range(relative(s), relative(e)),
+            Mapped::Unmappable(s) => {
+                self.mapper.tombstoned();
+                Mapped::Unmappable(relative(s))
+            }
+        }
     }
 
     /// A DWARF 4 list: pairs of addresses relative to the base address, a
@@ -196,10 +189,14 @@ impl ListPatch<'_, '_> {
                 pos += 2 * size;
                 continue;
             }
-            if let Some((s, e)) = self.entry(base, start, end, pos)? {
-                write_uint(self.out, pos, size, s);
-                write_uint(self.out, pos + size, size, e);
-            }
+            let (s, e) = match self.entry(base, start, end) {
+                Mapped::Outside => (start, end),
+                Mapped::Range(s, e) => (s, e),
+                // lld's tombstone here: -1 would select a base address.
+                Mapped::Unmappable(_) => (max - 1, max - 1),
+            };
+            write_uint(self.out, pos, size, s);
+            write_uint(self.out, pos + size, size, e);
             pos += 2 * size;
             if self.locations {
                 pos += 2 + self.read(pos, 2)? as usize;
@@ -215,6 +212,7 @@ impl ListPatch<'_, '_> {
         addr_entries: &mut Vec<usize>,
     ) -> Result<(), Error> {
         let size = usize::from(self.unit.address_size);
+        let max = address_max(self.unit.address_size);
         let mut base = (self.unit.base, self.mapper.map_or_keep(self.unit.base));
         // The address of entry `index` of `.debug_addr`, recorded as a code
         // address.
@@ -288,20 +286,32 @@ impl ListPatch<'_, '_> {
                 Kind::StartxEndx => {
                     let (start, len) = self.uleb(pos)?;
                     let (end, len2) = self.uleb(pos + len)?;
-                    indexed(start, at)?;
-                    indexed(end, at)?;
+                    let range = (indexed(start, at)?, indexed(end, at)?);
+                    // The addresses are mapped in `.debug_addr`, where other
+                    // entries may use them: an entry without an image ends
+                    // at its start instead.
+                    if let Mapped::Unmappable(_) = self.entry((0, 0), range.0, range.1) {
+                        let fits = write_uleb_fixed(self.out, pos + len, len2, start);
+                        self.check_fits(fits, at)?;
+                    }
                     pos += len + len2;
                 }
                 Kind::StartxLength => {
                     let (index, len) = self.uleb(pos)?;
                     let start = indexed(index, at)?;
                     pos += len;
-                    pos = self.length(start, pos, at)?;
+                    pos = self.length(start, pos, at)?.0;
                 }
                 Kind::OffsetPair => {
                     let (start, len) = self.uleb(pos)?;
                     let (end, len2) = self.uleb(pos + len)?;
-                    if let Some((s, e)) = self.entry(base, start, end, at)? {
+                    let new = match self.entry(base, start, end) {
+                        Mapped::Outside => None,
+                        Mapped::Range(s, e) => Some((s, e)),
+                        // Too short a LEB128 for a tombstone: empty instead.
+                        Mapped::Unmappable(s) => Some((s, s)),
+                    };
+                    if let Some((s, e)) = new {
                         let fits = write_uleb_fixed(self.out, pos, len, s)
                             && write_uleb_fixed(self.out, pos + len, len2, e);
                         self.check_fits(fits, at)?;
@@ -311,16 +321,24 @@ impl ListPatch<'_, '_> {
                 Kind::StartEnd => {
                     let start = self.read(pos, size)?;
                     let end = self.read(pos + size, size)?;
-                    if let Some((s, e)) = self.entry((0, 0), start, end, at)? {
-                        write_uint(self.out, pos, size, s);
-                        write_uint(self.out, pos + size, size, e);
-                    }
+                    let (s, e) = match self.entry((0, 0), start, end) {
+                        Mapped::Outside => (start, end),
+                        Mapped::Range(s, e) => (s, e),
+                        Mapped::Unmappable(_) => (max, max),
+                    };
+                    write_uint(self.out, pos, size, s);
+                    write_uint(self.out, pos + size, size, e);
                     pos += 2 * size;
                 }
                 Kind::StartLength => {
                     let start = self.read(pos, size)?;
-                    write_uint(self.out, pos, size, self.mapper.map_or_keep(start));
-                    pos = self.length(start, pos + size, at)?;
+                    let (next, tombstoned) = self.length(start, pos + size, at)?;
+                    let new = match tombstoned {
+                        true => max,
+                        false => self.mapper.map_or_keep(start),
+                    };
+                    write_uint(self.out, pos, size, new);
+                    pos = next;
                 }
             }
             if self.locations {
@@ -330,15 +348,19 @@ impl ListPatch<'_, '_> {
         }
     }
 
-    /// Patches the ULEB length at `pos` of a range starting at `start`;
-    /// returns the position after it.
-    fn length(&mut self, start: u64, pos: usize, at: usize) -> Result<usize, Error> {
+    /// Patches the ULEB length at `pos` of a range starting at `start`, 0
+    /// if the range has no image; returns the position after it, and
+    /// whether the range is to be tombstoned.
+    fn length(&mut self, start: u64, pos: usize, at: usize) -> Result<(usize, bool), Error> {
         let (length, len) = self.uleb(pos)?;
-        if let Some((s, e)) = self.entry((0, 0), start, start.saturating_add(length), at)? {
-            let fits = write_uleb_fixed(self.out, pos, len, e - s);
-            self.check_fits(fits, at)?;
-        }
-        Ok(pos + len)
+        let (new, tombstoned) = match self.entry((0, 0), start, start.saturating_add(length)) {
+            Mapped::Outside => return Ok((pos + len, false)),
+            Mapped::Range(s, e) => (e - s, false),
+            Mapped::Unmappable(_) => (0, true),
+        };
+        let fits = write_uleb_fixed(self.out, pos, len, new);
+        self.check_fits(fits, at)?;
+        Ok((pos + len, tombstoned))
     }
 
     fn check_fits(&self, fits: bool, at: usize) -> Result<(), Error> {
@@ -366,16 +388,6 @@ enum Kind {
     OffsetPair,
     StartEnd,
     StartLength,
-}
-
-/// The largest address of the given size (the DWARF 4 base address
-/// selection marker and the tombstone).
-fn address_max(size: u8) -> u64 {
-    if size >= 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * size)) - 1
-    }
 }
 
 /// Patches the `.debug_addr` entries used as code addresses: those in
@@ -460,15 +472,16 @@ pub(crate) fn patch_aranges(
             if address == 0 && length == 0 {
                 break;
             }
-            if let Some((s, e)) = mapper.range(
-                address,
-                address.saturating_add(length),
-                NAME,
-                input.file_offset + pos,
-            )? {
-                write_uint(&mut out, pos, size, s);
-                write_uint(&mut out, pos + size, size, e - s);
-            }
+            let (address, length) = match mapper.range(address, address.saturating_add(length)) {
+                Mapped::Outside => (address, length),
+                Mapped::Range(s, e) => (s, e - s),
+                Mapped::Unmappable(_) => {
+                    mapper.tombstoned();
+                    (address_max(size as u8), 0)
+                }
+            };
+            write_uint(&mut out, pos, size, address);
+            write_uint(&mut out, pos + size, size, length);
             pos += tuple;
         }
         set = end;

@@ -11,7 +11,7 @@ use gimli::{Encoding, Format, LittleEndian};
 use super::{assert_ranges_mapped, debug_sections, line_rows_mapped, load, location, rewrite};
 
 /// A module with a trap point (`$leaf`), a call site (`$mid`) and an entry.
-const WAT: &str = r#"
+pub(crate) const WAT: &str = r#"
     (module
       (memory (export "memory") 1)
       (func $leaf (param i32) (result i32) local.get 0 i32.const 0 i32.div_u)
@@ -20,13 +20,14 @@ const WAT: &str = r#"
 "#;
 
 /// A function body's DWARF addresses: start, end, and each operator's.
-struct Body {
-    start: u64,
-    end: u64,
-    ops: Vec<u64>,
+pub(crate) struct Body {
+    pub start: u64,
+    pub end: u64,
+    pub ops: Vec<u64>,
 }
 
-fn bodies(module: &[u8]) -> Vec<Body> {
+/// The bodies of `module`'s functions, in order.
+pub(crate) fn bodies(module: &[u8]) -> Vec<Body> {
     let mut code_start = 0;
     let mut bodies = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(module) {
@@ -55,7 +56,8 @@ fn bodies(module: &[u8]) -> Vec<Body> {
     bodies
 }
 
-fn append_custom(module: &mut Vec<u8>, name: &str, data: &[u8]) {
+/// Appends the custom section `name` holding `data` to `module`.
+pub(crate) fn append_custom(module: &mut Vec<u8>, name: &str, data: &[u8]) {
     let mut payload = Vec::new();
     leb(&mut payload, name.len() as u64);
     payload.extend_from_slice(name.as_bytes());
@@ -66,7 +68,7 @@ fn append_custom(module: &mut Vec<u8>, name: &str, data: &[u8]) {
 }
 
 /// Appends the sections of `dwarf` to `module` (the empty ones left out).
-fn append_dwarf(module: &mut Vec<u8>, dwarf: &mut write::Dwarf) {
+pub(crate) fn append_dwarf(module: &mut Vec<u8>, dwarf: &mut write::Dwarf) {
     let mut sections = write::Sections::new(EndianVec::new(LittleEndian));
     dwarf.write(&mut sections).unwrap();
     sections
@@ -514,29 +516,32 @@ fn dwarf5_lists_and_uleb_high_pc() {
     assert!(checked >= 4, "{checked} ranges checked");
     line_rows_mapped("dwarf 5", &dwarf_in, &dwarf_out, &out.address_map);
     // The location list, entry by entry.
-    let lists = |dwarf: &gimli::Dwarf<super::Slice<'_>>| {
-        let unit = dwarf.unit(dwarf.units().next().unwrap().unwrap()).unwrap();
-        let mut entries = unit.entries();
-        let mut found = Vec::new();
-        while let Some(entry) = entries.next_dfs().unwrap() {
-            if let Some(gimli::AttributeValue::LocationListsRef(offset)) =
-                entry.attr_value(gimli::DW_AT_location)
-            {
-                let mut list = dwarf.locations(&unit, offset).unwrap();
-                while let Some(e) = list.next().unwrap() {
-                    found.push((e.range.begin, e.range.end));
-                }
-            }
-        }
-        found
-    };
     let map = |a: u64| out.address_map.map(a).unwrap();
-    let expected: Vec<_> = lists(&dwarf_in)
+    let expected: Vec<_> = location_ranges(&dwarf_in)
         .into_iter()
         .map(|(s, e)| (map(s), map(e)))
         .collect();
     assert_eq!(expected.len(), 3);
-    assert_eq!(lists(&dwarf_out), expected);
+    assert_eq!(location_ranges(&dwarf_out), expected);
+}
+
+/// The ranges of the location list entries of the first unit, as gimli
+/// reads them (tombstones and empty entries skipped).
+pub(crate) fn location_ranges(dwarf: &gimli::Dwarf<super::Slice<'_>>) -> Vec<(u64, u64)> {
+    let unit = dwarf.unit(dwarf.units().next().unwrap().unwrap()).unwrap();
+    let mut entries = unit.entries();
+    let mut found = Vec::new();
+    while let Some(entry) = entries.next_dfs().unwrap() {
+        if let Some(gimli::AttributeValue::LocationListsRef(offset)) =
+            entry.attr_value(gimli::DW_AT_location)
+        {
+            let mut list = dwarf.locations(&unit, offset).unwrap();
+            while let Some(e) = list.next().unwrap() {
+                found.push((e.range.begin, e.range.end));
+            }
+        }
+    }
+    found
 }
 
 /// `$work` keeps loop values at a call after its loop.
