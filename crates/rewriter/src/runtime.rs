@@ -14,13 +14,24 @@
 //! `coremodules`, `coreinstances`, `build_id`, runtime info), and a padding
 //! custom section to the end of memory, so the whole `memory.buffer` parses.
 //!
+//! **The room.** A memory smaller than the header grows to hold it at the
+//! trap. Each frame is recorded only once memory holds its raw record and
+//! there is room for the whole dump of the records then (after them, or in
+//! the low region below): [`push_dump_room`], twice the raw records plus a
+//! bound on the rest computed at rewrite time from the globals and names.
+//! A frame without that room is dropped ([`FRAMES_DROPPED`]), with the
+//! frames older than it, so what `Finish` writes always fits. When even the
+//! frameless dump does not fit, there is no dump: the export wrapper raises
+//! the original trap all the same, and no store of the runtime ever traps.
+//!
 //! **The low region.** When memory cannot grow (the program hit its maximum:
 //! an out-of-memory crash), a module with a stack-first layout (see
 //! `ModuleInfo::stack_first`) falls back to the dead stack below the stack
 //! pointer: `[0, low_end)`, where `low_end` is the stack pointer at the trap
 //! less LLVM's red zone, and never above the stack's initial top. The raw
 //! records then go to the top third of that region (those recorded in grown
-//! memory so far move there when memory stops growing midway), and `Finish`
+//! memory so far move there once grown memory cannot hold more, or the low
+//! region cannot hold their dump while they stay there), and `Finish`
 //! lays the whole image out inside it: the module header, the custom
 //! sections, then the Memory, Global and Data sections, the Data section's one
 //! segment covering `[D, base)` (custom sections may come before the Memory
@@ -70,9 +81,10 @@ pub(crate) enum Rt {
     Trap,
     Unreachable,
     Retrap,
-    /// `Reserve(n) -> ok`: room for `n` bytes of raw records at the cursor.
+    /// `Reserve(n) -> ok`: room for `n` bytes of raw records at the cursor,
+    /// and for the dump of the records then.
     Reserve,
-    /// `Grow(n) -> ok`: grows memory so `n` bytes fit at the cursor.
+    /// `Grow(n: i64) -> ok`: grows memory so `n` bytes fit at the cursor.
     Grow,
     Frame,
     I32,
@@ -125,7 +137,7 @@ pub(crate) enum G {
     State,
     Kind,
     Cursor,
-    /// The memory size in bytes at the trap.
+    /// The memory size in bytes at the trap (grown to hold the header).
     Base,
     Frames,
     /// [`FRAMES_DROPPED`], [`LOW_REGION`].
@@ -230,7 +242,8 @@ pub(crate) fn signature(rt: Rt) -> (&'static [ValType], &'static [ValType]) {
             (&[I32], &[])
         }
         Rt::Unreachable | Rt::Missing | Rt::Finish | Rt::Overflow => (&[], &[]),
-        Rt::Reserve | Rt::Grow => (&[I32], &[I32]),
+        Rt::Reserve => (&[I32], &[I32]),
+        Rt::Grow => (&[I64], &[I32]),
         Rt::Frame => (&[I32, I32, I32, I32], &[]),
         Rt::I64 | Rt::WSleb64 | Rt::WSleb64Fix => (&[I64], &[]),
         Rt::F32 => (&[F32], &[]),
@@ -303,14 +316,6 @@ impl Runtime {
     /// The size of the header `Finish` writes at address 0.
     pub fn header_size(info: &DumpInfo) -> u32 {
         8 + 13 + global_section_size(&info.globals) + DATA_HEADER
-    }
-
-    /// A bound on the size of a dump's parts other than the frames (which
-    /// take at most twice their raw records): the header, the saved bytes,
-    /// the names, the sections' own headers.
-    fn output_slack(info: &DumpInfo) -> i32 {
-        let names = info.process_name.len() + info.module_name.len() + info.build_id_payload.len();
-        2 * Runtime::header_size(info) as i32 + 4096 + 2 * names as i32
     }
 
     /// The runtime functions, in [`Rt`] order: (type index, body).
@@ -441,11 +446,18 @@ impl Runtime {
         s.i32_const(1).global_set(self.g(G::State));
         s.i32_const(1).global_set(self.g(G::Unwinding));
         s.local_get(0).global_set(self.g(G::Kind));
-        // A memory of 0 pages gets one, so the header has room.
+        // A memory smaller than the header (which goes at address 0) grows
+        // to hold it; if it cannot, `Finish` writes no header there.
+        let pages = Runtime::header_size(info).div_ceil(PAGE) as i32;
         s.memory_size(0)
-            .i32_eqz()
+            .i32_const(pages)
+            .i32_lt_u()
             .if_(wasm_encoder::BlockType::Empty);
-        s.i32_const(1).memory_grow(0).drop();
+        s.i32_const(pages)
+            .memory_size(0)
+            .i32_sub()
+            .memory_grow(0)
+            .drop();
         s.end();
         s.memory_size(0)
             .i32_const(16)
@@ -454,7 +466,11 @@ impl Runtime {
         s.global_get(self.g(G::Base)).global_set(self.g(G::Cursor));
         s.global_get(self.g(G::Base)).global_set(self.g(G::Records));
         s.i32_const(0).global_set(self.g(G::Frames));
-        s.i32_const(0).global_set(self.g(G::Flags));
+        // A memory of 4 GiB, whose size an i32 cannot hold (`base` is 0),
+        // records no frame.
+        s.i32_const(FRAMES_DROPPED).i32_const(0);
+        s.memory_size(0).i32_const(MAX_PAGES).i32_ge_u().select();
+        s.global_set(self.g(G::Flags));
         if let Some(stack) = info.stack_first {
             self.low_region(&mut s, stack, 1);
             // The first page the records need; without it, the low region.
@@ -542,37 +558,57 @@ impl Runtime {
         f
     }
 
-    /// `Reserve(n) -> ok`: room for `n` bytes at the cursor, in grown memory
-    /// or, once memory cannot grow, below the low region's end (the records
-    /// move there); sets [`FRAMES_DROPPED`] when there is none.
+    /// `Reserve(n) -> ok`: room for `n` bytes at the cursor and for the dump
+    /// of every record then: in grown memory with room after them; or, with
+    /// a low region, in grown memory while the low region holds the dump;
+    /// or, once it does not, below the low region's end (the records move
+    /// to its top third, which leaves room below for the dump). Sets
+    /// [`FRAMES_DROPPED`] when there is none.
     fn reserve(&self, info: &DumpInfo) -> Function {
         use wasm_encoder::BlockType::Empty;
         let mut f = Function::new([(1, ValType::I32)]);
         let mut s = f.instructions();
+        let (cursor, records) = (self.g(G::Cursor), self.g(G::Records));
+        let low_end = self.g(G::LowEnd);
+        let records_then = |s: &mut InstructionSink<'_>| {
+            s.global_get(cursor)
+                .local_get(0)
+                .i32_add()
+                .global_get(records)
+                .i32_sub();
+        };
+        let ok = |s: &mut InstructionSink<'_>| {
+            s.if_(Empty).i32_const(1).return_().end();
+        };
         s.block(Empty);
         s.global_get(self.g(G::Flags))
             .i32_const(LOW_REGION)
             .i32_and()
             .i32_eqz()
             .if_(Empty);
-        s.local_get(0).call(self.f(Rt::Grow)).if_(Empty);
-        s.i32_const(1).return_();
-        s.end();
+        s.local_get(0).i64_extend_i32_u();
+        push_dump_room(&mut s, info, records_then);
+        s.i64_add().call(self.f(Rt::Grow));
+        ok(&mut s);
         if info.stack_first.is_some() {
+            push_dump_room(&mut s, info, records_then);
+            s.global_get(low_end).i64_extend_i32_u().i64_le_u();
+            s.if_(wasm_encoder::BlockType::Result(ValType::I32));
+            s.local_get(0).i64_extend_i32_u().call(self.f(Rt::Grow));
+            s.else_().i32_const(0).end();
+            ok(&mut s);
             self.enter_low_region(&mut s, info, 1);
             s.i32_eqz().br_if(1);
         } else {
             s.br(1);
         }
         s.end();
-        s.global_get(self.g(G::Cursor))
+        s.global_get(cursor)
             .local_get(0)
             .i32_add()
-            .global_get(self.g(G::LowEnd))
-            .i32_le_u()
-            .if_(Empty);
-        s.i32_const(1).return_();
-        s.end();
+            .global_get(low_end)
+            .i32_le_u();
+        ok(&mut s);
         s.end();
         s.global_get(self.g(G::Flags))
             .i32_const(FRAMES_DROPPED)
@@ -582,31 +618,43 @@ impl Runtime {
         f
     }
 
-    /// `Grow(n) -> ok`: grows memory so `n` bytes fit at the cursor.
+    /// `Grow(n: i64) -> ok`: grows memory so `n` bytes fit at the cursor;
+    /// 0 when it cannot (at its maximum, or past 4 GiB), in 64 bits so that
+    /// no sum wraps around.
     fn grow(&self) -> Function {
-        let mut f = Function::new([(1, ValType::I32)]);
+        use wasm_encoder::BlockType::Empty;
+        let mut f = Function::new([(1, ValType::I64)]);
         let mut s = f.instructions();
+        let fail = |s: &mut InstructionSink<'_>| {
+            s.if_(Empty).i32_const(0).return_().end();
+        };
         // need = cursor + n - memory size in bytes
-        s.global_get(self.g(G::Cursor)).local_get(0).i32_add();
+        s.global_get(self.g(G::Cursor))
+            .i64_extend_i32_u()
+            .local_get(0)
+            .i64_add();
         s.memory_size(0)
-            .i32_const(16)
-            .i32_shl()
-            .i32_sub()
+            .i64_extend_i32_u()
+            .i64_const(16)
+            .i64_shl()
+            .i64_sub()
             .local_tee(1);
-        s.i32_const(0)
-            .i32_gt_s()
-            .if_(wasm_encoder::BlockType::Empty);
+        s.i64_const(0).i64_gt_s().if_(Empty);
+        // pages = ceil(need / 64 KiB), of which a memory holds MAX_PAGES
         s.local_get(1)
-            .i32_const(0xffff)
-            .i32_add()
-            .i32_const(16)
-            .i32_shr_u();
-        s.memory_grow(0)
+            .i64_const(i64::from(PAGE) - 1)
+            .i64_add()
+            .i64_const(16)
+            .i64_shr_u()
+            .local_tee(1);
+        s.i64_const(MAX_PAGES.into()).i64_gt_u();
+        fail(&mut s);
+        s.local_get(1)
+            .i32_wrap_i64()
+            .memory_grow(0)
             .i32_const(-1)
-            .i32_eq()
-            .if_(wasm_encoder::BlockType::Empty);
-        s.i32_const(0).return_();
-        s.end();
+            .i32_eq();
+        fail(&mut s);
         s.end();
         s.i32_const(1).end();
         f
@@ -848,6 +896,36 @@ fn global_entry_size(ty: wasmparser::ValType) -> u32 {
             V::V128 => 2 + 16,
             V::Ref(_) => 2,
         }
+}
+
+/// Pushes, as an i64, the room the dump of raw records of the size the
+/// i32 `raw` pushes takes after them: twice their size (each frame's
+/// `corestack` entry and original offset take at most 27 bytes and 11 per
+/// local, its raw record 16 and 9 per local), plus
+/// [`Runtime::output_slack`] for the rest.
+fn push_dump_room(
+    s: &mut InstructionSink<'_>,
+    info: &DumpInfo,
+    raw: impl FnOnce(&mut InstructionSink<'_>),
+) {
+    raw(s);
+    s.i64_extend_i32_u().i64_const(1).i64_shl();
+    s.i64_const(Runtime::output_slack(info).into()).i64_add();
+}
+
+/// The size of a Wasm page.
+const PAGE: u32 = 1 << 16;
+/// The most pages a memory of 32-bit addresses has (4 GiB).
+const MAX_PAGES: i32 = 1 << 16;
+
+/// The size of the unsigned LEB128 of `v`.
+const fn uleb_size(v: u32) -> u32 {
+    (u32::BITS - (v | 1).leading_zeros()).div_ceil(7)
+}
+
+/// The size of a Wasm name of `len` bytes: its LEB128 length, the bytes.
+const fn name_size(len: usize) -> u32 {
+    uleb_size(len as u32) + len as u32
 }
 
 /// Replaces local `x` with the unsigned minimum of it and the i32 `other`

@@ -9,8 +9,25 @@ use coredump::TrapKind;
 use super::{
     DATA_HEADER, DumpInfo, FRAMES_DROPPED, G, IndirectRetrap, LOW_BYTES_SECTION, LOW_REGION,
     ORIGINAL_OFFSETS_SECTION, PADDING_SECTION, RUNTIME_SECTION, Rt, Runtime, TRAP_SECTION, VERSION,
-    global_section_size, kind, mem, min_into,
+    global_section_size, kind, mem, min_into, name_size, push_dump_room, uleb_size,
 };
+
+/// The `corestack` section's name.
+const CORESTACK: &str = "corestack";
+/// The `core` section's name.
+const CORE: &str = "core";
+/// The `coremodules` section's name.
+const COREMODULES: &str = "coremodules";
+/// The `coreinstances` section's name.
+const COREINSTANCES: &str = "coreinstances";
+/// The `build_id` section's name.
+const BUILD_ID: &str = "build_id";
+/// The name of the one thread in `corestack`.
+const THREAD: &str = "main";
+/// The most bytes the unsigned LEB128 of a u32 takes.
+const ULEB_MAX: u32 = 5;
+/// The size of a custom section's id and 5-byte size.
+const SECTION_HEADER: u32 = 1 + 5;
 
 // Locals of `Finish`.
 /// Where the output starts in grown memory.
@@ -126,15 +143,17 @@ impl Runtime {
                 .i32_and()
                 .br_if(1);
         }
-        // Room for the output: at most twice the raw records plus the fixed
-        // parts.
-        self.raw_size(&mut w);
-        w.s.i32_const(1)
-            .i32_shl()
-            .i32_const(Runtime::output_slack(info))
-            .i32_add()
-            .call(self.func(Rt::Grow))
-            .br_if(0);
+        // Room for the output (`Reserve` made it for each frame recorded,
+        // but there may be none), with the header inside the memory at the
+        // trap.
+        w.s.global_get(self.global(G::Base))
+            .i32_const(Runtime::header_size(info) as i32)
+            .i32_ge_u();
+        w.s.if_(BlockType::Result(ValType::I32));
+        push_dump_room(&mut w.s, info, |s| self.raw_size(s));
+        w.s.call(self.func(Rt::Grow));
+        w.s.else_().i32_const(0).end();
+        w.s.br_if(0);
         if low {
             w.s.br(1);
         } else {
@@ -152,10 +171,42 @@ impl Runtime {
     }
 
     /// Pushes the size of the raw records.
-    fn raw_size(&self, w: &mut Writer<'_, '_>) {
-        w.s.local_get(RECORDS_END)
+    fn raw_size(&self, s: &mut InstructionSink<'_>) {
+        s.local_get(RECORDS_END)
             .global_get(self.global(G::Records))
             .i32_sub();
+    }
+
+    /// A bound on what `Finish` writes besides the frames (see
+    /// [`push_dump_room`]), for the image after the memory, which is the
+    /// larger: the header and the saved bytes it covers, the custom sections
+    /// without their frames, and the padding section's header.
+    pub(super) fn output_slack(info: &DumpInfo) -> i32 {
+        let section = |name: &str, payload: u32| SECTION_HEADER + name_size(name.len()) + payload;
+        let header = Runtime::header_size(info);
+        let globals = info.globals.len() as u32;
+        // One instance: its module, one memory, every global.
+        let instance = uleb_size(1) + 1 + uleb_size(0) + uleb_size(1) + uleb_size(0);
+        let global_indices = uleb_size(globals) + (0..globals).map(uleb_size).sum::<u32>();
+        let sizes = [
+            header,
+            section(LOW_BYTES_SECTION, header),
+            section(CORESTACK, 1 + name_size(THREAD.len()) + ULEB_MAX),
+            section(ORIGINAL_OFFSETS_SECTION, ULEB_MAX),
+            section(CORE, 1 + name_size(info.process_name.len())),
+            section(
+                COREMODULES,
+                uleb_size(1) + 1 + name_size(info.module_name.len()),
+            ),
+            section(COREINSTANCES, instance + global_indices),
+            section(BUILD_ID, info.build_id_payload.len() as u32),
+            section(RUNTIME_SECTION, name_size(VERSION.len()) + ULEB_MAX),
+            // The trap's code, then 1 and its place.
+            section(TRAP_SECTION, ULEB_MAX + 1 + 3 * ULEB_MAX),
+            section(PADDING_SECTION, 0),
+        ];
+        i32::try_from(sizes.iter().sum::<u32>())
+            .expect("under 100 MB for the million globals a module may have")
     }
 
     /// The image of DESIGN §3: the header at 0 (the bytes it covers saved),
@@ -216,10 +267,8 @@ impl Runtime {
         min_into(&mut w.s, ROOM, |s| {
             s.global_get(records);
         });
-        // 2 * raw + slack > room, in 64 bits.
-        self.raw_size(w);
-        w.s.i64_extend_i32_u().i64_const(1).i64_shl();
-        w.s.i64_const(slack.into()).i64_add();
+        // The dump's room > room, in 64 bits.
+        push_dump_room(&mut w.s, info, |s| self.raw_size(s));
         w.s.local_get(ROOM).i64_extend_i32_u().i64_gt_u();
         w.s.if_(BlockType::Empty);
         w.s.i32_const(0).global_set(self.global(G::Frames));
@@ -280,18 +329,18 @@ impl Runtime {
         w.s.br(0).end().end();
         w.end_section();
 
-        w.begin_section("core");
+        w.begin_section(CORE);
         w.byte(0);
         w.name(info.process_name.as_bytes());
         w.end_section();
 
-        w.begin_section("coremodules");
+        w.begin_section(COREMODULES);
         w.uleb_const(1);
         w.byte(0);
         w.name(info.module_name.as_bytes());
         w.end_section();
 
-        w.begin_section("coreinstances");
+        w.begin_section(COREINSTANCES);
         w.uleb_const(1);
         w.byte(0);
         w.uleb_const(0);
@@ -303,7 +352,7 @@ impl Runtime {
         }
         w.end_section();
 
-        w.begin_section("build_id");
+        w.begin_section(BUILD_ID);
         w.bytes(&info.build_id_payload);
         w.end_section();
 
@@ -475,9 +524,9 @@ impl Runtime {
     /// The `corestack` section, from the raw frame records.
     fn corestack(&self, w: &mut Writer<'_, '_>, info: &DumpInfo) {
         let cursor = self.global(G::Cursor);
-        w.begin_section("corestack");
+        w.begin_section(CORESTACK);
         w.byte(0);
-        w.name(b"main");
+        w.name(THREAD.as_bytes());
         w.s.global_get(self.global(G::Frames))
             .call(self.func(Rt::WUleb));
         w.s.global_get(self.global(G::Records)).local_set(P);
@@ -538,11 +587,11 @@ impl Runtime {
     }
 
     /// A custom section from `END` to the end of memory, if memory goes on
-    /// after `END`, growing it by a page when the tail is too short to hold
-    /// the section's header.
+    /// after `END`. Its header fits: after the memory, the room `Finish`
+    /// made counts it; in the low region, `END` is `base`, and memory goes
+    /// on by whole pages if at all.
     fn padding(&self, w: &mut Writer<'_, '_>) {
         let cursor = self.global(G::Cursor);
-        let min = 1 + 5 + 1 + PADDING_SECTION.len() as i32;
         w.s.memory_size(0)
             .i32_const(16)
             .i32_shl()
@@ -550,12 +599,6 @@ impl Runtime {
             .i32_sub()
             .local_tee(TAIL);
         w.s.if_(BlockType::Empty);
-        w.s.local_get(TAIL)
-            .i32_const(min)
-            .i32_lt_u()
-            .if_(BlockType::Empty);
-        w.s.i32_const(1).memory_grow(0).drop();
-        w.s.end();
         w.s.local_get(END).global_set(cursor);
         w.byte(0);
         w.fixed5(|s| {
