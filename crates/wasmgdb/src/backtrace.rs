@@ -90,10 +90,11 @@ impl Session<'_> {
         Ok(out)
     }
 
-    /// `#1  0x000003a1 in process_thing (thing=0xfff9c) at src/main.rs:11`.
+    /// `#1  0x000003a1 in process_thing (thing=0xfff9c) at src/main.rs:11`: as gdb prints it,
+    /// the level padded to two columns and then a space, so `#100 0x...` keeps one too.
     pub(crate) fn frame_line(&self, level: usize) -> String {
         let frame = &self.frames[level];
-        let mut line = format!("#{level:<3}");
+        let mut line = format!("#{level:<2} ");
         if frame.innermost
             && let Some(pc) = self.pc(frame.func, frame.code_offset)
         {
