@@ -638,6 +638,61 @@ pub fn function_names(module: &[u8]) -> std::collections::HashMap<u32, String> {
     names
 }
 
+/// `kind`'s `profile` build as a release often ships: without its `name` section and DWARF
+/// (every other section byte for byte), then rewritten. Written to `dir/app.wasm`, its path.
+pub fn rewritten_without_names(kind: Fixture, profile: Profile, dir: &Path) -> PathBuf {
+    let built = std::fs::read(fixture(kind, profile)).unwrap();
+    let unnamed =
+        without_custom_sections(&built, |name| name == "name" || name.starts_with(".debug_"));
+    let rewritten = rewriter::rewrite(&unnamed, &rewriter::Options::default()).unwrap();
+    let app = dir.join("app.wasm");
+    std::fs::write(&app, rewritten.module).unwrap();
+    app
+}
+
+/// `module` without the custom sections `drop` picks by name.
+fn without_custom_sections(module: &[u8], drop: impl Fn(&str) -> bool) -> Vec<u8> {
+    const HEADER: usize = 8;
+    let mut out = module[..HEADER].to_vec();
+    let mut reader = wasmparser::BinaryReader::new(&module[HEADER..], HEADER as u64);
+    while !reader.eof() {
+        let start = reader.original_position() as usize;
+        let id = reader.read_u8().expect("a section id");
+        let size = reader.read_var_u32().expect("a section size");
+        let content = reader
+            .read_bytes(size as usize)
+            .expect("the section's content");
+        let name = (id == 0).then(|| {
+            wasmparser::BinaryReader::new(content, 0)
+                .read_string()
+                .expect("a custom section name")
+        });
+        if !name.is_some_and(&drop) {
+            out.extend_from_slice(&module[start..reader.original_position() as usize]);
+        }
+    }
+    out
+}
+
+/// The function exports of a module, in Export section order: (name, function index).
+pub fn function_exports(module: &[u8]) -> Vec<(String, u32)> {
+    use wasmparser::{ExternalKind, Parser, Payload};
+    Parser::new(0)
+        .parse_all(module)
+        .find_map(|payload| match payload {
+            Ok(Payload::ExportSection(reader)) => Some(
+                reader
+                    .into_iter()
+                    .map(Result::unwrap)
+                    .filter(|e| e.kind == ExternalKind::Func)
+                    .map(|e| (e.name.to_string(), e.index))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,7 +44,8 @@ pub struct StackFrame {
     /// The frame's offset in the module file (what wasmgdb and V8 print), when the code layout
     /// is known.
     pub instruction_addr: Option<u64>,
-    /// The function's demangled name (`func[N]` when nothing names it).
+    /// The function's demangled name: from the DWARF, else the module's `name` section, export
+    /// or import (`func[N]` when nothing names it).
     pub function: String,
     /// The source file as the DWARF records it (what gdb shows).
     pub file: Option<String>,
@@ -63,7 +64,8 @@ pub struct StackFrame {
 
 impl Stack {
     /// Symbolizes `dump`'s first thread with `info` (which may have no DWARF: then names come
-    /// from a `name` section or are `func[N]`). `notes` say what was missing.
+    /// from the module's `name` section, exports and imports, or are `func[N]`). `notes` say
+    /// what was missing.
     pub fn new(dump: &CoreDump<'_>, info: &DebugInfo, mut notes: Vec<String>) -> Stack {
         let reason = info.crash_reason(dump);
         let crash = Crash {

@@ -2,13 +2,15 @@
 //! debug file, run it under Node, post the dump as the older hosts do, then read back the
 //! stack, the dump and the lists. Expected frames, lines and crash reasons come from the
 //! fixtures' sources and from what the program itself printed (std's panic message), never from
-//! the service.
+//! the service. Last, the stack the service makes of a module that ships without names.
 
 mod common;
 
 use common::{Running, build, client, config, get_bytes, get_json, upload_debug_file};
 use serde_json::Value;
-use wasm_coredump_tests::{Fixture, Profile};
+use wasm_coredump_tests::{
+    Fixture, NodeCommand, Profile, fixture, function_exports, rewritten_without_names,
+};
 
 fn line_of(kind: Fixture, snippet: &str) -> u64 {
     let location = kind.source_location(snippet, snippet);
@@ -273,4 +275,39 @@ fn a_debug_file_uploaded_after_the_crash_applies() {
         )
     );
     service.stop().unwrap();
+}
+
+/// A release module without a `name` section or DWARF: the stack the service makes of its dump
+/// with the module's own names (`Stack::new`, what `/stack`, the log and Sentry get) shows the
+/// exported function's export name and `func[N]` for every other frame. The names and indices
+/// come from the original module's Export section; the module that ran, rewritten, exports the
+/// rewriter's entry wrappers instead, which name what they wrap.
+#[test]
+fn a_module_without_names_is_symbolized_with_its_export_names() {
+    let kind = Fixture::CdylibPanic;
+    let exports = function_exports(&std::fs::read(fixture(kind, Profile::Release)).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let app = rewritten_without_names(kind, Profile::Release, dir.path());
+    // `process(1000)` indexes `[5, 6, 7, 8]` out of bounds.
+    let run = NodeCommand::new(&app)
+        .invoke("process")
+        .invoke_args(&["1000"])
+        .run();
+    let core = run
+        .core
+        .unwrap_or_else(|| panic!("no core dump: {}", run.stderr));
+    let dump = coredump::CoreDump::parse(&core).unwrap();
+    let module = debuginfo::Module::read(&app).unwrap();
+    let info = debuginfo::DebugInfo::new(module).unwrap();
+    let stack = coredump_service::Stack::new(&dump, &info, Vec::new());
+    for f in &stack.frames {
+        let expected = exports
+            .iter()
+            .find(|(_, func)| *func == f.func)
+            .map_or_else(|| format!("func[{}]", f.func), |(name, _)| name.clone());
+        assert_eq!(f.function, expected, "{:#?}", stack.frames);
+    }
+    let outermost = stack.frames.last().unwrap();
+    assert_eq!(outermost.function, "process", "{:#?}", stack.frames);
+    assert!(stack.log_text().contains("    at process (wasm-function["));
 }

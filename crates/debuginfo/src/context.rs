@@ -11,7 +11,7 @@ use crate::frame::{Frame, FunctionName, Location, NameSource, Scope};
 use crate::globals::GlobalVariable;
 use crate::lines::RecordedPaths;
 use crate::module::Module;
-use crate::names::FunctionNames;
+use crate::names::FallbackNames;
 use crate::qualify::UnitNames;
 use crate::types::{Type, TypeId};
 use crate::units::UnitCache;
@@ -28,12 +28,12 @@ pub enum DwarfSource {
     Module,
     /// A separate debug file (`debug-<build_id>.wasm`), at this path if it was read from one.
     DebugFile(Option<PathBuf>),
-    /// No DWARF: names come from the `name` section or are `func[N]`.
+    /// No DWARF: names come from the `name` section, exports and imports, or are `func[N]`.
     None,
 }
 
-/// The debug info of one Wasm module: its DWARF, its `name` section and its Code section's
-/// layout. Everything about code addresses goes through here.
+/// The debug info of one Wasm module: its DWARF, its function names outside DWARF and its Code
+/// section's layout. Everything about code addresses goes through here.
 ///
 /// Like addr2line's `Context` (which it is built on), a `DebugInfo` is somewhat costly to
 /// create (it indexes every compilation unit's address ranges) and cheap to query: line tables,
@@ -47,7 +47,7 @@ pub struct DebugInfo {
     pub(crate) layout: Option<CodeLayout>,
     pub(crate) dwarf: Arc<gimli::Dwarf<Reader>>,
     pub(crate) ctx: addr2line::Context<Reader>,
-    pub(crate) names: FunctionNames,
+    pub(crate) names: FallbackNames,
     pub(crate) units: UnitCache,
     pub(crate) types: RefCell<HashMap<TypeId, Arc<Type>>>,
     pub(crate) unit_names: RefCell<HashMap<usize, Arc<UnitNames>>>,
@@ -82,7 +82,7 @@ fn load_dwarf(module: Option<&Module>) -> Result<gimli::Dwarf<Reader>> {
 
 impl DebugInfo {
     /// Debug info from one module that carries its own DWARF (or none: then names come from
-    /// the `name` section).
+    /// the `name` section, exports and imports: [`DebugInfo::function_name`]).
     pub fn new(module: Module) -> Result<DebugInfo> {
         let source = if module.has_dwarf() {
             DwarfSource::Module
@@ -94,8 +94,8 @@ impl DebugInfo {
 
     /// Debug info of `module` (typically stripped) from its separate `debug_file`. The code
     /// layout comes from `module` when it has a Code section (the debug file keeps Code at the
-    /// same offsets), else from the debug file; names from the debug file's `name` section, else
-    /// from the module's.
+    /// same offsets), else from the debug file; names outside DWARF from the debug file when it
+    /// has a `name` section, else from the module.
     ///
     /// Fails with [`Error::BuildIdMismatch`] if both have build ids and they differ, and with
     /// [`Error::NoDebugInfo`] if the debug file has no DWARF.
@@ -168,8 +168,8 @@ impl DebugInfo {
     }
 
     /// Debug info from its parts: the code layout (needed to map code offsets), the module that
-    /// holds the DWARF, and the module whose `name` section gives fallback names (the DWARF
-    /// module's when `None`).
+    /// holds the DWARF, and the module whose `name` section, exports and imports give fallback
+    /// names (the DWARF module's when `None`).
     pub fn from_parts(
         layout: Option<CodeLayout>,
         dwarf_module: Option<Module>,
@@ -191,7 +191,7 @@ impl DebugInfo {
     ) -> Result<DebugInfo> {
         let dwarf = Arc::new(load_dwarf(dwarf_module.as_ref())?);
         let ctx = addr2line::Context::from_arc_dwarf(dwarf.clone())?;
-        let names = FunctionNames::new(names_module.as_ref().or(dwarf_module.as_ref()));
+        let names = FallbackNames::new(names_module.as_ref().or(dwarf_module.as_ref()));
         Ok(DebugInfo {
             dwarf_module,
             layout,
@@ -246,8 +246,8 @@ impl DebugInfo {
     /// Symbolizes a core dump frame's code location: one [`Frame`] per function, the innermost
     /// inlined one first and the function `func` itself last; always at least one.
     ///
-    /// The name comes from the DWARF, else from the `name` section, else is `func[N]`
-    /// ([`NameSource`]). A caller frame's code offset points at its call instruction, so its
+    /// The name comes from the DWARF, else from the `name` section, the function's export or
+    /// its import, else is `func[N]` ([`NameSource`], [`DebugInfo::function_name`]). A caller frame's code offset points at its call instruction, so its
     /// line is the call's line.
     pub fn frames(&self, func: u32, code_offset: u32) -> Result<Vec<Frame>> {
         match &self.layout {
@@ -307,7 +307,7 @@ impl DebugInfo {
             .map(|(i, (function, location, die))| {
                 let outermost = i + 1 == count;
                 let function = function.unwrap_or_else(|| match (outermost, func) {
-                    (true, Some(func)) => self.fallback_name(func),
+                    (true, Some(func)) => self.function_name(func),
                     _ => FunctionName {
                         name: "??".into(),
                         raw: None,
@@ -348,26 +348,20 @@ impl DebugInfo {
         Ok((Some(unit.header.offset().0), self.recorded_paths(&unit)?))
     }
 
-    fn fallback_name(&self, func: u32) -> FunctionName {
-        match self.names.get(func) {
-            Some(raw) => FunctionName::new(raw, None, NameSource::NameSection),
-            None => FunctionName::index(func),
-        }
-    }
-
     fn fallback_frame(&self, func: u32) -> Frame {
         Frame {
-            function: self.fallback_name(func),
+            function: self.function_name(func),
             location: None,
             inlined: false,
             scope: None,
         }
     }
 
-    /// The name of function `func` without DWARF: from the `name` section (demangled), else
+    /// The name of function `func` without DWARF ([`wasm_layout::FunctionNames`]): from the
+    /// `name` section (demangled), else its export, else its import's `module.field`, else
     /// `func[N]`.
     pub fn function_name(&self, func: u32) -> FunctionName {
-        self.fallback_name(func)
+        self.names.get(func)
     }
 }
 

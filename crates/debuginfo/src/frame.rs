@@ -13,6 +13,11 @@ pub enum NameSource {
     Dwarf,
     /// The module's `name` section (demangled).
     NameSection,
+    /// The function's export, or that of the entry wrapper the rewriter put in front of it
+    /// (see [`wasm_layout::FunctionNames`]).
+    Export,
+    /// An imported function's `module.field`.
+    Import,
     /// No name anywhere: the name is `func[N]`.
     FunctionIndex,
     /// An inlined frame whose DWARF has no name: the name is `??`, as gdb shows it.
@@ -43,7 +48,7 @@ impl FunctionName {
 
     pub(crate) fn index(func: u32) -> Self {
         FunctionName {
-            name: format!("func[{func}]"),
+            name: wasm_layout::index_name(func),
             raw: None,
             source: NameSource::FunctionIndex,
         }

@@ -292,41 +292,51 @@ fn a_stripped_module_finds_its_debug_file() {
 }
 
 #[test]
-fn names_fall_back_to_the_name_section_then_the_index() {
+fn names_fall_back_to_the_name_section_the_export_the_import_then_the_index() {
     let wasm = wat::parse_str(
         r#"(module
             (import "env" "f" (func $imported))
-            (func $_ZN7mything9calculate17h48b2df9b7a4424baE unreachable)
-            (func unreachable))"#,
+            (import "env" "g" (func))
+            (func $_ZN7mything9calculate17h48b2df9b7a4424baE (export "calc") unreachable)
+            (func unreachable)
+            (func (export "run") (export "also_run") unreachable))"#,
     )
     .unwrap();
     let info = DebugInfo::new(Module::parse(wasm).unwrap()).unwrap();
     assert!(!info.has_dwarf());
-    let named = info.frames(1, 0).unwrap();
+    let named = info.frames(2, 0).unwrap();
     assert_eq!(named.len(), 1);
     assert_eq!(named[0].function.name, "mything::calculate");
     assert_eq!(named[0].function.source, NameSource::NameSection);
     assert_eq!(named[0].location, None);
-    let unnamed = info.frames(2, 0).unwrap();
-    assert_eq!(unnamed[0].function.name, "func[2]");
+    let unnamed = info.frames(3, 0).unwrap();
+    assert_eq!(unnamed[0].function.name, "func[3]");
     assert_eq!(unnamed[0].function.source, NameSource::FunctionIndex);
+    // No `name` section entry: the first export, then an import's `module.field`.
+    let exported = info.frames(4, 0).unwrap();
+    assert_eq!(exported[0].function.name, "run");
+    assert_eq!(exported[0].function.source, NameSource::Export);
+    let imported = info.function_name(1);
+    assert_eq!(imported.name, "env.g");
+    assert_eq!(imported.source, NameSource::Import);
+    assert_eq!(info.function_name(0).name, "imported");
     assert!(matches!(
         info.frames(0, 0),
         Err(debuginfo::Error::Layout(
             debuginfo::wasm_layout::Error::ImportedFunction {
                 func: 0,
-                imported: 1
+                imported: 2
             }
         ))
     ));
     assert!(matches!(
-        info.frames(3, 0),
+        info.frames(5, 0),
         Err(debuginfo::Error::Layout(
-            debuginfo::wasm_layout::Error::NoSuchFunction { func: 3, count: 3 }
+            debuginfo::wasm_layout::Error::NoSuchFunction { func: 5, count: 5 }
         ))
     ));
     assert!(matches!(
-        info.frames(1, 100),
+        info.frames(2, 100),
         Err(debuginfo::Error::Layout(
             debuginfo::wasm_layout::Error::CodeOffsetOutOfRange { .. }
         ))

@@ -9,7 +9,9 @@
 //! - the build id ([`ModuleLayout::build_id`], [`BuildId`]), read and written as
 //!   tool-conventions BuildId.md encodes it (a length, then the id bytes), and the ids Sentry
 //!   derives from the same section ([`SentryIds`]);
-//! - the `external_debug_info` URL and the `name` section's module name.
+//! - the `external_debug_info` URL and the `name` section's module name;
+//! - [`FunctionNames`]: what a function is called outside DWARF (the `name` section, else its
+//!   export, else its import), the one lookup every tool names functions with.
 //!
 //! ```
 //! use wasm_layout::{BuildId, BuildIdEncoding, CodeLayout, ModuleLayout};
@@ -36,6 +38,7 @@ mod build_id;
 mod code;
 mod custom;
 mod error;
+mod names;
 mod sections;
 
 pub use build_id::{
@@ -47,5 +50,6 @@ pub use custom::{
     EXTERNAL_DEBUG_INFO_SECTION, NAME_SECTION, custom_section, external_debug_info_section,
 };
 pub use error::{Error, SectionRef};
+pub use names::{FunctionNames, NameOrigin, index_name};
 pub use sections::{HEADER_LEN, ModuleLayout, Section, section_id};
 pub use uuid;

@@ -20,6 +20,8 @@ pub mod section_id {
     pub const FUNCTION: u8 = 3;
     /// The Global section.
     pub const GLOBAL: u8 = 6;
+    /// The Export section.
+    pub const EXPORT: u8 = 7;
     /// The Element section.
     pub const ELEMENT: u8 = 9;
     /// The Code section.

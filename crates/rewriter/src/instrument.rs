@@ -135,6 +135,7 @@ pub(crate) fn instrument(
     }
     let scratch = frame.locals.len() as u32;
     let cold = Cold {
+        info,
         recorders: cx.recorders,
         frame: &frame,
         func,
@@ -540,7 +541,7 @@ fn landing_pad(cold: &Cold<'_>, guard: Guard, out: &mut Vec<u8>) -> Result<(), E
         unsupported(
             format!(
                 "function {} returns a non-nullable reference (GC / typed function references)",
-                cold.func
+                cold.info.function_label(cold.func)
             ),
             0,
         )
@@ -589,6 +590,7 @@ fn has(set: u32, i: usize) -> bool {
 
 /// What a cold site needs to record its frame through a trampoline.
 struct Cold<'a> {
+    info: &'a ModuleInfo<'a>,
     recorders: &'a Recorders,
     frame: &'a Frame,
     func: u32,

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use wasm_layout::{BuildId, CodeLayout, ModuleLayout, Section};
+use wasm_layout::{BuildId, CodeLayout, FunctionNames, ModuleLayout, Section, index_name};
 use wasmparser::{
     BinaryReader, CompositeInnerType, ExternalKind, FuncType, FunctionBody, GlobalType,
     KnownCustom, Parser, Payload, TypeRef,
@@ -316,10 +316,24 @@ impl<'a> ModuleInfo<'a> {
             .ok_or_else(|| unsupported(format!("call of unknown function {func}"), 0))?;
         self.signature(ty).map_err(|_| {
             unsupported(
-                format!("function {func} of a non-function type {ty} (GC proposal)"),
+                format!(
+                    "function {} of a non-function type {ty} (GC proposal)",
+                    self.function_label(func)
+                ),
                 0,
             )
         })
+    }
+
+    /// Function `func` as messages name it: `` `run` (func[3]) `` with the name the module
+    /// gives it ([`FunctionNames`]: its `name` section, export or import), else `func[3]`.
+    /// Reads the names on each call: for error messages only.
+    pub fn function_label(&self, func: u32) -> String {
+        let names = FunctionNames::read(self.bytes, &self.layout);
+        match names.get(func) {
+            Some((name, _)) => format!("`{name}` ({})", index_name(func)),
+            None => index_name(func),
+        }
     }
 
     /// The function type at type index `ty`.

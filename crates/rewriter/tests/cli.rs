@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use wasm_coredump_tests::{Fixture, Profile, fixture};
+use wasm_coredump_tests::{Fixture, Profile, fixture, function_exports, function_names};
 
 #[path = "common/broken_dwarf.rs"]
 mod broken_dwarf;
@@ -260,4 +260,38 @@ fn bad_input_is_one_clear_error() {
             .unwrap(),
         "a directory",
     );
+}
+
+/// A module without a `name` section (a release build) still has its functions named in
+/// messages: by their export, as the Export section gives it.
+#[test]
+fn a_message_names_a_function_by_its_export() {
+    // `run` returns a non-nullable reference, which a landing pad cannot make up when
+    // unwinding with checks.
+    let module = wat::parse_str(
+        r#"(module
+            (type (func))
+            (memory 1)
+            (func unreachable)
+            (func (export "run") (result (ref 0)) call 0 ref.func 0)
+            (elem declare func 0))"#,
+    )
+    .unwrap();
+    assert!(function_names(&module).is_empty(), "no name section");
+    let [(name, index)] = &function_exports(&module)[..] else {
+        panic!("one export")
+    };
+    let path = scratch("cli-unnamed.wasm");
+    std::fs::write(&path, &module).unwrap();
+    let stderr = fails(
+        rewriter()
+            .arg(&path)
+            .args(["--unwind", "checks", "-o"])
+            .arg(scratch("cli-unnamed-out.wasm"))
+            .output()
+            .unwrap(),
+        "non-nullable result",
+    );
+    let expected = format!("function `{name}` (func[{index}]) returns a non-nullable reference");
+    assert!(stderr.contains(&expected), "{stderr}");
 }

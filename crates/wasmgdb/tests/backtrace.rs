@@ -1,8 +1,12 @@
-//! `bt` and `frame` lines: the level column as gdb prints it past frame 99.
+//! `bt` and `frame` lines: the level column as gdb prints it past frame 99, and the function
+//! names of a module that ships without a `name` section or DWARF.
 
 mod common;
 
-use wasm_coredump_tests::{Fixture, Profile};
+use wasm_coredump_tests::{
+    Fixture, NodeCommand, Profile, fixture, function_exports, rewritten_without_names,
+};
+use wasmgdb::{LoadOptions, Outcome, Session};
 
 /// gdb pads the level to two columns and always follows it with a space: `#0  0x...`,
 /// `#10 0x...`, `#100 0x...`. Regression: levels from 100 on were glued to the address
@@ -28,4 +32,47 @@ fn levels_from_100_on_keep_their_space() {
         let selected = format!("(wasmgdb) frame {level}\n#{level} 0x");
         assert!(t.contains(&selected), "{t}");
     }
+}
+
+/// A release module without a `name` section or DWARF (and no debug file beside it): the
+/// exported function's frame shows its export name, every other frame `func[N]`. The names and
+/// indices come from the original module's Export section; the module that ran, rewritten,
+/// exports the rewriter's entry wrappers instead, which name what they wrap.
+#[test]
+fn a_module_without_names_shows_export_names() {
+    let kind = Fixture::CdylibPanic;
+    let exports = function_exports(&std::fs::read(fixture(kind, Profile::Release)).unwrap());
+    assert!(!exports.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let app = rewritten_without_names(kind, Profile::Release, dir.path());
+    // `process(1000)` indexes `[5, 6, 7, 8]` out of bounds.
+    let run = NodeCommand::new(&app)
+        .invoke("process")
+        .invoke_args(&["1000"])
+        .run();
+    let core = run
+        .core
+        .unwrap_or_else(|| panic!("no core dump: {}", run.stderr));
+
+    let mut session = Session::load(&app, &core, &LoadOptions::default()).unwrap();
+    let Outcome::Reply(bt) = session.run_line("bt").unwrap() else {
+        panic!("bt quits")
+    };
+    let frames = bt.json["frames"].as_array().unwrap();
+    let mut exported = 0;
+    for (frame, line) in frames.iter().zip(bt.text.lines()) {
+        let func = frame["func"].as_u64().unwrap() as u32;
+        let expected = match exports.iter().find(|(_, f)| *f == func) {
+            Some((name, _)) => {
+                exported += 1;
+                name.clone()
+            }
+            None => format!("func[{func}]"),
+        };
+        assert_eq!(frame["function"], expected.as_str(), "{}", bt.text);
+        assert!(line.contains(&format!(" {expected} (")), "{line}");
+    }
+    assert_eq!(exported, 1, "the entry point `process`: {}", bt.text);
+    let outermost = bt.text.lines().last().unwrap();
+    assert!(outermost.contains(" process ("), "{}", bt.text);
 }
