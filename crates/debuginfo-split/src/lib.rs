@@ -13,6 +13,10 @@
 //! - The **debug file** is the whole input, Code and DWARF included, plus the same `build_id`
 //!   section. When the input already has a build id, the debug file *is* the input.
 //!
+//! A module without DWARF has nothing to split: [`split`] says so ([`Error::NoDwarf`]), or,
+//! with [`SplitOptions::allow_no_dwarf`], gives its stripped module (the input with its build
+//! id) to ship alone, as the `debuginfo-split` command does.
+//!
 //! # Code offsets
 //!
 //! The Code section sits at the same file offset in the input, the stripped module and the debug
@@ -94,6 +98,12 @@ pub struct SplitOptions {
     /// Add an `external_debug_info` section with this URL to the stripped module (replacing any
     /// it had); every `{uuid}` in it is replaced by the build id.
     pub external_url: Option<String>,
+    /// Split an input without DWARF too, instead of failing with [`Error::NoDwarf`]: for a
+    /// build step that always ships a module with a build id. Its stripped module is then the
+    /// input plus the `build_id` section (less `name` with
+    /// [`strip_names`](SplitOptions::strip_names); no `external_debug_info`, there being no
+    /// debug file to point at), and [`Split::has_dwarf`] is `false`.
+    pub allow_no_dwarf: bool,
 }
 
 /// Where a [`Split`]'s build id came from.
@@ -146,6 +156,7 @@ pub struct Split<'a> {
     code: Option<Range<usize>>,
     removed: Vec<RemovedSection>,
     debug_suffix: Vec<u8>,
+    has_dwarf: bool,
 }
 
 impl<'a> Split<'a> {
@@ -193,23 +204,33 @@ impl<'a> Split<'a> {
     pub fn removed(&self) -> &[RemovedSection] {
         &self.removed
     }
+
+    /// Whether the input had DWARF to move. Only a split made with
+    /// [`SplitOptions::allow_no_dwarf`] has none: its debug file is then the input and its
+    /// `build_id`, with nothing to symbolize with, and is not worth writing.
+    pub fn has_dwarf(&self) -> bool {
+        self.has_dwarf
+    }
 }
 
 /// Splits the module `input` into a stripped module and a debug file.
 ///
 /// Reads only the top-level section layout; the outputs borrow `input`. Fails with
 /// [`Error::NoDwarf`] when there is nothing to split (no `.debug_*` section: a module built
-/// without debug info, or one already split), and with the other [`Error`]s for an input that is
-/// not a well-formed core module.
+/// without debug info, or one already split) unless [`SplitOptions::allow_no_dwarf`] is set,
+/// and with the other [`Error`]s for an input that is not a well-formed core module.
 pub fn split<'a>(input: &'a [u8], opts: &SplitOptions) -> Result<Split<'a>, Error> {
     let layout = ModuleLayout::parse(input)?;
     let existing = layout.build_id(input)?;
     let sections = layout.sections();
-    if !sections.iter().any(Section::is_dwarf) {
+    let has_dwarf = sections.iter().any(Section::is_dwarf);
+    if !has_dwarf && !opts.allow_no_dwarf {
         return Err(Error::NoDwarf {
             build_id: existing.map(|(id, _)| id),
         });
     }
+    // Without DWARF there is no debug file for an `external_debug_info` section to name.
+    let external_url = opts.external_url.as_ref().filter(|_| has_dwarf);
     let build_id_encoding = existing.as_ref().map_or(BuildIdEncoding::Spec, |&(_, e)| e);
     let (build_id, build_id_source) = match existing {
         Some((id, _)) => (id, BuildIdSource::Existing),
@@ -231,7 +252,7 @@ pub fn split<'a>(input: &'a [u8], opts: &SplitOptions) -> Result<Split<'a>, Erro
     let removed_here = |s: &Section| {
         s.is_dwarf()
             || (opts.strip_names && s.is_custom("name"))
-            || (opts.external_url.is_some() && s.is_custom(EXTERNAL_DEBUG_INFO_SECTION))
+            || (external_url.is_some() && s.is_custom(EXTERNAL_DEBUG_INFO_SECTION))
     };
 
     let mut stripped = Output::new(input);
@@ -259,7 +280,7 @@ pub fn split<'a>(input: &'a [u8], opts: &SplitOptions) -> Result<Split<'a>, Erro
         stripped.push_owned(debug_suffix.clone());
         debug.push_owned(debug_suffix.clone());
     }
-    if let Some(url) = &opts.external_url {
+    if let Some(url) = external_url {
         let url = url.replace("{uuid}", &build_id.to_string());
         stripped.push_owned(external_debug_info_section(&url));
     }
@@ -273,6 +294,7 @@ pub fn split<'a>(input: &'a [u8], opts: &SplitOptions) -> Result<Split<'a>, Erro
         code: code_index.map(|i| sections[i].content.clone()),
         removed,
         debug_suffix,
+        has_dwarf,
     })
 }
 

@@ -29,12 +29,16 @@ Output: `build_id: ID`, `module: PATH (N bytes)`, `debug_file: PATH (N bytes)`, 
 and with --upload `uploaded debug-<ID>.wasm to URL (201 Created)` (200 OK: the service had the
 same file); with --json one object: {\"status\": \"split\", \"build_id\", \"build_id_source\",
 \"module\", \"module_bytes\", \"debug_file\", \"debug_file_bytes\", \"removed_sections\"} (with
---upload also \"upload\": {\"url\", \"status\"}, plus \"error\" if it failed), or
-{\"status\": \"nothing_to_split\", \"build_id\", \"module\"}.
+--upload also \"upload\": {\"url\", \"status\"}, plus \"error\" if it failed).
+
+A module without DWARF still gets its build_id: the module is written (-o PATH, or MODULE in
+place unless it has one already) with no debug file and no --external-url section, nothing is
+uploaded, stderr says `note: MODULE has no DWARF to move: ...`, and the output has no
+`debug_file` line (--json: \"status\": \"no_dwarf\", \"debug_file\" and \"debug_file_bytes\"
+null).
 
 Exit status:
-  0  split written (and uploaded), or nothing to split (no DWARF: `no DWARF in MODULE: nothing
-     to split`; nothing is uploaded)
+  0  split written (and uploaded), or a module without DWARF written with its build_id
   1  error: unreadable or malformed input, failed write, or no DWARF with --require-dwarf;
      the input is left untouched. Or the upload failed (`error: cannot upload ...` with the
      service's status and error); the files written stay
@@ -86,7 +90,7 @@ struct Opts {
     #[arg(long)]
     strip_names: bool,
 
-    /// Fail (exit 1) instead of exiting 0 when MODULE has no DWARF
+    /// Fail (exit 1) and write nothing when MODULE has no DWARF
     #[arg(long)]
     require_dwarf: bool,
 
@@ -130,10 +134,11 @@ fn run(opts: &Opts) -> Result<()> {
     };
     split_opts.strip_names = opts.strip_names;
     split_opts.external_url = opts.external_url.clone();
+    split_opts.allow_no_dwarf = !opts.require_dwarf;
 
     let split = match debuginfo_split::split(&input, &split_opts) {
         Ok(split) => split,
-        Err(Error::NoDwarf { build_id }) => return nothing_to_split(opts, build_id.as_ref()),
+        Err(Error::NoDwarf { .. }) => bail!("no DWARF in {}: nothing to split", module.display()),
         Err(err) => {
             return Err(anyhow::Error::new(err))
                 .with_context(|| format!("cannot split {}", module.display()));
@@ -158,6 +163,11 @@ fn run(opts: &Opts) -> Result<()> {
     }
 
     let stripped_path = opts.output.as_deref().unwrap_or(module);
+    let metadata =
+        fs::metadata(module).with_context(|| format!("cannot read {}", module.display()))?;
+    if !split.has_dwarf() {
+        return ship_without_dwarf(opts, stripped_path, &split, metadata.permissions());
+    }
     let debug_path = match (&opts.debug_out, &opts.out_dir) {
         (Some(path), _) => path.clone(),
         (None, Some(dir)) => {
@@ -177,8 +187,6 @@ fn run(opts: &Opts) -> Result<()> {
         }
     }
 
-    let metadata =
-        fs::metadata(module).with_context(|| format!("cannot read {}", module.display()))?;
     let in_place = opts.output.is_none();
     if !(in_place && split_in_place_by_link(module, &debug_path, &split, input.len(), &metadata)?) {
         // The debug file first: if anything fails, the module is still untouched.
@@ -196,17 +204,7 @@ fn run(opts: &Opts) -> Result<()> {
             .upload
             .as_deref()
             .map(|base| upload::upload(base, build_id, &debug_path, opts.token.get()));
-        let removed: Vec<&str> = split.removed().iter().map(|s| s.name.as_str()).collect();
-        let mut value = serde_json::json!({
-            "status": "split",
-            "build_id": build_id.to_string(),
-            "build_id_source": split.build_id_source().as_str(),
-            "module": stripped_path.to_string_lossy(),
-            "module_bytes": split.stripped().len(),
-            "debug_file": debug_path.to_string_lossy(),
-            "debug_file_bytes": split.debug().len(),
-            "removed_sections": removed,
-        });
+        let mut value = summary_json(&split, stripped_path, Some(&debug_path));
         match &uploaded {
             Some(Ok(done)) => {
                 value["upload"] = serde_json::json!({"url": done.url, "status": done.status});
@@ -227,19 +225,7 @@ fn run(opts: &Opts) -> Result<()> {
         }
     } else {
         let mut stdout = io::stdout().lock();
-        writeln!(stdout, "build_id: {build_id}")?;
-        writeln!(
-            stdout,
-            "module: {} ({} bytes)",
-            stripped_path.display(),
-            split.stripped().len()
-        )?;
-        writeln!(
-            stdout,
-            "debug_file: {} ({} bytes)",
-            debug_path.display(),
-            split.debug().len()
-        )?;
+        write_summary(&mut stdout, &split, stripped_path, Some(&debug_path))?;
         // What was written is said before the upload, which may fail.
         stdout.flush()?;
         let Some(base) = opts.upload.as_deref() else {
@@ -276,28 +262,84 @@ fn file_name(path: &Path) -> String {
     )
 }
 
-/// No DWARF: report it, change nothing.
-fn nothing_to_split(opts: &Opts, build_id: Option<&BuildId>) -> Result<()> {
-    let message = format!("no DWARF in {}: nothing to split", opts.module.display());
-    if opts.require_dwarf {
-        bail!(message);
+/// A module without DWARF: writes the stripped module (the input with its build_id) to
+/// `path`, as a split would, and no debug file. In place, a module that already has its
+/// build_id (and loses no section) is left as it is. A build step that expects its output
+/// finds it.
+fn ship_without_dwarf(
+    opts: &Opts,
+    path: &Path,
+    split: &Split<'_>,
+    permissions: fs::Permissions,
+) -> Result<()> {
+    let build_id = split.build_id();
+    let unchanged = split.removed().is_empty() && split.debug_suffix().is_empty();
+    let module = opts.module.display();
+    if opts.output.is_some() || !unchanged {
+        write_atomic(path, split.stripped(), Some(permissions))?;
+        eprintln!(
+            "note: {module} has no DWARF to move: wrote {} with build_id {build_id}, no debug file",
+            path.display()
+        );
+    } else {
+        eprintln!(
+            "note: {module} has no DWARF to move: left as it was, with build_id {build_id}, no \
+             debug file"
+        );
+    }
+    if opts.external_url.is_some() {
+        eprintln!("warning: no debug file: no external_debug_info section added");
     }
     if opts.upload.is_some() {
         eprintln!("warning: no debug file was written: nothing uploaded");
     }
     let mut stdout = io::stdout().lock();
     if opts.json {
-        let value = serde_json::json!({
-            "status": "nothing_to_split",
-            "build_id": build_id.map(BuildId::to_string),
-            "module": opts.module.to_string_lossy(),
-        });
-        writeln!(stdout, "{value}")?;
+        writeln!(stdout, "{}", summary_json(split, path, None))?;
     } else {
-        match build_id {
-            Some(id) => writeln!(stdout, "{message} (build_id {id})")?,
-            None => writeln!(stdout, "{message}")?,
-        }
+        write_summary(&mut stdout, split, path, None)?;
+    }
+    Ok(())
+}
+
+/// What was written, as one JSON object: the module at `module`, and the debug file at
+/// `debug_file` (`null` when there is none).
+fn summary_json(split: &Split<'_>, module: &Path, debug_file: Option<&Path>) -> serde_json::Value {
+    let removed: Vec<&str> = split.removed().iter().map(|s| s.name.as_str()).collect();
+    serde_json::json!({
+        "status": if debug_file.is_some() { "split" } else { "no_dwarf" },
+        "build_id": split.build_id().to_string(),
+        "build_id_source": split.build_id_source().as_str(),
+        "module": module.to_string_lossy(),
+        "module_bytes": split.stripped().len(),
+        "debug_file": debug_file.map(Path::to_string_lossy),
+        "debug_file_bytes": debug_file.map(|_| split.debug().len()),
+        "removed_sections": removed,
+    })
+}
+
+/// What was written, one line each: `build_id: ID`, `module: PATH (N bytes)` and, when there is
+/// one, `debug_file: PATH (N bytes)`.
+fn write_summary(
+    out: &mut impl Write,
+    split: &Split<'_>,
+    module: &Path,
+    debug_file: Option<&Path>,
+) -> io::Result<()> {
+    writeln!(out, "build_id: {}", split.build_id())?;
+    writeln!(
+        out,
+        "module: {} ({} bytes)",
+        module.display(),
+        split.stripped().len()
+    )?;
+    if let Some(debug_file) = debug_file {
+        writeln!(
+            out,
+            "debug_file: {} ({} bytes)",
+            debug_file.display(),
+            split.debug().len()
+        )?;
     }
     Ok(())
 }

@@ -299,24 +299,64 @@ fn strip_names() {
     assert!(custom_data(&stripped, "name").is_empty());
 }
 
+/// Parses the two lines of the text output for a module without DWARF: (build id, module line).
+fn parse_no_dwarf_text(out: &str) -> (String, String) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let id = lines[0].strip_prefix("build_id: ").expect(out).to_owned();
+    let module = lines[1].strip_prefix("module: ").expect(out).to_owned();
+    (id, module)
+}
+
+/// A module without DWARF still ships, with its build_id, where the build step expects it.
+/// Regression: `-o dist/app.wasm` exited 0 and wrote no `dist/app.wasm`.
 #[test]
-fn no_dwarf_changes_nothing() {
+fn no_dwarf_writes_the_output_with_a_build_id() {
     let input = base_module();
     let dir = dir_with(&input);
-    let out = run(dir.path(), &["m.wasm"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(stdout(&out), "no DWARF in m.wasm: nothing to split\n");
-    assert_eq!(stderr(&out), "");
+    fs::create_dir(dir.path().join("dist")).unwrap();
+    let out = run(dir.path(), &["m.wasm", "-o", "dist/app.wasm"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (id, module) = parse_no_dwarf_text(&stdout(&out));
+    let written = fs::read(dir.path().join("dist/app.wasm")).unwrap();
+    validate(&written);
+    assert_eq!(module, format!("dist/app.wasm ({} bytes)", written.len()));
+    let uuid = uuid::Uuid::parse_str(&id).unwrap();
+    // BuildId.md: the payload is the id's length, then the id.
+    let payload = [&[16][..], uuid.as_bytes()].concat();
+    assert_eq!(custom_data(&written, "build_id"), [&payload[..]]);
+    // The input and a build_id: every section of the input, in order, then the new one.
+    assert_eq!(written[..input.len()], input[..]);
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "note: m.wasm has no DWARF to move: wrote dist/app.wasm with build_id {id}, no \
+             debug file\n"
+        )
+    );
+    // The input is untouched, no debug file and no temporary file are left.
     assert_eq!(fs::read(dir.path().join("m.wasm")).unwrap(), input);
-    assert_eq!(listing(dir.path()), ["m.wasm"]);
+    assert_eq!(listing(dir.path()), ["dist", "m.wasm"]);
+    assert_eq!(listing(&dir.path().join("dist")), ["app.wasm"]);
 
-    let out = run(dir.path(), &["m.wasm", "--json"]);
+    let out = run(dir.path(), &["m.wasm", "-o", "dist/app.wasm", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let written = fs::read(dir.path().join("dist/app.wasm")).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"status": "nothing_to_split", "build_id": null, "module": "m.wasm"})
+        serde_json::json!({
+            "status": "no_dwarf",
+            "build_id": v["build_id"],
+            "build_id_source": "random",
+            "module": "dist/app.wasm",
+            "module_bytes": written.len(),
+            "debug_file": null,
+            "debug_file_bytes": null,
+            "removed_sections": [],
+        })
     );
+    assert_ne!(v["build_id"], id.as_str(), "a new random id");
 
     let out = run(dir.path(), &["m.wasm", "--require-dwarf"]);
     assert_eq!(out.status.code(), Some(1));
@@ -326,11 +366,47 @@ fn no_dwarf_changes_nothing() {
         "error: no DWARF in m.wasm: nothing to split\n"
     );
     assert_eq!(fs::read(dir.path().join("m.wasm")).unwrap(), input);
+}
+
+/// In place, a module without DWARF gets its build_id as a split module would; run again (it
+/// has one now), it is left as it is.
+#[test]
+fn no_dwarf_in_place_gets_a_build_id_once() {
+    let input = base_module();
+    let dir = dir_with(&input);
+    let first = run(dir.path(), &["m.wasm", "--deterministic"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let (id, _) = parse_no_dwarf_text(&stdout(&first));
+    let stamped = fs::read(dir.path().join("m.wasm")).unwrap();
+    validate(&stamped);
+    assert_eq!(stamped[..input.len()], input[..]);
+    assert_eq!(custom_data(&stamped, "build_id").len(), 1);
+    assert_eq!(
+        stderr(&first),
+        format!(
+            "note: m.wasm has no DWARF to move: wrote m.wasm with build_id {id}, no debug file\n"
+        )
+    );
     assert_eq!(listing(dir.path()), ["m.wasm"]);
+
+    let second = run(dir.path(), &["m.wasm"]);
+    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(
+        stdout(&second),
+        format!("build_id: {id}\nmodule: m.wasm ({} bytes)\n", stamped.len())
+    );
+    assert_eq!(
+        stderr(&second),
+        format!(
+            "note: m.wasm has no DWARF to move: left as it was, with build_id {id}, no debug \
+             file\n"
+        )
+    );
+    assert_eq!(fs::read(dir.path().join("m.wasm")).unwrap(), stamped);
 }
 
 #[test]
-fn already_split_module_says_so() {
+fn already_split_module_is_left_as_it_is() {
     let dir = dir_with(&module_with_dwarf());
     let first = run(dir.path(), &["m.wasm"]);
     assert!(first.status.success());
@@ -338,9 +414,11 @@ fn already_split_module_says_so() {
     let stripped = fs::read(dir.path().join("m.wasm")).unwrap();
     let second = run(dir.path(), &["m.wasm"]);
     assert_eq!(second.status.code(), Some(0));
-    assert_eq!(
-        stdout(&second),
-        format!("no DWARF in m.wasm: nothing to split (build_id {id})\n")
+    assert_eq!(parse_no_dwarf_text(&stdout(&second)).0, id);
+    assert!(
+        stderr(&second).contains("left as it was"),
+        "{}",
+        stderr(&second)
     );
     assert_eq!(fs::read(dir.path().join("m.wasm")).unwrap(), stripped);
 }

@@ -299,6 +299,28 @@ fn no_dwarf_is_nothing_to_split() {
 }
 
 #[test]
+fn allow_no_dwarf_gives_the_module_with_its_build_id() {
+    let input = base_module();
+    let mut opts = SplitOptions::default();
+    opts.allow_no_dwarf = true;
+    opts.strip_names = true;
+    opts.external_url = Some("https://symbols.example/debug-{uuid}.wasm".into());
+    let out = split(&input, &opts).unwrap();
+    assert!(!out.has_dwarf());
+    let stripped = out.stripped().to_vec();
+    validate(&stripped);
+    let payload = custom_data(&stripped, "build_id");
+    assert_eq!(payload.len(), 1);
+    assert_eq!(build_id_bytes(payload[0]), out.build_id().as_bytes());
+    // No debug file to point at: no `external_debug_info`.
+    assert!(custom_data(&stripped, "external_debug_info").is_empty());
+    assert!(custom_data(&stripped, "name").is_empty());
+    // A module with DWARF splits as without the option.
+    let with_dwarf = module_with_dwarf();
+    assert!(split(&with_dwarf, &opts).unwrap().has_dwarf());
+}
+
+#[test]
 fn bad_build_id_sections() {
     let mut input = module_with_dwarf();
     let first = input.len();
