@@ -89,6 +89,7 @@ fn main() {
             if release {
                 cmd.arg("--release");
             }
+            c_compiler(&mut cmd);
             let shown = shell_words(&cmd);
             let started = Instant::now();
             let output = cmd
@@ -181,6 +182,26 @@ fn fixtures_target_dir(workspace_root: &Path) -> PathBuf {
 /// The cargo running this build, with the environment that describes *this* build (its flags,
 /// wrappers, target, profile, package, build-script variables) removed, so the nested build is the
 /// same whichever cargo command triggered it and its fingerprints stay valid between them.
+/// The C compiler of the `realworld` fixture's C libraries (SQLite, zstd), unless the user chose
+/// one: Debian's clang, which knows the target as `wasm32-wasi`, and wasi-libc's headers under
+/// `/usr` (`.ci/run` installs both).
+fn c_compiler(cmd: &mut Command) {
+    let defaults = [
+        ("CC_wasm32_wasip1", "clang"),
+        ("AR_wasm32_wasip1", "llvm-ar"),
+        (
+            "CFLAGS_wasm32_wasip1",
+            "--target=wasm32-wasi --sysroot=/usr",
+        ),
+    ];
+    for (name, value) in defaults {
+        println!("cargo:rerun-if-env-changed={name}");
+        if env::var_os(name).is_none() {
+            cmd.env(name, value);
+        }
+    }
+}
+
 fn nested_cargo() -> Command {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);

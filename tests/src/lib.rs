@@ -349,13 +349,24 @@ pub fn fixture(fixture: Fixture, profile: Profile) -> PathBuf {
 /// module without imports exporting `fib(n: u32) -> u64`, `sieve(n: u32) -> u32` and
 /// `sha256(kib: u32) -> u32`, with overflow checks on in both profiles.
 pub fn kernels(profile: Profile) -> PathBuf {
+    benchmark_module("wasm32-unknown-unknown", "kernels", profile)
+}
+
+/// The real-world benchmark module (`tests/fixtures/realworld`, not a crash fixture): a
+/// wasm32-wasip1 reactor exporting workloads of SQLite, zstd, serde_json, regex and png.
+pub fn realworld(profile: Profile) -> PathBuf {
+    benchmark_module("wasm32-wasip1", "realworld", profile)
+}
+
+/// The built benchmark module `name` of `target`.
+fn benchmark_module(target: &str, name: &str, profile: Profile) -> PathBuf {
     let path = fixtures_target_dir()
-        .join("wasm32-unknown-unknown")
+        .join(target)
         .join(profile.dir_name())
-        .join("kernels.wasm");
+        .join(format!("{name}.wasm"));
     assert!(
         path.is_file(),
-        "kernels ({profile}) missing at {}",
+        "{name} ({profile}) missing at {}",
         path.display()
     );
     path

@@ -2,35 +2,53 @@
 //!
 //! `cargo bench -p wasm-coredump-rewriter` prints:
 //! - the time of `rewrite()` in process (best of 5) and of the whole CLI
-//!   (file I/O included) with its peak RSS, on the large serde-regex fixture,
-//!   debug and release; the Code section growth;
-//! - the run time in Node (V8) of the benchmark kernels, original vs
-//!   rewritten: recursive `fib` (call-bound), `sieve` and `sha256`
-//!   (loop-bound), the
-//!   median over several Node processes of the best of interleaved rounds.
+//!   (file I/O included) with its peak RSS, on the large serde-regex fixture
+//!   and the real-world module (over 30 MiB in debug), for each option set;
+//!   the Code section growth;
+//! - the run time in Node (V8), original vs rewritten, of real programs built
+//!   from source (`tests/fixtures/realworld`: SQLite and zstd in C, serde_json,
+//!   regex and png in Rust) for each choice of recorded locals, and of the
+//!   benchmark kernels: recursive `fib` (call-bound), `sieve` and `sha256`
+//!   (loop-bound); each the median over several Node processes of the best
+//!   of interleaved rounds, next to the original against itself (the noise
+//!   floor).
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use wasm_coredump_tests::{Fixture, Profile, fixture, kernels};
+use wasm_coredump_tests::{Fixture, Profile, fixture, kernels, realworld};
 
-/// The option sets measured: the default and each opt-in check.
+/// The option sets measured, each named by its command-line flags: the
+/// default (no flags), the other choices of recorded locals, and each opt-in
+/// check.
 fn variants() -> Vec<(&'static str, rewriter::Options)> {
     let base = rewriter::Options::default;
+    let all = || rewriter::Options {
+        record_locals: rewriter::RecordLocals::All,
+        ..base()
+    };
     vec![
-        ("default", base()),
+        ("", base()),
+        (
+            "--record-locals params",
+            rewriter::Options {
+                record_locals: rewriter::RecordLocals::Params,
+                ..base()
+            },
+        ),
+        ("--record-locals all", all()),
+        (
+            "--record-locals all --keep-stale-locals",
+            rewriter::Options {
+                keep_stale_locals: true,
+                ..all()
+            },
+        ),
         (
             "--unwind checks",
             rewriter::Options {
                 unwind: rewriter::Unwind::Checks,
-                ..base()
-            },
-        ),
-        (
-            "--keep-stale-locals",
-            rewriter::Options {
-                keep_stale_locals: true,
                 ..base()
             },
         ),
@@ -58,22 +76,47 @@ fn variants() -> Vec<(&'static str, rewriter::Options)> {
     ]
 }
 
+/// How many of [`variants`] are choices of recorded locals (and the
+/// unwinding), measured on the real programs too.
+const LOCALS_VARIANTS: usize = 5;
+
 fn main() {
     for profile in [Profile::Debug, Profile::Release] {
-        rewrite_speed(&fixture(Fixture::SerdeRegex, profile), profile);
+        rewrite_speed(
+            &fixture(Fixture::SerdeRegex, profile),
+            profile,
+            &variants()[..1],
+        );
+        rewrite_speed(&realworld(profile), profile, &variants());
+    }
+    let path = realworld(Profile::Release);
+    let input = std::fs::read(&path).unwrap();
+    runtime_cost(
+        &REALWORLD,
+        &path,
+        &input,
+        "control (the original against itself)",
+    );
+    for (name, options) in variants().into_iter().take(LOCALS_VARIANTS) {
+        let out = rewriter::rewrite(&input, &options).unwrap();
+        runtime_cost(&REALWORLD, &path, &out.module, shown(name));
     }
     for profile in [Profile::Release, Profile::Debug] {
+        let suite = match profile {
+            Profile::Release => &KERNELS_RELEASE,
+            Profile::Debug => &KERNELS_DEBUG,
+        };
         let path = kernels(profile);
         let input = std::fs::read(&path).unwrap();
         runtime_cost(
+            suite,
             &path,
             &input,
-            profile,
             "control (the original against itself)",
         );
         for (name, options) in variants() {
             let out = rewriter::rewrite(&input, &options).unwrap();
-            runtime_cost(&path, &out.module, profile, name);
+            runtime_cost(suite, &path, &out.module, shown(name));
         }
     }
     for (name, options) in variants().into_iter().skip(1) {
@@ -88,20 +131,30 @@ fn main() {
     }
 }
 
-fn rewrite_speed(path: &Path, profile: Profile) {
+/// A variant's name as shown: its flags, or `default`.
+fn shown(flags: &str) -> &str {
+    match flags {
+        "" => "default (--record-locals named)",
+        flags => flags,
+    }
+}
+
+/// Times `rewrite()` in process with the first option set, then the CLI
+/// with each, printing its own report (time, peak RSS).
+fn rewrite_speed(path: &Path, profile: Profile, variants: &[(&str, rewriter::Options)]) {
+    let name = path.file_stem().unwrap().to_string_lossy();
     let input = std::fs::read(path).unwrap();
-    let options = rewriter::Options::default();
     let mut best = f64::INFINITY;
     let mut out = None;
     for _ in 0..5 {
         let started = Instant::now();
-        let o = rewriter::rewrite(&input, &options).unwrap();
+        let o = rewriter::rewrite(&input, &variants[0].1).unwrap();
         best = best.min(started.elapsed().as_secs_f64());
         out = Some(o);
     }
     let stats = out.unwrap().stats;
     println!(
-        "rewrite serde-regex {profile}: {:.1} MB in {:.0} ms (best of 5, in process); code {} -> {} bytes = {:.2}x",
+        "rewrite {name} {profile}: {:.1} MB in {:.0} ms (best of 5, in process); code {} -> {} bytes = {:.2}x",
         input.len() as f64 / 1e6,
         best * 1000.0,
         stats.code_size_before,
@@ -109,27 +162,81 @@ fn rewrite_speed(path: &Path, profile: Profile) {
         stats.code_size_after as f64 / stats.code_size_before as f64,
     );
     let target = std::env::temp_dir().join(format!("rewrite-bench-{}.wasm", std::process::id()));
-    let cli = Command::new(env!("CARGO_BIN_EXE_wasm-coredump-rewriter"))
-        .arg(path)
-        .arg("-o")
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert!(cli.status.success());
-    let report = String::from_utf8_lossy(&cli.stderr);
-    let tail = report.split("bytes, ").last().unwrap_or_default().trim();
-    println!(
-        "  CLI (read, rewrite, write): {tail}; input {:.1} MiB",
-        input.len() as f64 / 1048576.0
-    );
+    for (flags, _) in variants {
+        let cli = Command::new(env!("CARGO_BIN_EXE_wasm-coredump-rewriter"))
+            .arg(path)
+            .args(flags.split_whitespace())
+            .arg("-o")
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert!(
+            cli.status.success(),
+            "{}",
+            String::from_utf8_lossy(&cli.stderr)
+        );
+        let report = String::from_utf8_lossy(&cli.stderr);
+        let tail = report.split("bytes, ").last().unwrap_or_default().trim();
+        println!(
+            "  CLI {} (read, rewrite, write): {tail}; input {:.1} MiB",
+            shown(flags),
+            input.len() as f64 / 1048576.0
+        );
+    }
     std::fs::remove_file(target).ok();
 }
 
+/// The workloads of one benchmark module, and how often to time them.
+struct Suite {
+    name: &'static str,
+    /// (export, argument), each export taking one number.
+    workloads: &'static [(&'static str, u32)],
+    /// Node processes, and the rounds each.
+    processes: usize,
+    rounds: usize,
+}
+
+/// The real programs, release: each workload 20-130 ms on this machine.
+const REALWORLD: Suite = Suite {
+    name: "realworld release",
+    workloads: &[
+        ("sqlite", 20_000),
+        ("compress", 50_000),
+        ("json", 20_000),
+        ("regex", 50_000),
+        ("png", 1_000),
+    ],
+    processes: 8,
+    rounds: 8,
+};
+
+const KERNELS_RELEASE: Suite = Suite {
+    name: "kernels release",
+    workloads: &[("fib", 30), ("sieve", 5_000_000), ("sha256", 1024)],
+    processes: 12,
+    rounds: 15,
+};
+
+const KERNELS_DEBUG: Suite = Suite {
+    name: "kernels debug",
+    workloads: &[("fib", 29), ("sieve", 1_000_000), ("sha256", 64)],
+    processes: 12,
+    rounds: 9,
+};
+
 const HARNESS: &str = r#"
 import { readFileSync } from 'node:fs';
-// Then `name=arg` for each kernel to time.
+import { WASI } from 'node:wasi';
+// Then `name=arg` for each workload to time.
 const [original, rewritten, rounds, rewrittenFirst, ...kernels] = process.argv.slice(2);
-const load = async (p) => (await WebAssembly.instantiate(readFileSync(p))).instance.exports;
+// A WASI reactor gets its imports and `_initialize`; a module without imports gets none.
+const load = async (p) => {
+  const module = await WebAssembly.compile(readFileSync(p));
+  const wasi = new WASI({ version: 'preview1', returnOnExit: true });
+  const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+  if (instance.exports._initialize) wasi.initialize(instance);
+  return instance.exports;
+};
 let a, b;
 if (rewrittenFirst === '1') {
   b = await load(rewritten);
@@ -158,32 +265,29 @@ for (const [name, arg] of kernels.map((k) => k.split('=')).map(([n, a]) => [n, N
 console.log(times.join(' '));
 "#;
 
-/// Separate Node processes per measurement: V8's code placement differs from
-/// one process to the next (the same original function's best time varied
-/// by 20% between processes here), so the ratio of one process says little.
-const PROCESSES: usize = 12;
-
-/// Runs the kernels of the module at `path` against `rewritten` in Node.
-fn runtime_cost(path: &Path, rewritten: &[u8], profile: Profile, variant: &str) {
+/// Runs the workloads of `suite` of the module at `path` against
+/// `rewritten` in Node, in separate processes: V8's code placement differs
+/// from one process to the next (the same original function's best time
+/// varied by 20% between processes here), so the ratio of one process says
+/// little.
+fn runtime_cost(suite: &Suite, path: &Path, rewritten: &[u8], variant: &str) {
     let dir = std::env::temp_dir().join(format!("rewrite-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let rewritten_path = dir.join("kernels.rewritten.wasm");
+    let rewritten_path = dir.join("rewritten.wasm");
     std::fs::write(&rewritten_path, rewritten).unwrap();
     let harness = dir.join("harness.mjs");
     std::fs::write(&harness, HARNESS).unwrap();
-    let (kernels, rounds) = match profile {
-        Profile::Release => ([("fib", 30), ("sieve", 5_000_000), ("sha256", 1024)], 15),
-        Profile::Debug => ([("fib", 29), ("sieve", 1_000_000), ("sha256", 64)], 9),
-    };
-    let mut ratios = vec![Vec::new(); kernels.len()];
-    for process in 0..PROCESSES {
+    let workloads = suite.workloads;
+    let mut ratios = vec![Vec::new(); workloads.len()];
+    for process in 0..suite.processes {
         // Half the processes compile the rewritten module first.
         let rewritten_first = if process % 2 == 1 { "1" } else { "0" };
         let run = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
+            .arg("--no-warnings")
             .arg(&harness)
             .args([path, &rewritten_path])
-            .args([rounds.to_string(), rewritten_first.to_string()])
-            .args(kernels.iter().map(|(name, arg)| format!("{name}={arg}")))
+            .args([suite.rounds.to_string(), rewritten_first.to_string()])
+            .args(workloads.iter().map(|(name, arg)| format!("{name}={arg}")))
             .output()
             .unwrap();
         assert!(
@@ -196,20 +300,23 @@ fn runtime_cost(path: &Path, rewritten: &[u8], profile: Profile, variant: &str) 
             .split_whitespace()
             .filter_map(|s| s.parse().ok())
             .collect();
-        assert_eq!(times.len(), 2 * kernels.len(), "harness output {line}");
+        assert_eq!(times.len(), 2 * workloads.len(), "harness output {line}");
         for (ratios, pair) in ratios.iter_mut().zip(times.chunks_exact(2)) {
             ratios.push(pair[1] / pair[0]);
         }
     }
-    let figures: Vec<String> = kernels
+    let figures: Vec<String> = workloads
         .iter()
         .zip(&mut ratios)
         .map(|((name, arg), ratios)| format!("{name}({arg}) {}", spread(ratios)))
         .collect();
     println!(
-        "node kernels {profile} {variant}: {} \
-         (rewritten/original: median [min-max] of {PROCESSES} processes, each the best of {rounds} rounds)",
-        figures.join("; ")
+        "node {} {variant}: {} \
+         (rewritten/original: median [min-max] of {} processes, each the best of {} rounds)",
+        suite.name,
+        figures.join("; "),
+        suite.processes,
+        suite.rounds,
     );
     std::fs::remove_dir_all(dir).ok();
 }

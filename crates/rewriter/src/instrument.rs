@@ -7,12 +7,12 @@
 //!   block (type [] -> results)      ;; the original body, its `end` included
 //!     ... try (type T)  call f  catch $tag  i32.const NEW  i32.const ORIG  br $unwind  end
 //!     ... <args>                        ;; was `call $panic  unreachable`:
-//!     i32.const NEW  i32.const ORIG  i32.const FUNC
-//!     local.get 0 ... local.get N-1  call $trampoline  return  unreachable
+//!     i32.const NEW  i32.const ORIG  <the recorder's arguments>
+//!     call $trampoline  return  unreachable
 //!   end
 //!   return
 //! end
-//! i32.const FUNC  local.get 0 ... local.get N-1  call $recorder
+//! <the recorder's arguments: FUNC, the locals the site records>  call $recorder
 //! throw $tag
 //! ```
 //!
@@ -22,20 +22,20 @@
 //! the landing pad returns zeros to the caller, which checks in turn.
 //!
 //! Cold sites (calls followed by `unreachable`, trap points that start
-//! unwinding at once) pass every local to a trampoline instead of branching
-//! to the landing pad, so that no local is kept alive across the cold call
-//! (see `runtime::recorders`); functions with many locals branch instead.
-//! Sites of those that leave locals out (see `crate::stale`) branch to a
-//! block inside `$unwind` whose end sets the locals to zero and marks them
-//! missing, on the way to the landing pad:
+//! unwinding at once) pass the locals they record to a trampoline instead of
+//! branching to the landing pad, so that no local is kept alive across the
+//! cold call (see `runtime::recorders`). The others branch to the landing
+//! pad of the locals they record, one `$unwind` block per set:
 //!
 //! ```text
-//! block $unwind (type [] -> [i32 i32])
-//!   block $set (type [] -> [i32 i32])   ;; one per set of locals left out
+//! block $pad1 (type [] -> [i32 i32])      ;; one per set of recorded locals
+//!   block $pad0 (type [] -> [i32 i32])
 //!     block (type [] -> results)  ...  end  return
 //!   end
-//!   i32.const 0  local.tee A  local.set B  i32.const SET  global.set $stale
+//!   i32.const FUNC  i32.const N  (i32.const GAP local.get L)*  i32.const TAIL
+//!   call $recorder  throw $tag
 //! end
+//! ...
 //! ```
 
 use wasm_encoder::{BlockType, Encode, InstructionSink};
@@ -44,6 +44,7 @@ use wasmparser::{Operator, ValType};
 use crate::Options;
 use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
+use crate::locals::LocalSet;
 use crate::module::ModuleInfo;
 use crate::runtime::{
     Frame, G, Recorders, Rt, Runtime, divisor_check, helper_for, kind, pushed_constant, signature,
@@ -152,21 +153,16 @@ pub(crate) fn instrument(
         &[],
         &[wasm_encoder::ValType::I32, wasm_encoder::ValType::I32],
     );
-    // `$unwind` (the landing pad follows its end), then inside it a block
-    // per set of locals that sites leave out (its end sets them to zero on
-    // the way to the pad), the first innermost.
-    let stale_sets = cx.recorders.stale_sets(func);
-    for _ in 0..=stale_sets.len() {
+    // A block per landing pad (each pad follows its end), the innermost
+    // first.
+    let pads = cx.recorders.pads(func);
+    for _ in pads {
         out.push(0x02);
         BlockType::FunctionType(unwind_type).encode(&mut out);
     }
     // How many labels past the inner block the site at `original` branches
-    // to: the block of the locals it leaves out, or `$unwind`.
-    let pad_depth = |original: u32| {
-        let stale = cx.recorders.stale(func, original);
-        let set = stale_sets.iter().position(|&p| p == stale);
-        set.unwrap_or(stale_sets.len()) as u32
-    };
+    // to: its landing pad's.
+    let pad_depth = |original: u32| cx.recorders.pad(func, original) as u32;
     out.push(0x02);
     match frame.results.as_slice() {
         [] => BlockType::Empty,
@@ -187,7 +183,7 @@ pub(crate) fn instrument(
         s.i32_const(limit as i32).i32_gt_u().if_(BlockType::Empty);
         s.i32_const(kind::CALL_DEPTH);
         let original = (ops_start - start) as u32;
-        match cold.trampoline(trap, original) {
+        match cold.trampoline(original) {
             Some(t) => cold.call(&mut out, t, new, original),
             // Inside the `if`: one block more than the body's own.
             None => guard.call(
@@ -231,21 +227,15 @@ pub(crate) fn instrument(
                     decrement(&mut out, call_depth);
                 }
                 out.push(0x0f); // return
-                for (i, &stale) in stale_sets.iter().enumerate() {
-                    out.push(0x0b); // end of the set's block
-                    let mut s = InstructionSink::new(&mut out);
-                    forget(&mut s, &frame.locals, stale, cx.runtime.global(G::Stale));
-                    if i + 1 < stale_sets.len() {
-                        s.br((stale_sets.len() - 1 - i) as u32); // to `$unwind`
+                for locals in pads {
+                    out.push(0x0b); // end of the pad's block
+                    if let (true, Guard::Check { unwinding }) = (guarded, guard) {
+                        let mut s = InstructionSink::new(&mut out);
+                        s.global_get(unwinding).i32_eqz().if_(BlockType::Empty);
+                        s.unreachable().end();
                     }
+                    landing_pad(&cold, guard, locals, &mut out)?;
                 }
-                out.push(0x0b); // end $unwind
-                if let (true, Guard::Check { unwinding }) = (guarded, guard) {
-                    let mut s = InstructionSink::new(&mut out);
-                    s.global_get(unwinding).i32_eqz().if_(BlockType::Empty);
-                    s.unreachable().end();
-                }
-                landing_pad(&cold, guard, &mut out)?;
                 out.push(0x0b);
                 continue;
             }
@@ -341,7 +331,7 @@ pub(crate) fn instrument(
                 };
                 s.if_(BlockType::Empty);
                 s.i32_const(kind);
-                match cold.trampoline(trap, original) {
+                match cold.trampoline(original) {
                     Some(t) => cold.call(&mut out, t, new, original),
                     None => guard.call(&mut out, trap_type, trap, new, original, site_depth + 1),
                 }
@@ -353,7 +343,7 @@ pub(crate) fn instrument(
             // `unreachable` stays after the check: it traps if unwinding is
             // off (a second trap re-raises inside the runtime instead).
             Some(rt @ Rt::Unreachable) => {
-                match cold.trampoline(trap, original) {
+                match cold.trampoline(original) {
                     Some(t) => {
                         InstructionSink::new(&mut out).i32_const(kind::UNREACHABLE);
                         cold.call(&mut out, t, new, original);
@@ -374,9 +364,7 @@ pub(crate) fn instrument(
                 let mut peek = ops.clone();
                 let noreturn = matches!(peek.read(), Ok(Operator::Unreachable));
                 let trampoline = match op {
-                    Operator::Call { function_index } if noreturn => {
-                        cold.trampoline(function_index, original)
-                    }
+                    Operator::Call { .. } if noreturn => cold.trampoline(original),
                     _ => None,
                 };
                 // The trampoline makes the call and records the frame.
@@ -524,15 +512,17 @@ fn call_type(
     Ok(types.func(&params, &convert(ty.results())?))
 }
 
-/// The landing pad, after `$unwind` left (new, orig): records the frame,
-/// then returns zeros, or rethrows the tag.
-fn landing_pad(cold: &Cold<'_>, guard: Guard, out: &mut Vec<u8>) -> Result<(), Error> {
+/// A landing pad, after its block left (new, orig): records the frame with
+/// `locals`, then returns zeros, or rethrows the tag (either way the code
+/// after it is unreachable, so the next pad's block can end there).
+fn landing_pad(
+    cold: &Cold<'_>,
+    guard: Guard,
+    locals: &LocalSet,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
     let mut s = InstructionSink::new(out);
-    s.i32_const(cold.func as i32);
-    for i in 0..cold.frame.locals.len() as u32 {
-        s.local_get(i);
-    }
-    s.call(cold.recorders.recorder(&cold.frame.locals));
+    cold.recorders.record(&mut s, cold.func, cold.frame, locals);
     if let Guard::Try { tag } = guard {
         s.throw(tag);
         return Ok(());
@@ -545,47 +535,9 @@ fn landing_pad(cold: &Cold<'_>, guard: Guard, out: &mut Vec<u8>) -> Result<(), E
             ),
             0,
         )
-    })
-}
-
-/// On the way to the landing pad: sets the `stale` locals to zero and
-/// has the recorder write them as missing (global `stale_global`), so that
-/// the sites coming this way do not keep them alive. Locals of one type
-/// share their zero (`i32.const 0  local.tee a  local.set b`).
-fn forget(
-    s: &mut InstructionSink<'_>,
-    locals: &[wasm_encoder::ValType],
-    stale: u32,
-    stale_global: u32,
-) {
-    let mut types: Vec<wasm_encoder::ValType> = Vec::new();
-    for (i, ty) in locals.iter().enumerate() {
-        if has(stale, i) && !types.contains(ty) {
-            types.push(*ty);
-        }
-    }
-    for ty in types {
-        // (A non-nullable reference has no zero: it stays as it is.)
-        if zeros(s, &[ty]).is_err() {
-            continue;
-        }
-        let same: Vec<u32> = (0..locals.len())
-            .filter(|&i| has(stale, i) && locals[i] == ty)
-            .map(|i| i as u32)
-            .collect();
-        if let Some((last, others)) = same.split_last() {
-            for &i in others {
-                s.local_tee(i);
-            }
-            s.local_set(*last);
-        }
-    }
-    s.i32_const(stale as i32).global_set(stale_global);
-}
-
-/// Whether the set of locals `set` has local `i`.
-fn has(set: u32, i: usize) -> bool {
-    1u32.checked_shl(i as u32).unwrap_or(0) & set != 0
+    })?;
+    s.return_();
+    Ok(())
 }
 
 /// What a cold site needs to record its frame through a trampoline.
@@ -597,30 +549,20 @@ struct Cold<'a> {
 }
 
 impl Cold<'_> {
-    /// The trampoline for a call of `callee` that does not return normally,
-    /// from the cold site `original` bytes into the body.
-    fn trampoline(&self, callee: u32, original: u32) -> Option<u32> {
-        let stale = self.recorders.stale(self.func, original);
-        self.recorders.trampoline(callee, self.frame, stale)
+    /// The trampoline of the cold site `original` bytes into the body.
+    fn trampoline(&self, original: u32) -> Option<u32> {
+        self.recorders.trampoline(self.func, original)
     }
 
     /// Calls `trampoline` with the callee's arguments (already pushed), the
-    /// site's offsets and every local, then returns: no local stays live
-    /// across the cold call. A stale local is passed as a zero (the
-    /// trampoline has it recorded as missing), so the site does not keep it
-    /// alive.
+    /// site's offsets and the locals it records, then returns: no local
+    /// stays live across the cold call.
     fn call(&self, out: &mut Vec<u8>, trampoline: u32, new: u32, original: u32) {
-        let stale = self.recorders.stale(self.func, original);
+        let locals = self.recorders.recorded(self.func, original);
         let mut s = InstructionSink::new(out);
-        s.i32_const(new as i32)
-            .i32_const(original as i32)
-            .i32_const(self.func as i32);
-        for (i, ty) in self.frame.locals.iter().enumerate() {
-            // (A non-nullable reference has no zero; it is passed as it is.)
-            if !(has(stale, i) && zeros(&mut s, &[*ty]).is_ok()) {
-                s.local_get(i as u32);
-            }
-        }
+        s.i32_const(new as i32).i32_const(original as i32);
+        let none = LocalSet::default();
+        Recorders::push_arguments(&mut s, self.func, self.frame, locals.unwrap_or(&none));
         s.call(trampoline).return_();
     }
 }

@@ -41,6 +41,7 @@ mod dwarf;
 mod error;
 mod indirect;
 mod instrument;
+mod locals;
 mod module;
 mod named_locals;
 mod runtime;
@@ -72,7 +73,10 @@ pub struct Options {
     pub check_indirect_calls: bool,
     /// How a trap unwinds the frames above it.
     pub unwind: Unwind,
-    /// Record every local in every frame. By default a local the program
+    /// Which locals each frame records.
+    pub record_locals: RecordLocals,
+    /// With [`RecordLocals::All`], record every local in every frame. By
+    /// default a local the program
     /// never reads again at a site is recorded as missing there when
     /// keeping it would cost run time around a loop: when its value is left
     /// over from an earlier iteration of a loop around the site (a sieve ran
@@ -80,6 +84,24 @@ pub struct Options {
     /// loop without calls before the site assigned it and the DWARF names
     /// it in no variable there (SHA-256: 1.17x, 1.00x).
     pub keep_stale_locals: bool,
+}
+
+/// Which params and locals a frame records where (the others are recorded
+/// as missing). Recording a local keeps it alive up to the site (a call, a
+/// trap point) where it is recorded, and what V8's optimized code keeps
+/// alive that the program no longer needs costs run time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RecordLocals {
+    /// At each site, the locals the input's DWARF names there: a variable's
+    /// location in scope there, or a frame base. Functions the DWARF does
+    /// not describe (and modules without DWARF) record their params.
+    #[default]
+    Named,
+    /// The params, everywhere.
+    Params,
+    /// Every param and local, everywhere (but see
+    /// [`Options::keep_stale_locals`]).
+    All,
 }
 
 /// How a trap unwinds the Wasm frames between it and the entry point, each

@@ -58,7 +58,13 @@ struct Opts {
     /// exception handling itself).
     #[arg(long, value_enum, default_value_t = UnwindArg::Auto)]
     unwind: UnwindArg,
-    /// Record every local in every frame. By default a local the program
+    /// Which locals each frame records: `named` (at each call and trap
+    /// point, those the DWARF names there; params where there is no DWARF),
+    /// `params`, or `all`. Each local recorded is kept alive up to the
+    /// sites that record it, which costs run time (README has the figures).
+    #[arg(long, value_enum, default_value_t = RecordLocalsArg::Named)]
+    record_locals: RecordLocalsArg,
+    /// With `--record-locals all`, record every local in every frame. By default a local the program
     /// never reads again is recorded as missing where keeping it would slow
     /// a loop: a value left over from an earlier iteration, or one a loop
     /// without calls left that no DWARF variable lives in.
@@ -75,6 +81,24 @@ enum UnwindArg {
     Auto,
     Exceptions,
     Checks,
+}
+
+/// The values of `--record-locals`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum RecordLocalsArg {
+    Named,
+    Params,
+    All,
+}
+
+impl From<RecordLocalsArg> for rewriter::RecordLocals {
+    fn from(arg: RecordLocalsArg) -> Self {
+        match arg {
+            RecordLocalsArg::Named => rewriter::RecordLocals::Named,
+            RecordLocalsArg::Params => rewriter::RecordLocals::Params,
+            RecordLocalsArg::All => rewriter::RecordLocals::All,
+        }
+    }
 }
 
 impl From<UnwindArg> for rewriter::Unwind {
@@ -132,6 +156,7 @@ fn run(opts: &Opts) -> Result<()> {
         check_indirect_calls: opts.check_indirect_calls,
         unwind: opts.unwind.into(),
         keep_stale_locals: opts.keep_stale_locals,
+        record_locals: opts.record_locals.into(),
     };
     let out =
         rewriter::rewrite(&input, &options).with_context(|| format!("rewriting {input_name}"))?;

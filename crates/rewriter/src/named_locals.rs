@@ -14,6 +14,7 @@ use std::ops::Range;
 use gimli::{AttributeValue, EndianSlice, LittleEndian, Operation};
 
 use crate::dwarf::Sections;
+use crate::locals::LocalSet;
 use crate::module::ModuleInfo;
 
 type Reader<'a> = EndianSlice<'a, LittleEndian>;
@@ -23,9 +24,8 @@ type Reader<'a> = EndianSlice<'a, LittleEndian>;
 pub(crate) struct NamedLocals {
     /// Defined function index -> where its locals are named: over a code
     /// range (of a location list entry, or of the scope of a single
-    /// location expression), in DWARF addresses, these locals (bit `i`:
-    /// local `i`).
-    functions: HashMap<usize, Vec<(Range<u64>, u32)>>,
+    /// location expression), in DWARF addresses, these locals.
+    functions: HashMap<usize, Vec<(Range<u64>, LocalSet)>>,
 }
 
 impl NamedLocals {
@@ -169,15 +169,15 @@ impl NamedLocals {
         let named = self.functions.entry(func).or_default();
         if let AttributeValue::Exprloc(expr) = value {
             let locals = locals_in(expr, unit.encoding())?;
-            if locals != 0 {
-                named.extend(scope.iter().map(|r| (r.clone(), locals)));
+            if !locals.is_empty() {
+                named.extend(scope.iter().map(|r| (r.clone(), locals.clone())));
             }
             return Ok(());
         }
         if let Some(mut list) = dwarf.attr_locations(unit, value)? {
             while let Some(entry) = list.next()? {
                 let locals = locals_in(entry.data, unit.encoding())?;
-                if locals != 0 {
+                if !locals.is_empty() {
                     named.push((entry.range.begin..entry.range.end, locals));
                 }
             }
@@ -186,25 +186,31 @@ impl NamedLocals {
     }
 
     /// The locals of defined function `func` that its DWARF names at DWARF
-    /// address `pc`; every local when its DWARF is unknown.
-    pub fn at(&self, func: usize, pc: u64) -> u32 {
-        match self.functions.get(&func) {
-            Some(named) => named
-                .iter()
-                .filter(|(range, _)| range.contains(&pc))
-                .fold(0, |acc, (_, locals)| acc | locals),
-            None => u32::MAX,
+    /// address `pc`; `None` when its DWARF is unknown.
+    pub fn at(&self, func: usize, pc: u64) -> Option<LocalSet> {
+        let named = self.functions.get(&func)?;
+        let mut locals = LocalSet::default();
+        for (_, set) in named.iter().filter(|(range, _)| range.contains(&pc)) {
+            locals.union_with(set);
         }
+        Some(locals)
     }
 }
 
-/// The Wasm locals (below 32) a location expression reads.
-fn locals_in(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> gimli::Result<u32> {
-    let mut locals = 0;
+/// The Wasm locals a location expression reads.
+fn locals_in(
+    expr: gimli::Expression<Reader<'_>>,
+    encoding: gimli::Encoding,
+) -> gimli::Result<LocalSet> {
+    let mut locals = LocalSet::default();
     let mut ops = expr.operations(encoding);
     while let Some(op) = ops.next()? {
-        if let Operation::WasmLocal { index } = op {
-            locals |= 1u32.checked_shl(index).unwrap_or(0);
+        // (A function has at most 50,000 locals, wasmparser's limit: a
+        // larger index in malformed DWARF names nothing.)
+        if let Operation::WasmLocal { index } = op
+            && index < 50_000
+        {
+            locals.insert(index);
         }
     }
     Ok(locals)

@@ -150,10 +150,6 @@ pub(crate) enum G {
     Records,
     /// The end of the low region (0 without one).
     LowEnd,
-    /// The locals of the frame being recorded that are written as missing,
-    /// bit 0 for the next one; each value recorder shifts it, so it is 0
-    /// again once the frame is recorded. See `crate::stale`.
-    Stale,
     /// How many entry wrappers are running: a function the host can call
     /// through a table is an entry point only when none is.
     Entries,
@@ -692,8 +688,7 @@ impl Runtime {
         f
     }
 
-    /// A value recorder: type byte, then the i64 `push` leaves; or, if the
-    /// next local is stale, the missing type byte and zero.
+    /// A value recorder: type byte, then the i64 `push` leaves.
     fn value(&self, type_byte: i32, push: impl Fn(&mut InstructionSink<'_>)) -> Function {
         let mut f = Function::new([]);
         let mut s = f.instructions();
@@ -703,21 +698,11 @@ impl Runtime {
             .if_(wasm_encoder::BlockType::Empty);
         s.return_();
         s.end();
-        let (cursor, stale) = (self.g(G::Cursor), self.g(G::Stale));
-        let is_stale = |s: &mut InstructionSink<'_>| {
-            s.global_get(stale).i32_const(1).i32_and();
-        };
-        s.global_get(cursor).i32_const(0x01).i32_const(type_byte);
-        is_stale(&mut s);
-        s.select().i32_store8(MEM);
-        s.global_get(cursor).i64_const(0);
+        let cursor = self.g(G::Cursor);
+        s.global_get(cursor).i32_const(type_byte).i32_store8(MEM);
+        s.global_get(cursor);
         push(&mut s);
-        is_stale(&mut s);
-        s.select().i64_store(mem(1));
-        s.global_get(stale)
-            .i32_const(1)
-            .i32_shr_u()
-            .global_set(stale);
+        s.i64_store(mem(1));
         advance(&mut s, cursor, 9);
         s.end();
         f

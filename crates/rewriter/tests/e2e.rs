@@ -56,14 +56,18 @@ fn recorded_offsets_agree_with_the_address_map() {
 
 #[test]
 fn opt_in_checks_leave_real_programs_working() {
+    let all = || rewriter::Options {
+        record_locals: rewriter::RecordLocals::All,
+        ..Default::default()
+    };
     let options = rewriter::Options {
         check_memory: true,
         max_call_depth: Some(100_000),
-        ..Default::default()
+        ..all()
     };
     for profile in PROFILES {
         let input = std::fs::read(fixture(Fixture::DeepRecursion, profile)).unwrap();
-        let plain = rewriter::rewrite(&input, &rewriter::Options::default()).unwrap();
+        let plain = rewriter::rewrite(&input, &all()).unwrap();
         let checked = rewriter::rewrite(&input, &options).unwrap();
         let mut frames = Vec::new();
         for (name, module) in [("plain", plain.module), ("checked", checked.module)] {
@@ -94,11 +98,13 @@ fn opt_in_checks_leave_real_programs_working() {
     }
 }
 
-/// Rewrites a fixture into the test's scratch directory.
+/// Rewrites a fixture into the test's scratch directory, recording every
+/// local.
 fn rewritten(kind: Fixture, profile: Profile, unwind: Unwind) -> (PathBuf, Vec<u8>) {
     let input = std::fs::read(fixture(kind, profile)).unwrap();
     let options = rewriter::Options {
         unwind,
+        record_locals: rewriter::RecordLocals::All,
         ..Default::default()
     };
     let out =

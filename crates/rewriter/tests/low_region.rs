@@ -58,10 +58,15 @@ fn stack_first_module(memory: &str, stack: u32) -> String {
     )
 }
 
-/// Writes the module and its rewrite; returns their paths.
+/// Writes the module and its rewrite (recording every local); returns their
+/// paths.
 fn modules(name: &str, wat: &str) -> (PathBuf, PathBuf) {
     let module = wat::parse_str(wat).unwrap();
-    let (a, b, _) = rewrite_pair(name, &module, &rewriter::Options::default());
+    let options = rewriter::Options {
+        record_locals: rewriter::RecordLocals::All,
+        ..Default::default()
+    };
+    let (a, b, _) = rewrite_pair(name, &module, &options);
     (a, b)
 }
 
@@ -228,7 +233,11 @@ fn an_out_of_memory_crash_leaves_a_dump_with_every_frame() {
     for profile in Profile::ALL {
         let what = format!("out-of-memory {profile}");
         let input = std::fs::read(fixture(Fixture::OutOfMemory, profile)).unwrap();
-        let out = rewriter::rewrite(&input, &rewriter::Options::default()).unwrap();
+        let options = rewriter::Options {
+            record_locals: rewriter::RecordLocals::All,
+            ..Default::default()
+        };
+        let out = rewriter::rewrite(&input, &options).unwrap();
         let rewritten = scratch(&format!("out-of-memory-{profile}.rewritten.wasm"));
         std::fs::write(&rewritten, &out.module).unwrap();
         let run_of = |module: &PathBuf| {

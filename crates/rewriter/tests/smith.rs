@@ -80,6 +80,17 @@ proptest! {
     }
 
     #[test]
+    fn recording_every_local_or_the_params(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
+        for record_locals in [rewriter::RecordLocals::All, rewriter::RecordLocals::Params] {
+            let options = rewriter::Options {
+                record_locals,
+                ..Default::default()
+            };
+            check(one_memory(), &options, &seed)?;
+        }
+    }
+
+    #[test]
     fn with_every_opt_in_check(seed in prop::collection::vec(any::<u8>(), 64..4096)) {
         let options = rewriter::Options {
             check_memory: true,

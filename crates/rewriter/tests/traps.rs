@@ -140,11 +140,13 @@ fn node_script(script: &str, args: &[&PathBuf]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// `wat` and its rewrite with the default options but `unwind`, in files
-/// named after `name`.
-fn rewrite_default(name: &str, wat: &str, unwind: Unwind) -> (PathBuf, PathBuf) {
+/// `wat` and its rewrite with the default options but `unwind`, recording
+/// every local (these modules have no DWARF to name any), in files named
+/// after `name`.
+fn rewrite_all_locals(name: &str, wat: &str, unwind: Unwind) -> (PathBuf, PathBuf) {
     let options = Options {
         unwind,
+        record_locals: rewriter::RecordLocals::All,
         ..Options::default()
     };
     rewrite_in_mode(name, wat, &options)
@@ -156,7 +158,7 @@ fn each_trap_is_re_raised_unchanged_and_recorded() {
 }
 
 fn each_trap_with(unwind: Unwind) {
-    let (original, rewritten) = rewrite_default("traps-each", MODULE, unwind);
+    let (original, rewritten) = rewrite_all_locals("traps-each", MODULE, unwind);
     // (export, argument that makes it trap, the inner function's index)
     // (export, argument that makes it trap, the inner function's index, the trap, in the
     // spec's words)
@@ -217,7 +219,7 @@ fn a_second_trap_keeps_the_first_dump() {
 }
 
 fn second_trap_with(unwind: Unwind) {
-    let (_, rewritten) = rewrite_default("traps-second", MODULE, unwind);
+    let (_, rewritten) = rewrite_all_locals("traps-second", MODULE, unwind);
     let script = r#"
 import { readFileSync, writeFileSync } from 'node:fs';
 const [module, first, second] = process.argv.slice(1);
@@ -426,7 +428,7 @@ fn host_exceptions_pass_through_unchanged() {
 }
 
 fn host_exceptions_with(unwind: Unwind) {
-    let (_, rewritten) = rewrite_default("host-call", HOST_CALL, unwind);
+    let (_, rewritten) = rewrite_all_locals("host-call", HOST_CALL, unwind);
     // The host throws through the Wasm frames once; then a division traps.
     let script = r#"
 import { readFileSync } from 'node:fs';
@@ -534,7 +536,7 @@ const DIVIDE_A_RESULT: &str = r#"
 #[test]
 fn a_division_right_after_a_call_is_a_trap_point() {
     for unwind in UNWINDS {
-        let (original, rewritten) = rewrite_default("divide-a-result", DIVIDE_A_RESULT, unwind);
+        let (original, rewritten) = rewrite_all_locals("divide-a-result", DIVIDE_A_RESULT, unwind);
         let before = NodeCommand::new(&original)
             .invoke("run")
             .invoke_args(&["0"])
@@ -571,6 +573,7 @@ fn stale_locals_in_a_loop_are_missing_unless_kept() {
             let options = Options {
                 unwind,
                 keep_stale_locals,
+                record_locals: rewriter::RecordLocals::All,
                 ..Options::default()
             };
             let name = format!("stale-{keep_stale_locals}");
@@ -609,7 +612,7 @@ const TABLE: &str = r#"
 #[test]
 fn a_function_the_host_calls_through_a_table_is_an_entry_point() {
     for unwind in UNWINDS {
-        let (original, rewritten) = rewrite_default("table", TABLE, unwind);
+        let (original, rewritten) = rewrite_all_locals("table", TABLE, unwind);
         // Each call in an instance of its own: table slot 0, slot 1, the
         // export; a call that does not trap first; `$div` got another way
         // (the trap, no dump), then the export.
@@ -674,5 +677,48 @@ console.log(JSON.stringify(messages));
             "{unwind:?}: no entry, no dump"
         );
         assert_eq!(frames(&outs[5]), run, "{unwind:?}: the next trap dumps");
+    }
+}
+
+/// `$wide` with `n` i64 locals, local `i` set to `i * 1000 + 7`, calls `$fail`
+/// (a division by zero), leaving every one of them live there.
+fn wide_frame(n: usize) -> String {
+    let locals = "(local i64)".repeat(n);
+    let sets: String = (0..n)
+        .map(|i| format!("(local.set {} (i64.const {}))", i + 1, i * 1000 + 7))
+        .collect();
+    let uses: String = (0..n)
+        .map(|i| format!("(local.get {}) i64.add ", i + 1))
+        .collect();
+    format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (func $fail (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+  (func $wide (param i32) (result i64) {locals}
+    {sets}
+    (drop (call $fail (local.get 0)))
+    i64.const 0 {uses})
+  (func (export "run") (param i32) (result i64) (call $wide (local.get 0))))"#
+    )
+}
+
+#[test]
+fn a_frame_wider_than_one_recorder_is_recorded_whole() {
+    // Past 400 values a frame is recorded by a recorder and appenders.
+    let n = 900;
+    for unwind in UNWINDS {
+        let (_, rewritten) = rewrite_all_locals("wide-frame", &wide_frame(n), unwind);
+        let run = NodeCommand::new(&rewritten)
+            .invoke("run")
+            .invoke_args(&["0"])
+            .run();
+        assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{unwind:?}");
+        let dump = CoreDump::parse(run.core.as_deref().expect("core")).unwrap();
+        let frames = &dump.threads()[0].frames;
+        let expected: Vec<Value> = std::iter::once(Value::I32(0))
+            .chain((0..n).map(|i| Value::I64((i * 1000 + 7) as i64)))
+            .collect();
+        assert_eq!(frames[1].func, 1, "{unwind:?}");
+        assert_eq!(frames[1].locals, expected, "{unwind:?}");
     }
 }

@@ -1,30 +1,35 @@
 //! Frame recorders and cold-path trampolines: functions that record a frame
-//! from its locals passed as arguments.
+//! from the locals a site passes them.
 //!
-//! A *recorder* takes `(new, orig, func, locals...)` and records one frame;
-//! there is one per list of local types (most functions share one), and the
-//! landing pad of every instrumented function calls it.
+//! Which locals a site records is planned here, site by site ([`Locals`]):
+//! recording a local keeps it alive up to the site, and every local kept
+//! alive that the program itself no longer needs costs run time in V8's
+//! optimized code (on an SQLite build, recording every local at every call
+//! made queries 1.34x slower; recording none, 1.00x). The locals a site does
+//! not record are written as missing.
+//!
+//! A *recorder* takes `(new, orig, func, nlocals, (gap, value)*, tail)`:
+//! the frame header, then each recorded local's value after the `gap`
+//! locals before it that are not recorded, and the `tail` after the last.
+//! There is one per list of recorded value types, shared by every function.
+//!
+//! Sites that branch to a landing pad branch to the pad of the locals they
+//! record: a function has one pad per set of locals its sites record (at
+//! most [`MAX_PADS`]). A local is then kept alive only up to the sites that
+//! record it.
 //!
 //! A *trampoline* stands for a call that never returns normally: a call to a
 //! function followed by `unreachable` (a panic), or the start of a trap. It
-//! takes the callee's arguments, then `(new, orig, func, locals...)`, makes
-//! the call, and records the caller's frame when it unwinds (it catches the
-//! tag and throws it again, or, unwinding with checks, sees the flag when
-//! the call returns).
-//! Because the locals are arguments, none of them stays live across the cold
-//! call. Branching to the landing pad instead keeps them live across it, and
-//! V8's TurboFan then spills them where they are defined, on the hot path:
-//! a recursive Fibonacci with an overflow check ran 1.31x the original that
-//! way, 1.08x with a trampoline. Each site passes every local (two bytes
-//! each), so only functions with at most [`MAX_PASSED_LOCALS`] get
-//! trampolines; the others branch to their landing pad.
-//!
-//! A cold site with stale locals (see `crate::stale`) passes zeros for them
-//! and calls a trampoline of its own, which sets [`G::Stale`] before it
-//! records the frame, so that the value recorders write them as missing.
-//! A site that branches to a landing pad leaves locals out through one of
-//! at most [`MAX_STALE_SETS`] blocks of its function: on the way to the pad
-//! each sets its locals to zero and [`G::Stale`] to them (`instrument`).
+//! takes the callee's arguments, then the recorder's, makes the call, and
+//! records the caller's frame when it unwinds (it catches the tag and throws
+//! it again, or, unwinding with checks, sees the flag when the call
+//! returns). Because the locals are arguments, none of them stays live
+//! across the cold call. Branching to the landing pad instead keeps them
+//! live across it, and V8's TurboFan then spills them where they are
+//! defined, on the hot path: a recursive Fibonacci with an overflow check
+//! ran 1.31x the original that way, 1.08x with a trampoline. Each site
+//! passes its recorded locals (four bytes each), so only sites that record
+//! at most [`MAX_PASSED_LOCALS`] get trampolines.
 
 use std::collections::HashMap;
 
@@ -32,23 +37,36 @@ use wasm_encoder::{BlockType, Function, InstructionSink, ValType};
 use wasmparser::{Operator, OperatorsReader};
 
 use super::{G, Rt, Runtime, divisor_check, helper_for, pushed_constant};
-use crate::Options;
-use crate::analysis::LoopCalls;
+use crate::analysis::{LoopCalls, memory_access};
 use crate::error::{Error, unsupported};
+use crate::locals::LocalSet;
 use crate::module::ModuleInfo;
 use crate::named_locals::NamedLocals;
 use crate::stale::{MAX_ANALYZED_LOCALS, StaleLocals};
 use crate::types::TypeRegistry;
+use crate::{Options, RecordLocals};
 
-/// Functions with more params and locals than this record their frame at
-/// their landing pad only (code size: each trampoline call passes them all).
+/// Sites that record more locals than this branch to a landing pad
+/// (code size: each trampoline call passes them).
 pub(crate) const MAX_PASSED_LOCALS: usize = 10;
+
+/// A function has at most this many landing pads; the sites of the sets of
+/// locals recorded least often share one pad that records their union.
+pub(crate) const MAX_PADS: usize = 16;
+
+/// A recorder takes at most this many values (a function takes at most
+/// 1,000 params); a frame that records more is recorded by a recorder and
+/// appenders, each taking the next values.
+const MAX_RECORDED_VALUES: usize = 400;
 
 /// One generated function.
 #[derive(Debug)]
 enum Helper {
-    /// Records a frame with these local types.
-    Recorder(Vec<ValType>),
+    /// Records a frame whose recorded locals have these types (and, without
+    /// the header, appends to the frame being recorded).
+    Recorder { types: Vec<ValType>, header: bool },
+    /// `Fill(n)`: writes `n` missing locals.
+    Fill,
     /// Calls `callee`, then records the frame with the recorder `recorder`
     /// and returns zeros of `results` (the caller's results).
     Trampoline {
@@ -56,32 +74,42 @@ enum Helper {
         params: Vec<ValType>,
         callee_results: usize,
         recorder: u32,
-        locals: Vec<ValType>,
+        recorded: Vec<ValType>,
         results: Vec<ValType>,
-        /// The locals the recorder writes as missing (bit `i`: local `i`).
-        stale: u32,
     },
 }
 
-/// The recorders and trampolines of a module, numbered from a base index.
+/// The recorders and trampolines of a module, numbered from a base index,
+/// and the locals each site records.
 #[derive(Debug)]
 pub(crate) struct Recorders {
     base: u32,
     helpers: Vec<Helper>,
-    recorders: HashMap<Vec<ValType>, u32>,
-    /// (callee, local types, results, stale locals) -> trampoline.
-    trampolines: HashMap<(u32, Vec<ValType>, Vec<ValType>, u32), u32>,
-    /// (function, body-relative offset of a site) -> the locals it records
-    /// as missing, where there are any.
-    stale: HashMap<(u32, u32), u32>,
-    /// Function with a landing pad -> each set of stale locals some of its
-    /// sites leave out, in order.
-    stale_sets: HashMap<u32, Vec<u32>>,
+    /// (recorded value types, with the header) -> recorder.
+    recorders: HashMap<(Vec<ValType>, bool), u32>,
+    /// (callee, recorded value types, caller's results) -> trampoline.
+    trampolines: HashMap<(u32, Vec<ValType>, Vec<ValType>), u32>,
+    /// (function, body-relative offset of a site) -> what it records.
+    sites: HashMap<(u32, u32), Planned>,
+    /// Function with a landing pad -> the set of locals of each pad,
+    /// innermost first.
+    pads: HashMap<u32, Vec<LocalSet>>,
+}
+
+/// What one site records, and how.
+#[derive(Debug)]
+struct Planned {
+    locals: LocalSet,
+    /// Its landing pad (index into the function's pads), or `None` for a
+    /// site that calls a trampoline.
+    pad: Option<usize>,
+    trampoline: Option<u32>,
 }
 
 /// The local types (params first) and result types of a defined function.
 pub(crate) struct Frame {
     pub locals: Vec<ValType>,
+    pub params: usize,
     pub results: Vec<ValType>,
 }
 
@@ -91,6 +119,7 @@ impl Frame {
         let body = info.function_body(index);
         let sig = info.func_type(info.imported_funcs + index as u32)?;
         let mut locals = encoder_types(sig.params())?;
+        let params = locals.len();
         for group in body.get_locals_reader()? {
             let (count, ty) = group?;
             let ty = encoder_types(&[ty])?[0];
@@ -98,21 +127,85 @@ impl Frame {
         }
         Ok(Frame {
             locals,
+            params,
             results: encoder_types(sig.results())?,
         })
     }
 
-    /// Whether its cold sites call trampolines.
-    pub fn passes_locals(&self) -> bool {
-        self.locals.len() <= MAX_PASSED_LOCALS
+    /// Its locals whose values a recorder can write (numbers).
+    fn recordable(&self) -> LocalSet {
+        let mut set = LocalSet::default();
+        for (i, ty) in self.locals.iter().enumerate() {
+            if matches!(
+                ty,
+                ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64
+            ) {
+                set.insert(i as u32);
+            }
+        }
+        set
+    }
+}
+
+/// Which locals a site records, as [`RecordLocals`] says, for one function.
+struct Locals<'a> {
+    mode: RecordLocals,
+    frame: &'a Frame,
+    /// Locals a recorder can write at all.
+    recordable: LocalSet,
+    /// What the DWARF names, where the mode asks.
+    named: &'a NamedLocals,
+    /// The function's DWARF address and index.
+    pc: u64,
+    index: usize,
+    /// For [`RecordLocals::All`]: the analysis of locals to leave out.
+    stale: Option<(StaleLocals, bool)>,
+}
+
+impl Locals<'_> {
+    /// The locals the site `offset` bytes into the body records.
+    fn at(&mut self, offset: u32, cold: bool) -> LocalSet {
+        let params = || LocalSet::first(self.frame.params);
+        let mut set = match self.mode {
+            RecordLocals::Params => params(),
+            RecordLocals::Named => {
+                (self.named.at(self.index, self.pc + offset as u64)).unwrap_or_else(params)
+            }
+            RecordLocals::All => {
+                let mut all = LocalSet::first(self.frame.locals.len());
+                match &mut self.stale {
+                    // Stale locals at cold sites, where the frame passes
+                    // its locals to trampolines.
+                    Some((stale, true)) if cold => {
+                        all.remove_all(&LocalSet::from_mask(stale.stale_at(offset)));
+                    }
+                    // Loop values no variable lives in, where it does not.
+                    Some((stale, false)) => {
+                        let mut left_out = LocalSet::from_mask(stale.loop_values_at(offset));
+                        if let Some(named) = self.named.at(self.index, self.pc + offset as u64) {
+                            left_out.remove_all(&named);
+                            all.remove_all(&left_out);
+                        }
+                    }
+                    _ => {}
+                }
+                all
+            }
+        };
+        set = set.below(self.frame.locals.len());
+        let mut unrecordable = LocalSet::first(self.frame.locals.len());
+        unrecordable.remove_all(&self.recordable);
+        set.remove_all(&unrecordable);
+        set
     }
 }
 
 impl Recorders {
     /// Plans every recorder and trampoline the instrumented functions will
-    /// call, numbered from `base`. Trampolines are planned for the cold
-    /// sites `instrument` finds: calls to functions that can unwind followed
-    /// by `unreachable`, and trap points that start unwinding at once.
+    /// call, numbered from `base`, and what each site records. Trampolines
+    /// are planned for the cold sites `instrument` finds: calls to
+    /// functions that can unwind followed by `unreachable`, and trap points
+    /// that start unwinding at once.
     pub fn plan(
         info: &ModuleInfo<'_>,
         may_unwind: &[bool],
@@ -123,110 +216,129 @@ impl Recorders {
     ) -> Result<Self, Error> {
         let mut plan = Recorders {
             base,
-            helpers: Vec::new(),
+            helpers: vec![Helper::Fill],
             recorders: HashMap::new(),
             trampolines: HashMap::new(),
-            stale: HashMap::new(),
-            stale_sets: HashMap::new(),
+            sites: HashMap::new(),
+            pads: HashMap::new(),
         };
         let trap = rt.func(Rt::Trap);
-        let mut functions = Vec::new();
-        for (index, _) in may_unwind.iter().enumerate().filter(|(_, u)| **u) {
+        let instrumented: Vec<usize> = (0..may_unwind.len()).filter(|&i| may_unwind[i]).collect();
+        let named = match options.record_locals {
+            RecordLocals::Params => NamedLocals::default(),
+            _ => NamedLocals::read(info, &instrumented),
+        };
+        let code = info.code_payload_start();
+        for index in instrumented {
             let frame = Frame::of(info, index)?;
-            let recorder = plan.add_recorder(&frame.locals);
-            // (`instrument` refuses a function that has no zeros to return.)
-            if !has_zeros(&frame.results) {
-                continue;
-            }
-            // Trampolines leave out stale locals at cold sites in loops. A
-            // landing pad leaves out loop values that no variable lives in,
-            // in a function with a loop without calls, among its first 32
-            // locals.
-            let passes = frame.passes_locals();
-            let lean_pad = !passes
-                && loop_without_calls[index]
-                && frame.locals.len() <= MAX_ANALYZED_LOCALS
-                && !options.keep_stale_locals;
-            if !passes && !lean_pad {
-                continue;
-            }
-            let ops = info.function_body(index).get_operators_reader()?;
-            let sites = Sites::of(info, may_unwind, ops.clone(), info.body(index).start, trap)?;
-            let mut left_out = Vec::new();
-            if lean_pad || (sites.cold_in_loop && !options.keep_stale_locals) {
-                let mut stale =
-                    StaleLocals::analyze(ops, info.body(index).start, frame.locals.len())?;
-                left_out = match passes {
-                    true => (sites.cold.iter())
-                        .map(|site| (site.offset, stale.stale_at(site.offset)))
-                        .collect(),
-                    false => (sites.guarded.iter())
-                        .map(|&offset| (offset, stale.loop_values_at(offset)))
-                        .collect(),
-                };
-                left_out.retain(|&(_, locals)| locals != 0);
-            }
-            functions.push((index, frame, recorder, sites.cold, left_out));
-        }
-        // What the debug info names where landing pads could leave out
-        // loop values.
-        let wanted: Vec<usize> = (functions.iter())
-            .filter(|(_, frame, .., left_out)| !frame.passes_locals() && !left_out.is_empty())
-            .map(|(index, ..)| *index)
-            .collect();
-        let named = NamedLocals::read(info, &wanted);
-        for (index, frame, recorder, cold, mut left_out) in functions {
             let func = info.imported_funcs + index as u32;
-            let keep = |(offset, locals)| ((func, offset), locals);
-            if !frame.passes_locals() {
-                let pc = (info.body(index).start - info.code_payload_start()) as u64;
-                for (offset, locals) in &mut left_out {
-                    *locals &= !named.at(index, pc + *offset as u64);
-                }
-                left_out.retain(|&(_, locals)| locals != 0);
-                let sets = stale_sets(&mut left_out, MAX_STALE_SETS);
-                if !sets.is_empty() {
-                    plan.stale_sets.insert(func, sets);
-                }
-                plan.stale.extend(left_out.into_iter().map(keep));
-                continue;
+            let ops = info.function_body(index).get_operators_reader()?;
+            let start = info.body(index).start;
+            let sites = Sites::of(info, may_unwind, options, ops.clone(), start, trap)?;
+            // Without `keep_stale_locals`, recording every local leaves out
+            // stale locals at cold sites in loops where the frame passes
+            // its locals, and loop values where it branches to its pad.
+            let passes = frame.locals.len() <= MAX_PASSED_LOCALS;
+            let analyze = options.record_locals == RecordLocals::All
+                && !options.keep_stale_locals
+                && frame.locals.len() <= MAX_ANALYZED_LOCALS
+                && match passes {
+                    true => sites.cold_in_loop,
+                    false => loop_without_calls[index],
+                };
+            let stale = match analyze {
+                true => Some((
+                    StaleLocals::analyze(ops, start, frame.locals.len())?,
+                    passes,
+                )),
+                false => None,
+            };
+            let mut locals = Locals {
+                mode: options.record_locals,
+                recordable: frame.recordable(),
+                frame: &frame,
+                named: &named,
+                pc: (start - code) as u64,
+                index,
+                stale,
+            };
+            let mut planned = Vec::with_capacity(sites.list.len());
+            for site in sites.list {
+                let recorded = locals.at(site.offset, site.cold.is_some());
+                let trampoline = match site.cold {
+                    Some(cold)
+                        if recorded.len() <= MAX_PASSED_LOCALS
+                            && cold.params.len() <= MAX_RECORDED_VALUES
+                            && has_zeros(&frame.results) =>
+                    {
+                        Some(plan.add_trampoline(cold, &frame, &recorded))
+                    }
+                    _ => None,
+                };
+                planned.push((site.offset, recorded, trampoline));
             }
-            plan.stale.extend(left_out.into_iter().map(keep));
-            // (The call-depth check on entry is never in a loop.)
-            let entry = options.max_call_depth.map(|_| ColdSite::trap(0, trap));
-            for site in entry.into_iter().chain(cold) {
-                let stale = plan.stale(func, site.offset);
-                let key = (
-                    site.callee,
-                    frame.locals.clone(),
-                    frame.results.clone(),
-                    stale,
-                );
-                if !plan.trampolines.contains_key(&key) {
-                    let i = plan.base + plan.helpers.len() as u32;
-                    plan.helpers.push(Helper::Trampoline {
-                        callee: site.callee,
-                        params: site.params,
-                        callee_results: site.callee_results,
-                        recorder,
-                        locals: frame.locals.clone(),
-                        results: frame.results.clone(),
-                        stale,
-                    });
-                    plan.trampolines.insert(key, i);
+            let pads = pads(
+                planned
+                    .iter_mut()
+                    .filter(|(.., t)| t.is_none())
+                    .map(|(_, set, _)| set),
+            );
+            for (offset, locals, trampoline) in planned {
+                if trampoline.is_none() {
+                    plan.add_recorders(&frame, &locals);
                 }
+                let pad = trampoline
+                    .is_none()
+                    .then(|| pads.iter().position(|p| *p == locals))
+                    .flatten();
+                let site = Planned {
+                    locals,
+                    pad,
+                    trampoline,
+                };
+                plan.sites.insert((func, offset), site);
+            }
+            if !pads.is_empty() {
+                plan.pads.insert(func, pads);
             }
         }
         Ok(plan)
     }
 
-    fn add_recorder(&mut self, locals: &[ValType]) -> u32 {
-        if let Some(&i) = self.recorders.get(locals) {
+    /// Adds the recorders a frame recording `locals` calls, if new: one per
+    /// [`MAX_RECORDED_VALUES`] of them.
+    fn add_recorders(&mut self, frame: &Frame, locals: &LocalSet) {
+        for (types, header) in chunks(frame, locals) {
+            let key = (types, header);
+            if !self.recorders.contains_key(&key) {
+                let i = self.base + self.helpers.len() as u32;
+                let (types, header) = key.clone();
+                self.helpers.push(Helper::Recorder { types, header });
+                self.recorders.insert(key, i);
+            }
+        }
+    }
+
+    /// Adds the trampoline of a cold site that records `locals` (at most
+    /// [`MAX_PASSED_LOCALS`]), if new.
+    fn add_trampoline(&mut self, site: ColdSite, frame: &Frame, locals: &LocalSet) -> u32 {
+        self.add_recorders(frame, locals);
+        let recorded: Vec<ValType> = locals.iter().map(|i| frame.locals[i as usize]).collect();
+        let recorder = self.recorders[&(recorded.clone(), true)];
+        let key = (site.callee, recorded.clone(), frame.results.clone());
+        if let Some(&i) = self.trampolines.get(&key) {
             return i;
         }
         let i = self.base + self.helpers.len() as u32;
-        self.helpers.push(Helper::Recorder(locals.to_vec()));
-        self.recorders.insert(locals.to_vec(), i);
+        self.helpers.push(Helper::Trampoline {
+            callee: site.callee,
+            params: site.params,
+            callee_results: site.callee_results,
+            recorder,
+            recorded,
+            results: frame.results.clone(),
+        });
+        self.trampolines.insert(key, i);
         i
     }
 
@@ -235,55 +347,98 @@ impl Recorders {
         self.base + self.helpers.len() as u32
     }
 
-    /// The recorder of a frame with these local types.
-    pub fn recorder(&self, locals: &[ValType]) -> u32 {
-        self.recorders[locals]
+    /// The set of locals of each landing pad of function `func`, innermost
+    /// first.
+    pub fn pads(&self, func: u32) -> &[LocalSet] {
+        self.pads.get(&func).map_or(&[], Vec::as_slice)
     }
 
-    /// The locals the site `offset` bytes into the body of function `func`
-    /// records as missing: bit `i` for local `i`.
-    pub fn stale(&self, func: u32, offset: u32) -> u32 {
-        self.stale.get(&(func, offset)).copied().unwrap_or(0)
+    /// The landing pad the site `offset` bytes into the body of function
+    /// `func` branches to (0 for a site that calls a trampoline instead).
+    pub fn pad(&self, func: u32, offset: u32) -> usize {
+        let planned = self.sites.get(&(func, offset));
+        debug_assert!(planned.is_some(), "no site planned at {offset} in {func}");
+        planned.and_then(|p| p.pad).unwrap_or(0)
     }
 
-    /// Each set of stale locals some sites of function `func` (which has a
-    /// landing pad) leave out, in order.
-    pub fn stale_sets(&self, func: u32) -> &[u32] {
-        self.stale_sets.get(&func).map_or(&[], Vec::as_slice)
+    /// The trampoline of the cold site `offset` bytes into the body of
+    /// function `func`, if it has one.
+    pub fn trampoline(&self, func: u32, offset: u32) -> Option<u32> {
+        self.sites.get(&(func, offset)).and_then(|p| p.trampoline)
     }
 
-    /// The trampoline calling `callee` from a frame with these `stale`
-    /// locals, if one was planned.
-    pub fn trampoline(&self, callee: u32, frame: &Frame, stale: u32) -> Option<u32> {
-        let key = (callee, frame.locals.clone(), frame.results.clone(), stale);
-        self.trampolines.get(&key).copied()
+    /// The locals the site `offset` bytes into the body of `func` records.
+    pub fn recorded(&self, func: u32, offset: u32) -> Option<&LocalSet> {
+        self.sites.get(&(func, offset)).map(|p| &p.locals)
+    }
+
+    /// Pushes a recorder's arguments after `new` and `orig`, for a cold site
+    /// (which records at most [`MAX_PASSED_LOCALS`]): `func`, the frame's
+    /// local count, each local of `locals` after the count of those left
+    /// out before it, and the count left out after the last.
+    pub fn push_arguments(
+        s: &mut InstructionSink<'_>,
+        func: u32,
+        frame: &Frame,
+        locals: &LocalSet,
+    ) {
+        s.i32_const(func as i32)
+            .i32_const(frame.locals.len() as i32);
+        let end = push_values(s, frame, &locals.iter().collect::<Vec<_>>(), 0);
+        s.i32_const((frame.locals.len() as u32 - end) as i32);
+    }
+
+    /// Records the frame of function `func` with `locals`, `new` and
+    /// `orig` pushed: calls its recorder, then its appenders.
+    pub fn record(&self, s: &mut InstructionSink<'_>, func: u32, frame: &Frame, locals: &LocalSet) {
+        let all: Vec<u32> = locals.iter().collect();
+        let mut next = 0;
+        for (k, (types, header)) in chunks(frame, locals).into_iter().enumerate() {
+            if header {
+                s.i32_const(func as i32)
+                    .i32_const(frame.locals.len() as i32);
+            }
+            let values = &all[k * MAX_RECORDED_VALUES..][..types.len()];
+            next = push_values(s, frame, values, next);
+            // (Each takes the count left out after its last value: those up
+            // to the next one's first value, or to the end.)
+            let until = all.get((k + 1) * MAX_RECORDED_VALUES).copied();
+            let until = until.unwrap_or(frame.locals.len() as u32);
+            s.i32_const((until - next) as i32);
+            next = until;
+            s.call(self.recorders[&(types, header)]);
+        }
     }
 
     /// The helper functions, in index order: (type index, body).
     pub fn functions(&self, rt: &Runtime, types: &mut TypeRegistry) -> Vec<(u32, Function)> {
+        let fill = self.base;
         self.helpers
             .iter()
             .map(|helper| match helper {
-                Helper::Recorder(locals) => {
-                    let params = [&[ValType::I32; 3][..], locals].concat();
-                    (types.func(&params, &[]), recorder(rt, locals))
+                Helper::Fill => (types.func(&[ValType::I32], &[]), fill_missing(rt)),
+                Helper::Recorder {
+                    types: recorded,
+                    header,
+                } => {
+                    let params = recorder_params(recorded, *header);
+                    (
+                        types.func(&params, &[]),
+                        recorder(rt, fill, recorded, *header),
+                    )
                 }
                 Helper::Trampoline {
                     callee,
                     params,
                     callee_results,
                     recorder,
-                    locals,
+                    recorded,
                     results,
-                    stale,
                 } => {
-                    let all = [&params[..], &[ValType::I32; 3], locals].concat();
+                    let all = [&params[..], &recorder_params(recorded, true)].concat();
                     let mut f = Function::new([]);
                     let mut s = f.instructions();
                     let record = |s: &mut InstructionSink<'_>| {
-                        if *stale != 0 {
-                            s.i32_const(*stale as i32).global_set(rt.global(G::Stale));
-                        }
                         for i in params.len()..all.len() {
                             s.local_get(i as u32);
                         }
@@ -325,67 +480,76 @@ impl Recorders {
     }
 }
 
-/// How many sets of locals a landing pad may leave out, each for the sites
-/// whose own set holds it. Each costs code: the zeroing of its locals on
-/// the way to the pad, about 16 bytes and 2 per local.
-const MAX_STALE_SETS: usize = 2;
-
-/// Chooses at most `limit` sets of locals to leave out for the sites of one
-/// function, `(offset, locals it may leave out)` each, and has each site
-/// leave out the largest chosen set within its own, or nothing (dropped
-/// from `sites`). Greedy: each set chosen serves the most sites not yet
-/// served, then leaves out the most locals over all sites.
-fn stale_sets(sites: &mut Vec<(u32, u32)>, limit: usize) -> Vec<u32> {
-    let mut candidates: Vec<u32> = sites.iter().map(|&(_, set)| set).collect();
-    candidates.sort_unstable();
-    candidates.dedup();
-    let best = |chosen: &[u32], set: u32| {
-        chosen
-            .iter()
-            .filter(|&&c| c & !set == 0)
-            .max_by_key(|c| c.count_ones())
-            .copied()
-    };
-    // (sites served, locals left out over all sites)
-    let value = |chosen: &[u32]| {
-        sites.iter().fold((0, 0), |(served, left_out), &(_, set)| {
-            match best(chosen, set) {
-                Some(c) => (served + 1, left_out + c.count_ones()),
-                None => (served, left_out),
-            }
-        })
-    };
-    let mut chosen = Vec::new();
-    while chosen.len() < limit {
-        let now = value(&chosen);
-        let next = candidates
-            .iter()
-            .filter(|c| !chosen.contains(*c))
-            .map(|&c| (value(&[&chosen[..], &[c]].concat()), c))
-            .filter(|&(v, _)| v.1 > now.1)
-            // (The smaller set on a tie, so that the choice is stable.)
-            .max_by_key(|&(v, c)| (v, std::cmp::Reverse(c)));
-        match next {
-            Some((_, c)) => chosen.push(c),
-            None => break,
-        }
+/// Pushes each of `values` (local indices, increasing, from `next` on)
+/// after the count of locals left out before it; returns the index after
+/// the last.
+fn push_values(s: &mut InstructionSink<'_>, frame: &Frame, values: &[u32], mut next: u32) -> u32 {
+    debug_assert!(values.iter().all(|&i| (i as usize) < frame.locals.len()));
+    for &i in values {
+        s.i32_const((i - next) as i32).local_get(i);
+        next = i + 1;
     }
-    sites.retain_mut(|(_, set)| match best(&chosen, *set) {
-        Some(c) => {
-            *set = c;
-            true
-        }
-        None => false,
-    });
-    chosen.sort_unstable();
-    chosen
+    next
 }
 
-/// A cold site: where it is and what its trampoline calls.
+/// The recorders a frame recording `locals` calls: (value types, whether
+/// it writes the header), [`MAX_RECORDED_VALUES`] values each, at least one.
+fn chunks(frame: &Frame, locals: &LocalSet) -> Vec<(Vec<ValType>, bool)> {
+    let types: Vec<ValType> = locals.iter().map(|i| frame.locals[i as usize]).collect();
+    let mut chunks: Vec<(Vec<ValType>, bool)> = (types.chunks(MAX_RECORDED_VALUES))
+        .enumerate()
+        .map(|(k, chunk)| (chunk.to_vec(), k == 0))
+        .collect();
+    if chunks.is_empty() {
+        chunks.push((Vec::new(), true));
+    }
+    chunks
+}
+
+/// A recorder's params: `new, orig, func, nlocals` (with the header), a
+/// gap before each recorded value, and the gap after the last.
+fn recorder_params(recorded: &[ValType], header: bool) -> Vec<ValType> {
+    let mut params = vec![ValType::I32; if header { 4 } else { 0 }];
+    for &ty in recorded {
+        params.extend([ValType::I32, ty]);
+    }
+    params.push(ValType::I32);
+    params
+}
+
+/// Chooses the landing pads of one function from the sets of locals its
+/// sites record: one per set, the most used first, at most [`MAX_PADS`];
+/// the sites of the other sets record their union, in the last pad.
+fn pads<'a>(sets: impl Iterator<Item = &'a mut LocalSet>) -> Vec<LocalSet> {
+    let mut sets: Vec<&mut LocalSet> = sets.collect();
+    let mut counts: HashMap<&LocalSet, usize> = HashMap::new();
+    for set in &sets {
+        *counts.entry(&**set).or_default() += 1;
+    }
+    let mut by_use: Vec<(LocalSet, usize)> =
+        counts.into_iter().map(|(s, n)| (s.clone(), n)).collect();
+    // (The larger set first on a tie, so that the choice is stable.)
+    by_use.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    let mut pads: Vec<LocalSet> = by_use.into_iter().map(|(s, _)| s).collect();
+    if pads.len() > MAX_PADS {
+        let mut union = LocalSet::default();
+        for rest in &pads[MAX_PADS - 1..] {
+            union.union_with(rest);
+        }
+        let kept = pads[..MAX_PADS - 1].to_vec();
+        for set in &mut sets {
+            if !kept.contains(set) {
+                **set = union.clone();
+            }
+        }
+        pads = kept;
+        pads.push(union);
+    }
+    pads
+}
+
+/// A cold site's call: what its trampoline calls.
 struct ColdSite {
-    /// Body-relative offset of its instruction (the call, for a call
-    /// followed by `unreachable`).
-    offset: u32,
     callee: u32,
     /// The callee's param types and result count.
     params: Vec<ValType>,
@@ -393,11 +557,10 @@ struct ColdSite {
 }
 
 impl ColdSite {
-    /// A trap point at `offset`: its trampoline calls `trap` (the runtime's
+    /// A trap point: its trampoline calls `trap` (the runtime's
     /// `Trap(kind)`).
-    fn trap(offset: u32, trap: u32) -> Self {
+    fn trap(trap: u32) -> Self {
         ColdSite {
-            offset,
             callee: trap,
             params: vec![ValType::I32],
             callee_results: 0,
@@ -405,65 +568,90 @@ impl ColdSite {
     }
 }
 
-/// The sites of a body that `instrument` makes record the frame.
+/// One site `instrument` makes record the frame.
+struct Site {
+    /// Body-relative offset of its instruction (the call, for a call
+    /// followed by `unreachable`).
+    offset: u32,
+    /// For a cold site, what a trampoline would call.
+    cold: Option<ColdSite>,
+}
+
+/// The sites of a body.
 struct Sites {
-    /// The cold sites: trampolines where the function passes its locals.
-    cold: Vec<ColdSite>,
-    /// Body-relative offsets of every site that branches to the landing
-    /// pad where the function does not pass its locals: calls that can
-    /// unwind and trap points (the cold sites among them).
-    guarded: Vec<u32>,
+    list: Vec<Site>,
     /// Whether a cold site is inside a loop.
     cold_in_loop: bool,
 }
 
 impl Sites {
-    /// The sites of a body whose first byte is at `start`.
+    /// The sites of a body whose first byte is at `start`, as `instrument`
+    /// makes them: the call-depth check on entry, calls that can unwind,
+    /// trap points, and checked memory accesses.
     fn of(
         info: &ModuleInfo<'_>,
         may_unwind: &[bool],
+        options: &Options,
         mut ops: OperatorsReader<'_>,
         start: usize,
         trap: u32,
     ) -> Result<Self, Error> {
         let mut sites = Sites {
-            cold: Vec::new(),
-            guarded: Vec::new(),
+            list: Vec::new(),
             cold_in_loop: false,
         };
+        if options.max_call_depth.is_some() {
+            let entry = (ops.original_position() as usize - start) as u32;
+            sites.list.push(Site {
+                offset: entry,
+                cold: Some(ColdSite::trap(trap)),
+            });
+        }
         let mut loops = LoopCalls::default();
         // A call that can unwind, just read: (callee, offset), the callee
         // `None` for an indirect call.
-        let mut previous = None;
+        let mut previous: Option<(Option<u32>, u32)> = None;
         let mut constant = None;
         while !ops.eof() {
             let (op, offset) = ops.read_with_offset()?;
             let divisor = std::mem::replace(&mut constant, pushed_constant(&op));
             let relative = (offset as usize - start) as u32;
             loops.visit(&op);
-            let cold = match (&op, previous) {
+            if options.check_memory && memory_access(&op).is_some() {
+                sites.list.push(Site {
+                    offset: relative,
+                    cold: None,
+                });
+            }
+            let after_call = previous.is_some() && matches!(op, Operator::Unreachable);
+            match (&op, previous) {
+                // The call before becomes cold: a trampoline calls it.
                 (Operator::Unreachable, Some((Some(callee), call))) => {
                     let sig = info.func_type(callee)?;
-                    Some(ColdSite {
-                        offset: call,
-                        callee,
-                        params: encoder_types(sig.params())?,
-                        callee_results: sig.results().len(),
-                    })
+                    let site = sites.list.last_mut().filter(|s| s.offset == call);
+                    if let Some(site) = site {
+                        site.cold = Some(ColdSite {
+                            callee,
+                            params: encoder_types(sig.params())?,
+                            callee_results: sig.results().len(),
+                        });
+                        sites.cold_in_loop |= loops.in_loop();
+                    }
                 }
                 // (`instrument` leaves an `unreachable` after a guarded
                 // call as it is.)
-                (Operator::Unreachable, Some((None, _))) => None,
-                (Operator::Unreachable, None) => Some(ColdSite::trap(relative, trap)),
-                (op, _) if starts_trap(op, divisor) => Some(ColdSite::trap(relative, trap)),
-                _ => None,
-            };
-            let after_call = previous.is_some() && matches!(op, Operator::Unreachable);
-            let trap_point = !after_call && helper_for(&op, divisor).is_some();
-            if cold.is_some() {
-                sites.cold_in_loop |= loops.in_loop();
+                (Operator::Unreachable, Some((None, _))) => {}
+                (op, _) if !after_call && helper_for(op, divisor).is_some() => {
+                    let starts = matches!(op, Operator::Unreachable)
+                        || helper_for(op, divisor).and_then(divisor_check).is_some();
+                    sites.cold_in_loop |= starts && loops.in_loop();
+                    sites.list.push(Site {
+                        offset: relative,
+                        cold: starts.then(|| ColdSite::trap(trap)),
+                    });
+                }
+                _ => {}
             }
-            sites.cold.extend(cold);
             previous = match op {
                 Operator::Call { function_index } => function_index
                     .checked_sub(info.imported_funcs)
@@ -472,40 +660,55 @@ impl Sites {
                 Operator::CallIndirect { .. } | Operator::CallRef { .. } => Some((None, relative)),
                 _ => None,
             };
-            if trap_point || previous.is_some() {
-                sites.guarded.push(relative);
+            if previous.is_some() {
+                sites.list.push(Site {
+                    offset: relative,
+                    cold: None,
+                });
             }
         }
         Ok(sites)
     }
 }
 
-/// Whether `op` starts unwinding at once when it traps, without a helper
-/// that returns: a division checked inline (see [`divisor_check`]).
-fn starts_trap(op: &Operator<'_>, divisor: Option<i64>) -> bool {
-    helper_for(op, divisor).and_then(divisor_check).is_some()
-}
-
-/// `Recorder(new, orig, func, locals...)`: the frame header, then each
-/// local (as missing if [`G::Stale`] says so).
-fn recorder(rt: &Runtime, locals: &[ValType]) -> Function {
+/// `Fill(n)`: `n` missing locals.
+fn fill_missing(rt: &Runtime) -> Function {
     let mut f = Function::new([]);
     let mut s = f.instructions();
-    s.local_get(0).local_get(1).local_get(2);
-    s.i32_const(locals.len() as i32).call(rt.func(Rt::Frame));
-    for (i, ty) in locals.iter().enumerate() {
+    s.block(BlockType::Empty).loop_(BlockType::Empty);
+    s.local_get(0).i32_eqz().br_if(1);
+    s.call(rt.func(Rt::Missing));
+    s.local_get(0).i32_const(1).i32_sub().local_set(0);
+    s.br(0).end().end().end();
+    f
+}
+
+/// `Recorder(new, orig, func, nlocals, (gap, value)*, tail)`: the frame
+/// header, then the locals, those not passed as missing; without the
+/// header, `((gap, value)*, tail)` appends to the frame being recorded.
+fn recorder(rt: &Runtime, fill: u32, recorded: &[ValType], header: bool) -> Function {
+    let mut f = Function::new([]);
+    let mut s = f.instructions();
+    let first = match header {
+        true => {
+            s.local_get(0).local_get(1).local_get(2).local_get(3);
+            s.call(rt.func(Rt::Frame));
+            4
+        }
+        false => 0,
+    };
+    for (k, ty) in recorded.iter().enumerate() {
+        let gap = first + 2 * k as u32;
+        s.local_get(gap).call(fill);
         let value = match ty {
             ValType::I32 => Rt::I32,
             ValType::I64 => Rt::I64,
             ValType::F32 => Rt::F32,
-            ValType::F64 => Rt::F64,
-            _ => {
-                s.call(rt.func(Rt::Missing));
-                continue;
-            }
+            _ => Rt::F64,
         };
-        s.local_get(3 + i as u32).call(rt.func(value));
+        s.local_get(gap + 1).call(rt.func(value));
     }
+    s.local_get(first + 2 * recorded.len() as u32).call(fill);
     s.end();
     f
 }
@@ -545,26 +748,4 @@ fn encoder_types(types: &[wasmparser::ValType]) -> Result<Vec<ValType>, Error> {
         .iter()
         .map(|&t| crate::instrument::encoder_type(t, 0))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::stale_sets;
-
-    #[test]
-    fn the_sets_chosen_serve_the_most_sites_then_leave_out_the_most() {
-        let sites = vec![(1, 0b0111), (2, 0b0011), (3, 0b1_0000), (4, 0b0011)];
-        // One set: 0b0011 serves three sites, 0b0111 one.
-        let mut one = sites.clone();
-        assert_eq!(stale_sets(&mut one, 1), [0b0011]);
-        assert_eq!(one, [(1, 0b0011), (2, 0b0011), (4, 0b0011)]);
-        // Two: then 0b1_0000 serves one more site.
-        let mut two = sites.clone();
-        assert_eq!(stale_sets(&mut two, 2), [0b0011, 0b1_0000]);
-        assert_eq!(two, [(1, 0b0011), (2, 0b0011), (3, 0b1_0000), (4, 0b0011)]);
-        // Three: 0b0111 leaves one local more out at site 1.
-        let mut three = sites;
-        assert_eq!(stale_sets(&mut three, 3), [0b0011, 0b0111, 0b1_0000]);
-        assert_eq!(three[0], (1, 0b0111));
-    }
 }

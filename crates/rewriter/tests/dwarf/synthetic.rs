@@ -594,16 +594,47 @@ fn with_variable_in_local(module: &[u8], func: usize, local: u32) -> Vec<u8> {
     out
 }
 
+/// Runs `module` (LOOP_VALUES, maybe with DWARF) rewritten with `options`
+/// until it divides by zero in `$fail`, and returns the locals recorded in
+/// `$work`'s frame.
+fn work_locals(module: &[u8], options: &rewriter::Options, name: &str) -> Vec<coredump::Value> {
+    use coredump::CoreDump;
+    let out = rewriter::rewrite(module, options).unwrap();
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "loop-values-{name}-{:?}-{:?}.wasm",
+        options.unwind, options.record_locals
+    ));
+    std::fs::write(&path, &out.module).unwrap();
+    let run = wasm_coredump_tests::NodeCommand::new(&path)
+        .invoke("run")
+        .invoke_args(&[&LOOP_N.to_string()])
+        .run();
+    assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{name}");
+    let dump = CoreDump::parse(run.core.as_deref().expect("core")).unwrap();
+    let frames = &dump.threads()[0].frames;
+    let funcs: Vec<u32> = frames.iter().map(|f| f.func).collect();
+    assert_eq!(funcs, [0, 1, 2], "{name}");
+    frames[1].locals.clone()
+}
+
+/// The `$n` LOOP_VALUES runs with.
+const LOOP_N: i32 = 4;
+
+/// `$work`'s locals at the call of `$fail`, as the program computes them:
+/// `$n, $i, $named, $unnamed, $sum, $c5..$c11`.
+fn work_values() -> [coredump::Value; 12] {
+    let n = LOOP_N;
+    let sum: i32 = (0..n).map(|i| i * 3 + i + 100).sum();
+    [n, n, 3 * (n - 1), n - 1 + 100, sum, 5, 6, 7, 8, 9, 10, 11].map(coredump::Value::I32)
+}
+
 #[test]
 fn loop_values_no_variable_lives_in_are_missing() {
-    use coredump::{CoreDump, Value};
-    use rewriter::{Options, Unwind};
+    use coredump::Value;
+    use rewriter::{Options, RecordLocals, Unwind};
     let plain = wat::parse_str(LOOP_VALUES).unwrap();
     let with_dwarf = with_variable_in_local(&plain, 1, 2);
-    let n = 4;
-    let sum: i32 = (0..n).map(|i| i * 3 + i + 100).sum();
-    // $n, $i, $named, $unnamed, $sum, $c5..$c11.
-    let all = [n, n, 3 * (n - 1), n - 1 + 100, sum, 5, 6, 7, 8, 9, 10, 11].map(Value::I32);
+    let all = work_values();
     let mut left_out = all;
     left_out[1] = Value::Missing;
     left_out[3] = Value::Missing;
@@ -618,22 +649,45 @@ fn loop_values_no_variable_lives_in_are_missing() {
             let options = Options {
                 unwind,
                 keep_stale_locals,
+                record_locals: RecordLocals::All,
                 ..Options::default()
             };
-            let out = rewriter::rewrite(module, &options).unwrap();
-            let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                .join(format!("loop-values-{name}-{unwind:?}.wasm"));
-            std::fs::write(&path, &out.module).unwrap();
-            let run = wasm_coredump_tests::NodeCommand::new(&path)
-                .invoke("run")
-                .invoke_args(&[&n.to_string()])
-                .run();
-            assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{name}");
-            let dump = CoreDump::parse(run.core.as_deref().expect("core")).unwrap();
-            let frames = &dump.threads()[0].frames;
-            let funcs: Vec<u32> = frames.iter().map(|f| f.func).collect();
-            assert_eq!(funcs, [0, 1, 2], "{unwind:?} {name}");
-            assert_eq!(&frames[1].locals, expected, "{unwind:?} {name}");
+            assert_eq!(
+                &work_locals(module, &options, name),
+                expected,
+                "{unwind:?} {name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn named_locals_are_recorded_where_the_dwarf_names_them_and_params_elsewhere() {
+    use coredump::Value;
+    use rewriter::{Options, RecordLocals, Unwind};
+    let plain = wat::parse_str(LOOP_VALUES).unwrap();
+    // A variable lives in local 2 ($named) over all of `$work`.
+    let with_dwarf = with_variable_in_local(&plain, 1, 2);
+    let values = work_values();
+    let mut named = [Value::Missing; 12];
+    named[2] = values[2];
+    let mut params = [Value::Missing; 12];
+    params[0] = values[0];
+    for unwind in [Unwind::Exceptions, Unwind::Checks] {
+        let cases = [
+            ("dwarf", &with_dwarf, RecordLocals::Named, &named),
+            // A function the DWARF does not describe records its params.
+            ("plain", &plain, RecordLocals::Named, &params),
+            ("dwarf", &with_dwarf, RecordLocals::Params, &params),
+        ];
+        for (name, module, record_locals, expected) in cases {
+            let options = Options {
+                unwind,
+                record_locals,
+                ..Options::default()
+            };
+            let locals = work_locals(module, &options, name);
+            assert_eq!(&locals, expected, "{unwind:?} {name} {record_locals:?}");
         }
     }
 }
