@@ -147,16 +147,18 @@ fn module(memory: &str, stack: Option<u32>) -> Vec<u8> {
     wat::parse_str(&wat).unwrap()
 }
 
-/// The rewrites the tests run: the default one and with `--check-memory`.
+/// The rewrites the tests run, recording every local (the widest frames):
+/// the default one and with `--check-memory`.
 fn rewrites() -> [(&'static str, Options); 2] {
-    let check_memory = Options {
-        check_memory: true,
+    let all = || Options {
+        record_locals: rewriter::RecordLocals::All,
         ..Options::default()
     };
-    [
-        ("default", Options::default()),
-        ("check-memory", check_memory),
-    ]
+    let check_memory = Options {
+        check_memory: true,
+        ..all()
+    };
+    [("default", all()), ("check-memory", check_memory)]
 }
 
 /// Runs `run(trap, depth)` of the module at `path` under Node, which must
