@@ -93,8 +93,10 @@ pub struct Options {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RecordLocals {
     /// At each site, the locals the input's DWARF names there: a variable's
-    /// location in scope there, or a frame base. Functions the DWARF does
-    /// not describe (and modules without DWARF) record their params.
+    /// location in scope there, or a frame base. Functions whose DWARF names
+    /// no local (none at all, or line tables only, as Rust's std is built)
+    /// record their params: the crash reason is read from those of
+    /// `core::panicking::panic_fmt` and the like.
     #[default]
     Named,
     /// The params, everywhere.

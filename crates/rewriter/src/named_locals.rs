@@ -185,6 +185,12 @@ impl NamedLocals {
         Ok(())
     }
 
+    /// Whether the DWARF of defined function `func` names some local of it
+    /// somewhere (code built with line tables only names none).
+    pub fn names_any(&self, func: usize) -> bool {
+        self.functions.get(&func).is_some_and(|named| !named.is_empty())
+    }
+
     /// The locals of defined function `func` that its DWARF names at DWARF
     /// address `pc`; `None` when its DWARF is unknown.
     pub fn at(&self, func: usize, pc: u64) -> Option<LocalSet> {

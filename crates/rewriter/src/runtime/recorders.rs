@@ -168,9 +168,10 @@ impl Locals<'_> {
         let params = || LocalSet::first(self.frame.params);
         let mut set = match self.mode {
             RecordLocals::Params => params(),
-            RecordLocals::Named => {
-                (self.named.at(self.index, self.pc + offset as u64)).unwrap_or_else(params)
-            }
+            RecordLocals::Named => match self.named.at(self.index, self.pc + offset as u64) {
+                Some(named) if self.named.names_any(self.index) => named,
+                _ => params(),
+            },
             RecordLocals::All => {
                 let mut all = LocalSet::first(self.frame.locals.len());
                 match &mut self.stale {
