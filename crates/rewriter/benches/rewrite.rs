@@ -248,7 +248,16 @@ if (rewrittenFirst === '1') {
 const time = (f) => { const t = process.hrtime.bigint(); f(); return Number(process.hrtime.bigint() - t) / 1e6; };
 const times = [];
 for (const [name, arg] of kernels.map((k) => k.split('=')).map(([n, a]) => [n, Number(a)])) {
-  if (a[name](arg) !== b[name](arg)) throw new Error(`${name}: results differ`);
+  // The first calls (tier-up included), in the order the modules were loaded.
+  let ra, rb, fa, fb;
+  if (rewrittenFirst === '1') {
+    fb = time(() => { rb = b[name](arg); });
+    fa = time(() => { ra = a[name](arg); });
+  } else {
+    fa = time(() => { ra = a[name](arg); });
+    fb = time(() => { rb = b[name](arg); });
+  }
+  if (ra !== rb) throw new Error(`${name}: results differ`);
   let ta = Infinity, tb = Infinity;
   for (let i = 0; i < Number(rounds); i++) {
     // Alternate which runs first: the second of a pair tends to run slower.
@@ -260,7 +269,7 @@ for (const [name, arg] of kernels.map((k) => k.split('=')).map(([n, a]) => [n, N
       tb = Math.min(tb, time(() => b[name](arg)));
     }
   }
-  times.push(ta, tb);
+  times.push(ta, tb, fa, fb);
 }
 console.log(times.join(' '));
 "#;
@@ -278,7 +287,9 @@ fn runtime_cost(suite: &Suite, path: &Path, rewritten: &[u8], variant: &str) {
     let harness = dir.join("harness.mjs");
     std::fs::write(&harness, HARNESS).unwrap();
     let workloads = suite.workloads;
-    let mut ratios = vec![Vec::new(); workloads.len()];
+    // Per workload: the ratios of the best rounds, and of the first calls.
+    let mut best = vec![Vec::new(); workloads.len()];
+    let mut first = vec![Vec::new(); workloads.len()];
     for process in 0..suite.processes {
         // Half the processes compile the rewritten module first.
         let rewritten_first = if process % 2 == 1 { "1" } else { "0" };
@@ -300,15 +311,17 @@ fn runtime_cost(suite: &Suite, path: &Path, rewritten: &[u8], variant: &str) {
             .split_whitespace()
             .filter_map(|s| s.parse().ok())
             .collect();
-        assert_eq!(times.len(), 2 * workloads.len(), "harness output {line}");
-        for (ratios, pair) in ratios.iter_mut().zip(times.chunks_exact(2)) {
-            ratios.push(pair[1] / pair[0]);
+        assert_eq!(times.len(), 4 * workloads.len(), "harness output {line}");
+        for (k, t) in times.chunks_exact(4).enumerate() {
+            best[k].push(t[1] / t[0]);
+            first[k].push(t[3] / t[2]);
         }
     }
-    let figures: Vec<String> = workloads
-        .iter()
-        .zip(&mut ratios)
-        .map(|((name, arg), ratios)| format!("{name}({arg}) {}", spread(ratios)))
+    let figures: Vec<String> = (workloads.iter().enumerate())
+        .map(|(k, (name, arg))| {
+            let (best, first) = (spread(&mut best[k]), spread(&mut first[k]));
+            format!("{name}({arg}) {best} (first call {first})")
+        })
         .collect();
     println!(
         "node {} {variant}: {} \
