@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, Write};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use rustyline::completion::Completer;
@@ -11,10 +12,10 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 use crate::command::{COMMANDS, INFO_COMMANDS};
-use crate::exec::Outcome;
+use crate::exec::{Piece, Ran};
 use crate::session::Session;
 
 /// The REPL's prompt.
@@ -43,38 +44,86 @@ pub enum Step {
 }
 
 impl<O: Write, E: Write> Output<O, E> {
-    /// Runs one line and prints what it gives.
+    /// Runs one line and prints what it gives, as it gives it: a command that reads memory
+    /// as it goes (`x`) is printed a piece at a time (in JSON, one object all the same).
     pub fn run(&mut self, session: &mut Session<'_>, line: &str) -> io::Result<Step> {
-        match session.run_line(line) {
-            Ok(Outcome::Quit) => Ok(Step::Quit),
-            Ok(Outcome::Reply(reply)) => {
-                if self.json {
-                    let mut value = reply.json;
-                    if let Some(map) = value.as_object_mut() {
-                        map.insert("command".into(), json!(line.trim()));
-                    }
-                    writeln!(self.out, "{value}")?;
-                } else {
-                    self.out.write_all(reply.text.as_bytes())?;
+        let command = json!(line.trim());
+        // Whether a JSON object for pieces was begun, and whether any item is in its array.
+        let (mut begun, mut items) = (false, false);
+        let mut failed = None;
+        let ran = session.run_line_to(line, &mut |piece| {
+            let written = self.piece(&command, piece, &mut begun, &mut items);
+            match written {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failed = Some(e);
+                    ControlFlow::Break(())
                 }
-                self.out.flush()?;
-                Ok(Step::Ok)
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let step = match ran {
+            Ok(Ran::Quit) => Step::Quit,
+            Ok(Ran::Done) => {
+                if begun {
+                    writeln!(self.out, "]}}")?;
+                }
+                Step::Ok
             }
             Err(e) => {
-                if self.json {
-                    writeln!(
-                        self.out,
-                        "{}",
-                        json!({ "command": line.trim(), "error": e.0 })
-                    )?;
-                    self.out.flush()?;
-                } else {
+                if !self.json {
                     self.out.flush()?;
                     writeln!(self.err, "{e}")?;
+                } else if begun {
+                    writeln!(self.out, "],\"error\":{}}}", json!(e.0))?;
+                } else {
+                    writeln!(self.out, "{}", json!({ "command": command, "error": e.0 }))?;
                 }
-                Ok(Step::Failed)
+                Step::Failed
             }
+        };
+        self.out.flush()?;
+        Ok(step)
+    }
+
+    /// Prints a piece of a command's output. In JSON, a reply is one object with the command
+    /// in it; pieces of lines go into one object's array, begun at the first one.
+    fn piece(
+        &mut self,
+        command: &Json,
+        piece: Piece,
+        begun: &mut bool,
+        items: &mut bool,
+    ) -> io::Result<()> {
+        match piece {
+            Piece::Reply(reply) if self.json => {
+                let mut value = reply.json;
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("command".into(), command.clone());
+                }
+                writeln!(self.out, "{value}")?;
+            }
+            Piece::Reply(reply) => self.out.write_all(reply.text.as_bytes())?,
+            Piece::Lines {
+                key, items: new, ..
+            } if self.json => {
+                if !*begun {
+                    write!(self.out, "{{\"command\":{command},{}:[", json!(key))?;
+                    *begun = true;
+                }
+                for item in new {
+                    if *items {
+                        self.out.write_all(b",")?;
+                    }
+                    write!(self.out, "{item}")?;
+                    *items = true;
+                }
+            }
+            Piece::Lines { text, .. } => self.out.write_all(text.as_bytes())?,
         }
+        self.out.flush()
     }
 
     /// Runs commands one by one; stops at `quit`. Returns the last command's step.

@@ -1,4 +1,10 @@
 //! Running a [`Command`] against a [`Session`]: the one dispatch over the command enum.
+//!
+//! A command hands its output to a sink as it produces it, so that one whose output grows with
+//! its count (`x/100000000s 0`) is written out as memory is read instead of being held whole;
+//! [`Session::run_line`] and [`Session::execute`] collect it into one [`Reply`].
+
+use std::ops::ControlFlow;
 
 use serde_json::{Value as Json, json};
 
@@ -45,15 +51,99 @@ pub enum Outcome {
     Quit,
 }
 
+/// Part of a command's output, as it is produced.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Piece {
+    /// The whole output of a command.
+    Reply(Reply),
+    /// The next lines of a command that writes its output as it goes (`x`): their text, and their
+    /// entries of the array its JSON form holds under `key` (`{"memory": [...]}`).
+    Lines {
+        key: &'static str,
+        text: String,
+        items: Vec<Json>,
+    },
+}
+
+/// Where a command's output goes as it is produced. `Break` stops the command: nobody reads
+/// what follows (a closed pipe).
+pub(crate) type Sink<'s> = dyn FnMut(Piece) -> ControlFlow<()> + 's;
+
+/// Whether a command was `quit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ran {
+    /// Any other command: its output went to the sink.
+    Done,
+    /// `quit`.
+    Quit,
+}
+
+/// The pieces of a command's output put back together into one reply.
+#[derive(Debug, Default)]
+struct Collected {
+    reply: Option<Reply>,
+    key: Option<&'static str>,
+    text: String,
+    items: Vec<Json>,
+}
+
+impl Collected {
+    fn push(&mut self, piece: Piece) -> ControlFlow<()> {
+        match piece {
+            Piece::Reply(reply) => self.reply = Some(reply),
+            Piece::Lines { key, text, items } => {
+                self.key = Some(key);
+                self.text.push_str(&text);
+                self.items.extend(items);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn outcome(self, ran: Ran) -> Outcome {
+        match (ran, self.reply, self.key) {
+            (Ran::Quit, ..) => Outcome::Quit,
+            (Ran::Done, Some(reply), _) => Outcome::Reply(reply),
+            (Ran::Done, None, Some(key)) => {
+                Outcome::Reply(Reply::new(self.text, json!({ key: self.items })))
+            }
+            (Ran::Done, None, None) => Outcome::Reply(Reply::text(self.text)),
+        }
+    }
+}
+
 impl Session<'_> {
     /// Parses and runs one command line. An empty line repeats the previous command as gdb
     /// does ([`Command::repeated`]: `list` and `x` go on, `quit` is not repeated); a comment
     /// does nothing.
     pub fn run_line(&mut self, line: &str) -> Result<Outcome, CommandError> {
+        let mut collected = Collected::default();
+        let ran = self.run_line_to(line, &mut |piece| collected.push(piece))?;
+        Ok(collected.outcome(ran))
+    }
+
+    /// Runs a parsed command.
+    pub fn execute(&mut self, cmd: &Command) -> Result<Outcome, CommandError> {
+        let mut collected = Collected::default();
+        let ran = self.execute_to(cmd, &mut |piece| collected.push(piece))?;
+        Ok(collected.outcome(ran))
+    }
+
+    /// [`Session::run_line`], handing the output to `sink` as it is produced. An error after
+    /// some output comes after it, as gdb prints the memory it read before the memory it
+    /// cannot.
+    pub(crate) fn run_line_to(
+        &mut self,
+        line: &str,
+        sink: &mut Sink<'_>,
+    ) -> Result<Ran, CommandError> {
         let cmd = if line.trim().is_empty() {
             match self.last_command.take() {
                 Some(cmd) => cmd,
-                None => return Ok(Outcome::Reply(Reply::text(""))),
+                None => {
+                    let _ = sink(Piece::Reply(Reply::text("")));
+                    return Ok(Ran::Done);
+                }
             }
         } else {
             match command::parse(line) {
@@ -67,14 +157,18 @@ impl Session<'_> {
         if cmd != Command::Nothing {
             self.last_command = cmd.repeated();
         }
-        self.execute(&cmd)
+        self.execute_to(&cmd, sink)
     }
 
-    /// Runs a parsed command.
-    pub fn execute(&mut self, cmd: &Command) -> Result<Outcome, CommandError> {
+    /// [`Session::execute`], handing the output to `sink` as it is produced.
+    pub(crate) fn execute_to(
+        &mut self,
+        cmd: &Command,
+        sink: &mut Sink<'_>,
+    ) -> Result<Ran, CommandError> {
         let reply = match cmd {
             Command::Nothing => Reply::text(""),
-            Command::Quit => return Ok(Outcome::Quit),
+            Command::Quit => return Ok(Ran::Quit),
             Command::Backtrace { count, full } => self.backtrace(*count, *full)?,
             Command::Frame(level) => self.select_frame(*level)?,
             Command::Up(n) => self.up(*n)?,
@@ -84,7 +178,10 @@ impl Session<'_> {
             Command::Print { format, expr } => self.print(*format, expr.as_deref())?,
             Command::Ptype(e) => self.ptype(e, true)?,
             Command::Whatis(e) => self.ptype(e, false)?,
-            Command::Examine(x) => self.examine(x)?,
+            Command::Examine(x) => {
+                self.examine(x, sink)?;
+                return Ok(Ran::Done);
+            }
             Command::Find { size, max, args } => self.find(*size, *max, args)?,
             Command::List(arg) => self.list(arg.as_deref())?,
             Command::Directory(dirs) => self.directory(dirs.as_deref()),
@@ -94,7 +191,9 @@ impl Session<'_> {
             Command::Disassemble => self.disassemble()?,
             Command::Help(topic) => crate::help::help(topic.as_deref())?,
         };
-        Ok(Outcome::Reply(reply))
+        // What the sink says no longer matters: the reply is all there is.
+        let _ = sink(Piece::Reply(reply));
+        Ok(Ran::Done)
     }
 
     fn info(&mut self, info: &Info) -> Result<Reply, CommandError> {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::command::Examine;
 use crate::error::CommandError;
-use crate::exec::Reply;
+use crate::exec::{Piece, Reply, Sink};
 use crate::expr::format::format_int;
 use crate::expr::{Expr, Value};
 use crate::session::Session;
@@ -54,8 +54,10 @@ impl Session<'_> {
         Ok(self.dump.read(self.memory_index(), address, len)?)
     }
 
-    /// `x/NFU ADDR`.
-    pub(crate) fn examine(&mut self, x: &Examine) -> Result<Reply> {
+    /// `x/NFU ADDR`: hands its lines to `sink` as it reads them. A count that runs past the end
+    /// of memory stops there, with gdb's `Cannot access memory at address ...` after the lines
+    /// read before it.
+    pub(crate) fn examine(&mut self, x: &Examine, sink: &mut Sink<'_>) -> Result<()> {
         let format = x.format.unwrap_or(self.examine_state.format);
         let size = match (x.size, format) {
             (Some(s), _) => s,
@@ -69,6 +71,11 @@ impl Session<'_> {
             }
             (None, _) => self.examine_state.size,
         };
+        if format == 'i' {
+            return Err(CommandError::new(
+                "x/i is not supported: use `disassemble`.",
+            ));
+        }
         let mut address = match &x.expr {
             Some(text) => {
                 let e = self.parse_expr(text)?;
@@ -79,52 +86,88 @@ impl Session<'_> {
                 CommandError::new("Argument required (starting display address).")
             })?,
         };
-        let mut text = String::new();
-        let mut items = Vec::new();
-        if format == 's' {
-            for _ in 0..x.count {
-                let (s, len) = self.c_string(address)?;
-                writeln!(text, "{address:#x}:\t{s}").ok();
-                items.push(json!({ "address": format!("{address:#x}"), "value": s }));
-                address += len;
-            }
-        } else if format == 'i' {
-            return Err(CommandError::new(
-                "x/i is not supported: use `disassemble`.",
-            ));
+        let mut out = Pending {
+            sink,
+            text: String::new(),
+            items: Vec::new(),
+            lines: 0,
+            stopped: false,
+        };
+        let read = if format == 's' {
+            self.examine_strings(&mut address, x.count, &mut out)
         } else {
-            let unit = unit_size(size);
-            let per_line = match (size, format) {
-                (_, 'c') => 8,
-                ('b', _) | ('h', _) => 8,
-                ('g', _) => 2,
-                _ => 4,
-            };
-            let bytes = self
-                .read_memory(address, unit * x.count as u64)?
-                .into_owned();
-            for (i, chunk) in bytes.chunks(unit as usize).enumerate() {
-                let at = address + i as u64 * unit;
-                if i % per_line == 0 {
-                    if i > 0 {
-                        text.push('\n');
-                    }
-                    write!(text, "{at:#x}:").ok();
-                }
-                let f = if format == 'x' { 'z' } else { format };
-                let v = format_int(chunk, format == 'd', f);
-                write!(text, "\t{v}").ok();
-                items.push(json!({ "address": format!("{at:#x}"), "value": v }));
-            }
-            text.push('\n');
-            address += bytes.len() as u64;
-        }
+            self.examine_units(&mut address, x.count, format, size, &mut out)
+        };
+        // What was read is shown before the error, and the next `x` goes on from where this one
+        // stopped.
+        out.finish();
         self.examine_state = ExamineState {
             format,
             size,
             next: Some(address),
         };
-        Ok(Reply::new(text, json!({ "memory": items })))
+        read
+    }
+
+    /// `x/Ns`: `count` strings from `address`, which moves past each one read.
+    fn examine_strings(
+        &self,
+        address: &mut u64,
+        count: usize,
+        out: &mut Pending<'_, '_>,
+    ) -> Result<()> {
+        for _ in 0..count {
+            if out.stopped {
+                break;
+            }
+            let (s, len) = self.c_string(*address)?;
+            writeln!(out.text, "{address:#x}:\t{s}").ok();
+            out.items
+                .push(json!({ "address": format!("{address:#x}"), "value": s }));
+            out.line_done();
+            *address += len;
+        }
+        Ok(())
+    }
+
+    /// `x/NFU` for the other formats: `count` units of `size` from `address`, which moves past
+    /// each one read. A line's address comes with its first unit, so none is left dangling.
+    fn examine_units(
+        &self,
+        address: &mut u64,
+        count: usize,
+        format: char,
+        size: char,
+        out: &mut Pending<'_, '_>,
+    ) -> Result<()> {
+        let unit = unit_size(size);
+        let per_line = match (size, format) {
+            (_, 'c') => 8,
+            ('b', _) | ('h', _) => 8,
+            ('g', _) => 2,
+            _ => 4,
+        };
+        let f = if format == 'x' { 'z' } else { format };
+        for i in 0..count {
+            if out.stopped {
+                break;
+            }
+            let at = *address;
+            let bytes = self.read_memory(at, unit)?;
+            if i % per_line == 0 {
+                if i > 0 {
+                    out.text.push('\n');
+                    out.line_done();
+                }
+                write!(out.text, "{at:#x}:").ok();
+            }
+            let v = format_int(&bytes, format == 'd', f);
+            write!(out.text, "\t{v}").ok();
+            out.items
+                .push(json!({ "address": format!("{at:#x}"), "value": v }));
+            *address += unit;
+        }
+        Ok(())
     }
 
     /// The NUL-terminated string at `address` (at most 200 bytes, as gdb's `print elements`),
@@ -211,6 +254,51 @@ impl Session<'_> {
         let e = self.parse_expr(text)?;
         let v = self.eval(&e)?;
         self.address_of_operand(&v)
+    }
+}
+
+/// How many lines `x` hands its sink at a time.
+const LINES_PER_PIECE: usize = 1024;
+
+/// The lines `x` has read and not yet handed to its sink.
+struct Pending<'a, 's> {
+    sink: &'a mut Sink<'s>,
+    text: String,
+    items: Vec<serde_json::Value>,
+    /// Complete lines in `text`.
+    lines: usize,
+    /// The sink wants no more.
+    stopped: bool,
+}
+
+impl Pending<'_, '_> {
+    /// Counts a line ended in `text`, and hands the lines over when there are enough.
+    fn line_done(&mut self) {
+        self.lines += 1;
+        if self.lines == LINES_PER_PIECE {
+            self.hand_over();
+        }
+    }
+
+    fn hand_over(&mut self) {
+        self.lines = 0;
+        let piece = Piece::Lines {
+            key: "memory",
+            text: std::mem::take(&mut self.text),
+            items: std::mem::take(&mut self.items),
+        };
+        if !self.stopped {
+            self.stopped = (self.sink)(piece).is_break();
+        }
+    }
+
+    /// Ends the last line and hands over what is left (an empty piece too: the command's output
+    /// is there, if empty).
+    fn finish(&mut self) {
+        if !self.text.is_empty() && !self.text.ends_with('\n') {
+            self.text.push('\n');
+        }
+        self.hand_over();
     }
 }
 

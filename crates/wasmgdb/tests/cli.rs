@@ -3,27 +3,8 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
+use common::{text, wasmgdb};
 use wasm_coredump_tests::{Fixture, Profile, fixture, wasmtime_dump};
-
-fn wasmgdb(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgdb"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
 
 /// The MyThing debug dump: the module's path, the dump's path, and the
 /// `frame N` command that selects `process_thing`.
@@ -32,10 +13,6 @@ fn mything_dump() -> (String, String, String) {
     let level = common::level_of(&d.original, &d.dump, "mything::process_thing");
     let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
     (path(&d.original), path(&d.dump), format!("frame {level}"))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]

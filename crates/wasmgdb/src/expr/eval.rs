@@ -527,7 +527,12 @@ impl Session<'_> {
     }
 
     /// Resolves a type name: the DWARF's type of that name, else a built-in one.
+    /// Refuses more pointer levels than [`super::parse::MAX_DEPTH`]: a type is printed and dropped
+    /// recursively.
     pub(crate) fn resolve_type(&self, spec: &TypeSpec) -> Result<Ty> {
+        if spec.pointers as usize > super::parse::MAX_DEPTH {
+            return Err(super::parse::too_complex());
+        }
         // Built-in names first: looking a type up by name scans every unit.
         let mut ty = match builtin(&spec.name) {
             Some(ty) => ty,

@@ -10,8 +10,28 @@
 //!
 //! `(x)` followed by an operand is a cast unless `x` is a variable in scope (the caller says
 //! which names are: gdb decides the same way, by lookup).
+//!
+//! An expression is at most [`MAX_TOKENS`] tokens long and nests at most [`MAX_DEPTH`] levels
+//! deep, so that parsing it, evaluating it, printing its value and dropping it never exhaust the
+//! stack, whatever a line holds.
 
 use crate::error::CommandError;
+
+/// How deep an expression may nest: each operator, cast, member access, subscript and pair of
+/// parentheses is one level (`1+1+1` is two: `(1+1)+1`). Deeper ones are refused with
+/// [`too_complex`]'s message.
+pub const MAX_DEPTH: usize = 128;
+
+/// How many tokens an expression may have. Longer ones are refused before they are parsed.
+pub const MAX_TOKENS: usize = 16384;
+
+/// The error for an expression nested deeper than [`MAX_DEPTH`] levels (or a type with more
+/// pointer levels).
+pub(crate) fn too_complex() -> CommandError {
+    CommandError::new(format!(
+        "Expression too complex (nested more than {MAX_DEPTH} levels deep)."
+    ))
+}
 
 /// A type as written in a cast, `sizeof` or `ptype`: a name and how many pointer levels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +147,11 @@ fn lex(input: &str) -> Result<Vec<(Tok, usize)>, CommandError> {
             i += 1;
             continue;
         }
+        if out.len() == MAX_TOKENS {
+            return Err(CommandError::new(format!(
+                "Expression too long (more than {MAX_TOKENS} tokens)."
+            )));
+        }
         let start = i;
         if c.is_ascii_digit() {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
@@ -226,7 +251,12 @@ struct Parser<'i, 'f> {
     toks: Vec<(Tok, usize)>,
     pos: usize,
     is_variable: &'f dyn Fn(&str) -> bool,
+    /// How many nested parses enclose the current one.
+    depth: usize,
 }
+
+/// A parsed expression and its height: the levels of nodes below its root (0 for a leaf).
+type Parsed = Result<(Expr, usize), CommandError>;
 
 /// Parses an expression. `is_variable` says whether a name is a variable in scope, to tell
 /// `(x) * y` (a product) from `(T) *p` (a cast).
@@ -236,8 +266,9 @@ pub fn parse(input: &str, is_variable: &dyn Fn(&str) -> bool) -> Result<Expr, Co
         toks: lex(input)?,
         pos: 0,
         is_variable,
+        depth: 0,
     };
-    let e = p.binary(0)?;
+    let (e, _) = p.binary(0)?;
     if p.pos < p.toks.len() {
         return Err(syntax_error(p.rest()));
     }
@@ -246,18 +277,18 @@ pub fn parse(input: &str, is_variable: &dyn Fn(&str) -> bool) -> Result<Expr, Co
 
 /// Parses a type name as written after `ptype`, in a cast or `sizeof`.
 pub fn parse_type(text: &str) -> Option<TypeSpec> {
-    let mut t = text.trim().to_string();
+    let mut t = text.trim();
     let mut pointers = 0;
     loop {
         if let Some(rest) = t.strip_suffix('*') {
             pointers += 1;
-            t = rest.trim_end().to_string();
+            t = rest.trim_end();
         } else if let Some(rest) = t.strip_prefix("*mut ").or(t.strip_prefix("*const ")) {
             pointers += 1;
-            t = rest.trim_start().to_string();
+            t = rest.trim_start();
         } else if let Some(rest) = t.strip_prefix("&mut ").or(t.strip_prefix('&')) {
             pointers += 1;
-            t = rest.trim_start().to_string();
+            t = rest.trim_start();
         } else {
             break;
         }
@@ -271,7 +302,7 @@ pub fn parse_type(text: &str) -> Option<TypeSpec> {
         "volatile ",
     ] {
         if let Some(rest) = t.strip_prefix(prefix) {
-            t = rest.trim_start().to_string();
+            t = rest.trim_start();
         }
     }
     let valid = !t.is_empty()
@@ -280,7 +311,10 @@ pub fn parse_type(text: &str) -> Option<TypeSpec> {
             .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '(' || c == '[')
         && t.chars()
             .all(|c| c.is_alphanumeric() || " _:<>,()[];&*".contains(c));
-    valid.then_some(TypeSpec { name: t, pointers })
+    valid.then_some(TypeSpec {
+        name: t.to_string(),
+        pointers,
+    })
 }
 
 fn binop(p: &str) -> Option<(BinOp, u8)> {
@@ -339,18 +373,42 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn binary(&mut self, min: u8) -> Result<Expr, CommandError> {
-        let mut lhs = self.unary()?;
+    /// Runs `parse` one level deeper, or fails if that is past [`MAX_DEPTH`]: every recursive
+    /// call goes through here, so the parser's own stack is bounded.
+    fn nested(&mut self, parse: impl FnOnce(&mut Self) -> Parsed) -> Parsed {
+        if self.depth >= MAX_DEPTH {
+            return Err(too_complex());
+        }
+        self.depth += 1;
+        let parsed = parse(self);
+        self.depth -= 1;
+        parsed
+    }
+
+    /// `expr` of `height`, if it fits under the levels that enclose it: what keeps trees that
+    /// loops build (`1+1+...`, `a.b.c...`) as shallow as the ones recursion builds.
+    fn node(&self, expr: Expr, height: usize) -> Parsed {
+        if self.depth + height > MAX_DEPTH {
+            return Err(too_complex());
+        }
+        Ok((expr, height))
+    }
+
+    fn binary(&mut self, min: u8) -> Parsed {
+        let (mut lhs, mut height) = self.unary()?;
         while let Some(Tok::Punct(p)) = self.peek() {
             let Some((op, prec)) = binop(p) else { break };
             if prec < min {
                 break;
             }
             self.pos += 1;
-            let rhs = self.binary(prec + 1)?;
-            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
+            let (rhs, rhs_height) = self.nested(|p| p.binary(prec + 1))?;
+            (lhs, height) = self.node(
+                Expr::Binary(op, Box::new(lhs), Box::new(rhs)),
+                1 + height.max(rhs_height),
+            )?;
         }
-        Ok(lhs)
+        Ok((lhs, height))
     }
 
     /// The text between the `(` at `self.pos` and its matching `)`, and the token index after.
@@ -380,7 +438,13 @@ impl Parser<'_, '_> {
         )
     }
 
-    fn unary(&mut self) -> Result<Expr, CommandError> {
+    /// `wrap(operand)`, the operand being the unary expression that follows, one level deeper.
+    fn prefix(&mut self, wrap: impl FnOnce(Box<Expr>) -> Expr) -> Parsed {
+        let (operand, height) = self.nested(Self::unary)?;
+        self.node(wrap(Box::new(operand)), height + 1)
+    }
+
+    fn unary(&mut self) -> Parsed {
         let op = match self.peek() {
             Some(Tok::Punct("*")) => Some(UnOp::Deref),
             Some(Tok::Punct("&")) => Some(UnOp::AddrOf),
@@ -391,11 +455,11 @@ impl Parser<'_, '_> {
         };
         if let Some(op) = op {
             self.pos += 1;
-            return Ok(Expr::Unary(op, Box::new(self.unary()?)));
+            return self.prefix(|e| Expr::Unary(op, e));
         }
         if self.peek() == Some(&Tok::Punct("+")) {
             self.pos += 1;
-            return self.unary();
+            return self.nested(Self::unary);
         }
         if self.peek() == Some(&Tok::Name("sizeof".into())) {
             self.pos += 1;
@@ -406,16 +470,16 @@ impl Parser<'_, '_> {
                 && !inner.trim().starts_with('*')
             {
                 self.pos = next;
-                return Ok(Expr::SizeofType(ty));
+                return Ok((Expr::SizeofType(ty), 0));
             }
-            return Ok(Expr::SizeofExpr(Box::new(self.unary()?)));
+            return self.prefix(Expr::SizeofExpr);
         }
         if self.peek() == Some(&Tok::Punct("{"))
             && let Some((inner, next)) = self.parenthesized("{", "}")
         {
             let ty = parse_type(&inner).ok_or_else(|| syntax_error(self.rest()))?;
             self.pos = next;
-            return Ok(Expr::At(ty, Box::new(self.unary()?)));
+            return self.prefix(|e| Expr::At(ty, e));
         }
         if self.peek() == Some(&Tok::Punct("("))
             && let Some((inner, next)) = self.parenthesized("(", ")")
@@ -429,13 +493,13 @@ impl Parser<'_, '_> {
             && !inner.trim().starts_with('&')
         {
             self.pos = next;
-            return Ok(Expr::Cast(ty, Box::new(self.unary()?)));
+            return self.prefix(|e| Expr::Cast(ty, e));
         }
         self.postfix()
     }
 
-    fn postfix(&mut self) -> Result<Expr, CommandError> {
-        let mut e = self.primary()?;
+    fn postfix(&mut self) -> Parsed {
+        let (mut e, mut height) = self.primary()?;
         loop {
             if self.punct(".") || self.punct("->") {
                 let arrow = matches!(self.toks[self.pos - 1].0, Tok::Punct("->"));
@@ -445,27 +509,31 @@ impl Parser<'_, '_> {
                     _ => return Err(syntax_error(self.rest())),
                 };
                 self.pos += 1;
-                e = if arrow {
+                let access = if arrow {
                     Expr::Arrow(Box::new(e), name)
                 } else {
                     Expr::Field(Box::new(e), name)
                 };
+                (e, height) = self.node(access, height + 1)?;
             } else if self.punct("[") {
-                let index = self.binary(0)?;
+                let (index, index_height) = self.nested(|p| p.binary(0))?;
                 self.expect("]")?;
-                e = Expr::Index(Box::new(e), Box::new(index));
+                (e, height) = self.node(
+                    Expr::Index(Box::new(e), Box::new(index)),
+                    1 + height.max(index_height),
+                )?;
             } else {
-                return Ok(e);
+                return Ok((e, height));
             }
         }
     }
 
-    fn primary(&mut self) -> Result<Expr, CommandError> {
+    fn primary(&mut self) -> Parsed {
         let Some((tok, _)) = self.toks.get(self.pos).cloned() else {
             return Err(syntax_error(""));
         };
         self.pos += 1;
-        Ok(match tok {
+        let leaf = match tok {
             Tok::Int(v) => Expr::Int(v),
             Tok::Str(s) => Expr::Str(s),
             Tok::Name(n) if n == "true" => Expr::Int(1),
@@ -473,15 +541,16 @@ impl Parser<'_, '_> {
             Tok::Name(n) => Expr::Var(n),
             Tok::Dollar(d) => history(&d)?,
             Tok::Punct("(") => {
-                let e = self.binary(0)?;
+                let parsed = self.nested(|p| p.binary(0))?;
                 self.expect(")")?;
-                e
+                return Ok(parsed);
             }
             _ => {
                 self.pos -= 1;
                 return Err(syntax_error(self.rest()));
             }
-        })
+        };
+        Ok((leaf, 0))
     }
 }
 

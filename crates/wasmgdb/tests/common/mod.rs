@@ -4,8 +4,11 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use wasm_coredump_tests::{Fixture, NodeCommand, Profile, fixture};
 
@@ -92,6 +95,60 @@ pub fn transcript(module: &Path, dump: &Path, commands: &[&str]) -> String {
         }
     }
     out
+}
+
+/// How long the `wasmgdb` binary may run in a test: past it, it is killed and the test fails
+/// (a regression that hangs, on a FIFO say, fails instead of stalling the suite).
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs the `wasmgdb` binary with `args` and `stdin` as its input, and returns what it printed.
+/// Panics if it runs longer than [`TIMEOUT`].
+pub fn wasmgdb(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgdb"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_string();
+    // A failed write is the binary not reading all of its input (it quit): not an error.
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(stdin.as_bytes());
+    });
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).unwrap();
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("wasmgdb {args:?} still runs after {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    writer.join().unwrap();
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Bytes a process printed, as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }
 
 /// The level of the first frame whose function is `name`.

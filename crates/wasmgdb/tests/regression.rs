@@ -1,0 +1,146 @@
+//! Regression tests, each named after what it caught (issue #15: input that crashed, hung or
+//! misled wasmgdb).
+
+mod common;
+
+use common::{text, transcript, wasmgdb};
+use coredump::CoreDump;
+use wasm_coredump_tests::{Fixture, Profile, fixture, wasmtime_dump};
+
+/// The MyThing debug build and its Wasmtime dump (no Node run needed), as argument strings.
+fn mything() -> (String, String) {
+    let module = fixture(Fixture::MyThing, Profile::Debug);
+    let dump = wasmtime_dump(Fixture::MyThing);
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    (path(&module), path(&dump))
+}
+
+/// Deeply nested expressions overflowed the parser's stack and aborted the process ("has
+/// overflowed its stack"): they are refused with one error line. Run on a test thread (a 2 MiB
+/// stack), the deepest expressions that are accepted are evaluated and printed too.
+#[test]
+fn deep_expressions_are_an_error_not_a_stack_overflow() {
+    let (m, d) = mything();
+    let refused = [
+        format!("print {}1", "-".repeat(10_000)),
+        format!("print {}1", "*&".repeat(5_000)),
+        format!("print {}1", "!~".repeat(5_000)),
+        format!("print 1{}", "+1".repeat(49_999)),
+        format!("print {}1{}", "(".repeat(5_000), ")".repeat(5_000)),
+        format!("print {}1", "-".repeat(129)),
+        format!("print 1{}", "+1".repeat(129)),
+        format!("print $1{}", ".a".repeat(200)),
+        format!("print $1{}", "[0]".repeat(200)),
+        format!("print (int {})0", "*".repeat(200)),
+        format!("ptype {}1", "-".repeat(10_000)),
+        format!("x/x {}1", "-".repeat(10_000)),
+    ];
+    let accepted = [
+        format!("print {}1", "-".repeat(127)),
+        format!("print 1{}", "+1".repeat(128)),
+        format!("print {}1{}", "(".repeat(120), ")".repeat(120)),
+        format!("print {}*(char *)0x10", "*&".repeat(62)),
+        format!("print sizeof(int {})", "*".repeat(100)),
+    ];
+    let commands: Vec<&str> = refused
+        .iter()
+        .chain(&accepted)
+        .map(String::as_str)
+        .collect();
+    let t = transcript(m.as_ref(), d.as_ref(), &commands);
+    let replies: Vec<&str> = t
+        .split("(wasmgdb) ")
+        .skip(1)
+        .map(|r| r.split_once('\n').unwrap().1)
+        .collect();
+    assert_eq!(replies.len(), commands.len(), "{t}");
+    for (command, reply) in commands.iter().zip(&replies[..refused.len()]) {
+        assert!(
+            *reply == "Expression too complex (nested more than 128 levels deep).\n"
+                || *reply == "Expression too long (more than 16384 tokens).\n",
+            "{}: {reply}",
+            &command[..40]
+        );
+    }
+    let values = &replies[refused.len()..];
+    assert_eq!(values[0], "$1 = -1\n");
+    assert_eq!(values[1], "$2 = 129\n");
+    assert_eq!(values[2], "$3 = 1\n");
+    assert!(values[3].starts_with("$4 = "), "{}", values[3]);
+    assert_eq!(values[4], "$5 = 4\n");
+}
+
+/// One bad line ended the session (the process aborted): on stdin, as in the REPL, the next
+/// line still runs.
+#[test]
+fn a_deep_expression_does_not_end_the_session() {
+    let (m, d) = mything();
+    let input = format!("print {}1\nprint 1+2\n", "-".repeat(10_000));
+    let out = wasmgdb(&["-q", &m, &d], &input);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).ends_with("$1 = 3\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "Expression too complex (nested more than 128 levels deep).\n"
+    );
+}
+
+/// `x/100000000s 0` held every line in memory (3.3 GB for a 4 MiB dump) and then printed only
+/// the error: the lines come as memory is read, and a count that runs past the end of memory
+/// stops there, with gdb's error after them.
+#[test]
+fn examine_past_the_end_of_memory_stops_there() {
+    let (m, d) = mything();
+    let dump = CoreDump::parse(&std::fs::read(&d).unwrap())
+        .unwrap()
+        .memories()[0]
+        .ty
+        .size();
+    let end = format!("Cannot access memory at address {dump:#x}\n");
+    let strings = format!("x/100000000s {:#x}", dump - 2);
+    let words = format!("x/100000000xw {:#x}", dump - 24);
+    let out = wasmgdb(
+        &[
+            "-batch",
+            "-q",
+            "-ex",
+            &strings,
+            "-ex",
+            "x/100000000xg 0",
+            &m,
+            &d,
+        ],
+        "",
+    );
+    let stdout = text(&out.stdout);
+    let strings_output = format!("{:#x}:\t\"\"\n{:#x}:\t\"\"\n", dump - 2, dump - 1);
+    assert!(stdout.contains(&strings_output), "{stdout}");
+    // Every 8-byte unit of memory, two a line.
+    let lines = stdout.lines().filter(|l| l.contains(":\t0x")).count();
+    assert_eq!(lines as u64, dump / 16, "{}", &stdout[..200]);
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with(&format!("{:#x}:\t", dump - 16)), "{last}");
+    assert_eq!(text(&out.stderr), format!("{end}{end}"));
+    assert_eq!(out.status.code(), Some(1));
+
+    // A line cut by the end of memory, and the same in JSON: one object, the error in it.
+    let out = wasmgdb(&["-batch", "-q", "-ex", &words, &m, &d], "");
+    let stdout = text(&out.stdout);
+    let first = format!(
+        "{:#x}:\t0x00000000\t0x00000000\t0x00000000\t0x00000000\n",
+        dump - 24
+    );
+    assert!(stdout.ends_with(&format!(
+        "{first}{:#x}:\t0x00000000\t0x00000000\n",
+        dump - 8
+    )));
+    assert_eq!(text(&out.stderr), end);
+    let out = wasmgdb(&["-batch", "--json", "-ex", &words, &m, &d], "");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["memory"].as_array().unwrap().len(), 6);
+    assert_eq!(json["error"], end.trim_end());
+}
