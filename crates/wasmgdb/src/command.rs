@@ -61,8 +61,9 @@ pub enum Command {
     ShowDirectories,
     /// `show substitute-path`.
     ShowSubstitutePath,
-    /// `disassemble` (`disas`): the selected frame's function, `=>` on the current instruction.
-    Disassemble,
+    /// `disassemble [ADDR]` (`disas`): the function at ADDR (a module offset, as `bt` shows a
+    /// pc), else the selected frame's; `=>` on the frame's instruction.
+    Disassemble(Option<String>),
     /// `help [COMMAND]` (`h`).
     Help(Option<String>),
     /// `quit` (`q`, `exit`).
@@ -112,8 +113,9 @@ pub enum Info {
     Types(Option<String>),
     /// `info symbol ADDR|FUNCIDX`.
     Symbol(String),
-    /// `info line`.
-    Line,
+    /// `info line [*ADDR]`: the line of the selected frame, or of the code at ADDR (the
+    /// expression after the `*`).
+    Line(Option<String>),
     /// `info source`.
     Source,
     /// `info imports`.
@@ -310,7 +312,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
                 )));
             }
         },
-        "disassemble" => Command::Disassemble,
+        "disassemble" => Command::Disassemble(non_empty(rest)),
         "help" => Command::Help(non_empty(rest)),
         "quit" => Command::Quit,
         _ => unreachable!("every command name is handled"),
@@ -359,7 +361,14 @@ fn info(rest: &str) -> Result<Info, CommandError> {
         "symbol" => {
             Info::Symbol(arg.ok_or_else(|| CommandError::new("Argument required (address)."))?)
         }
-        "line" => Info::Line,
+        "line" => Info::Line(match arg {
+            None => None,
+            Some(arg) => Some(arg.strip_prefix('*').map(str::to_string).ok_or_else(|| {
+                CommandError::new(format!(
+                    "Cannot find the line of \"{arg}\": give an address, as `info line *ADDR`."
+                ))
+            })?),
+        }),
         "source" => Info::Source,
         "imports" => Info::Imports,
         "threads" => Info::Threads,

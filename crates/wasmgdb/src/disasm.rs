@@ -2,8 +2,10 @@
 //! `=>` on the current one.
 //!
 //! wasmprinter prints whole modules; to print one function of a big module quickly, a reduced
-//! module is printed: every section but Code, Data and custom ones (`name` stays for names),
-//! and a Code section in which every other body is an empty one.
+//! module is printed: the sections that name what a body refers to (types, the index spaces of
+//! functions, tables, memories, globals and tags, the `name` section), and a Code section in
+//! which every other body is an empty one. No other section is kept: the printer checks some
+//! against others (a DataCount section needs its Data section), and none of them is printed.
 
 use std::fmt::Write as _;
 
@@ -77,9 +79,17 @@ fn reduce(module: &[u8], index: usize) -> Result<(Vec<u8>, u64)> {
             Payload::End(_) => break,
             _ => {}
         }
-        if let Some((id, range)) = payload.as_section()
-            && !matches!(id, 0 | 10 | 11)
-        {
+        let names_operands = matches!(
+            payload,
+            Payload::TypeSection(_)
+                | Payload::ImportSection(_)
+                | Payload::FunctionSection(_)
+                | Payload::TableSection(_)
+                | Payload::MemorySection(_)
+                | Payload::TagSection(_)
+                | Payload::GlobalSection(_)
+        );
+        if names_operands && let Some((id, range)) = payload.as_section() {
             let bytes = &module[range.start as usize..range.end as usize];
             out.push(id);
             leb(bytes.len() as u64, &mut out);
@@ -91,9 +101,25 @@ fn reduce(module: &[u8], index: usize) -> Result<(Vec<u8>, u64)> {
 }
 
 impl Session<'_> {
-    /// `disassemble`.
-    pub(crate) fn disassemble(&self) -> Result<Reply> {
-        let frame = self.frame()?;
+    /// `disassemble [ADDR]`: the function at module offset ADDR (`at`: the expression), else
+    /// the selected frame's; gdb's `No function contains specified address.` outside every
+    /// function. The frame's instruction is marked when its function is shown.
+    pub(crate) fn disassemble(&self, at: Option<&str>) -> Result<Reply> {
+        let frame = self.frame();
+        let (func, current) = match at {
+            None => {
+                let frame = frame?;
+                (frame.func, Some(frame.code_offset))
+            }
+            Some(text) => {
+                let pc = self.eval_address(text)?;
+                let at = self
+                    .code_at(pc)
+                    .ok_or_else(|| CommandError::new("No function contains specified address."))?;
+                let current = frame.ok().filter(|f| f.func == at.func);
+                (at.func, current.map(|f| f.code_offset))
+            }
+        };
         let module = self
             .code_module()
             .ok_or_else(|| CommandError::new("No module."))?;
@@ -101,8 +127,8 @@ impl Session<'_> {
             .info
             .code_layout()
             .ok_or_else(|| CommandError::new("No code section."))?;
-        let body = layout.body_range(frame.func)?;
-        let index = (frame.func - layout.imported_functions()) as usize;
+        let body = layout.body_range(func)?;
+        let index = (func - layout.imported_functions()) as usize;
         let (reduced, start) = reduce(module.bytes(), index)?;
         let mut storage = String::new();
         let mut config = wasmprinter::Config::new();
@@ -111,11 +137,17 @@ impl Session<'_> {
             .offsets_and_lines(&reduced, &mut storage)
             .map_err(|e| CommandError::new(format!("cannot disassemble: {e}")))?;
         let len = body.end - body.start;
-        let name = &frame.symbol.function.name;
-        let mut text = format!(
-            "Dump of assembler code for function {name} (func[{}]):\n",
-            frame.func
-        );
+        // The function itself, not a function inlined into it.
+        let name = match self
+            .info
+            .frames(func, 0)
+            .ok()
+            .and_then(|f| f.into_iter().last())
+        {
+            Some(outer) => outer.function.name,
+            None => self.info.function_name(func).name,
+        };
+        let mut text = format!("Dump of assembler code for function {name} (func[{func}]):\n");
         let mut items = Vec::new();
         for (offset, line) in lines {
             let Some(offset) = offset else { continue };
@@ -124,7 +156,7 @@ impl Session<'_> {
             }
             let code_offset = offset - start;
             let address = body.start + code_offset;
-            let current = code_offset == u64::from(frame.code_offset);
+            let current = current.is_some_and(|c| code_offset == u64::from(c));
             let instr = line.trim();
             // wasmprinter's `(;@2d7   ;)` offset comment.
             let instr = match instr.strip_prefix("(;@").and_then(|r| r.split_once(";)")) {

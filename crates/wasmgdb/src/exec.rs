@@ -188,7 +188,7 @@ impl Session<'_> {
             Command::SetSubstitutePath { from, to } => self.substitute_path(from, to),
             Command::ShowDirectories => self.show_directories(),
             Command::ShowSubstitutePath => self.show_substitute_path(),
-            Command::Disassemble => self.disassemble()?,
+            Command::Disassemble(arg) => self.disassemble(arg.as_deref())?,
             Command::Help(topic) => crate::help::help(topic.as_deref())?,
         };
         // What the sink says no longer matters: the reply is all there is.
@@ -206,7 +206,7 @@ impl Session<'_> {
             Info::Variables(re) => self.info_statics(re.as_deref()),
             Info::Types(re) => self.info_types(re.as_deref()),
             Info::Symbol(arg) => self.info_symbol(arg),
-            Info::Line => self.info_line(),
+            Info::Line(arg) => self.info_line(arg.as_deref()),
             Info::Source => self.info_source(),
             Info::Imports => self.info_imports(),
             Info::Threads => Ok(self.info_threads()),

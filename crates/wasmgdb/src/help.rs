@@ -21,7 +21,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     (
         "info",
-        "info args|locals|frame|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line|source|imports|threads|program (i)",
+        "info args|locals|frame|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line [*ADDR]|source|imports|threads|program (i)",
     ),
     (
         "thread",
@@ -59,7 +59,7 @@ const HELP: &[(&str, &str)] = &[
     ("show", "show directories|substitute-path"),
     (
         "disassemble",
-        "disassemble (disas) -- The selected frame's Wasm function, => on the current instruction.",
+        "disassemble [ADDR] (disas) -- The Wasm function at ADDR or the selected frame's, => on the frame's instruction.",
     ),
     (
         "help",

@@ -292,17 +292,13 @@ impl Session<'_> {
             Some(i) => i
                 .parse()
                 .map_err(|_| CommandError::new(format!("Invalid number \"{i}\".")))?,
-            None => {
-                let e = self.parse_expr(arg)?;
-                let v = self.eval(&e)?;
-                self.address_of_operand(&v)?
-            }
+            None => self.eval_address(arg)?,
         };
         let count = u64::from(layout.imported_functions() + layout.defined_functions());
         let in_code = n >= layout.code_payload_start();
         let (func, offset) = if as_index.is_none() && in_code {
-            let loc = layout
-                .code_location(n - layout.code_payload_start())
+            let loc = self
+                .code_at(n)
                 .ok_or_else(|| CommandError::new(format!("No symbol matches {arg}.")))?;
             (loc.func, Some(loc.code_offset))
         } else if n < count {

@@ -250,7 +250,9 @@ impl Session<'_> {
         Ok(Reply::new(text, json!({ "found": addresses })))
     }
 
-    fn eval_address(&self, text: &str) -> Result<u64> {
+    /// The address expression `text` gives (a pointer's or integer's value, an aggregate's
+    /// address).
+    pub(crate) fn eval_address(&self, text: &str) -> Result<u64> {
         let e = self.parse_expr(text)?;
         let v = self.eval(&e)?;
         self.address_of_operand(&v)

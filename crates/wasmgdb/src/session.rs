@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use coredump::CoreDump;
+use debuginfo::wasm_layout::CodeLocation;
 use debuginfo::{BuildId, BuildIdEncoding, CoreDumpFrame, DebugInfo, FormatOptions, Module};
 
 use crate::error::{CommandError, Error};
@@ -292,6 +293,13 @@ impl<'a> Session<'a> {
         let layout = self.info.code_layout()?;
         let address = layout.dwarf_address(func, code_offset).ok()?;
         Some(layout.file_offset(address))
+    }
+
+    /// The inverse of [`Session::pc`]: the function and code offset at module file offset `pc`,
+    /// or `None` when no function body holds it.
+    pub(crate) fn code_at(&self, pc: u64) -> Option<CodeLocation> {
+        let layout = self.info.code_layout()?;
+        layout.code_location(pc.checked_sub(layout.code_payload_start())?)
     }
 
     /// The Wasm module the code comes from (the module, or its debug file with the same Code).

@@ -341,10 +341,33 @@ impl Session<'_> {
     /// `info line`: where the selected frame's line starts and ends, as gdb prints it:
     /// `Line 16 of "mything/src/main.rs" starts at address 0x43e <mything::calculate+29> and
     /// ends at 0x451 <mything::calculate+48>.` (the line's first statement row, as gdb finds it).
-    pub(crate) fn info_line(&self) -> Result<Reply> {
-        let frame = self.frame()?;
-        let location = frame.symbol.location.clone().unwrap_or_default();
-        let address = self.info.dwarf_address(frame.func, frame.code_offset).ok();
+    /// With `*ADDR` (`at`: the expression), the line of the code at that module offset; outside
+    /// every function, gdb's `No line number information available for address 0x...`.
+    pub(crate) fn info_line(&self, at: Option<&str>) -> Result<Reply> {
+        let (func, code_offset, location) = match at {
+            None => {
+                let frame = self.frame()?;
+                (frame.func, frame.code_offset, frame.symbol.location.clone())
+            }
+            Some(text) => {
+                let pc = self.eval_address(text)?;
+                let Some(at) = self.code_at(pc) else {
+                    return Ok(Reply::new(
+                        format!("No line number information available for address {pc:#x}\n"),
+                        json!({ "file": null, "line": null }),
+                    ));
+                };
+                // The innermost function's line, as for a frame.
+                let frames = self
+                    .info
+                    .frames(at.func, at.code_offset)
+                    .unwrap_or_default();
+                let location = frames.into_iter().next().and_then(|f| f.location);
+                (at.func, at.code_offset, location)
+            }
+        };
+        let location = location.unwrap_or_default();
+        let address = self.info.dwarf_address(func, code_offset).ok();
         let file = location.shown_file().map(str::to_string);
         let (Some(address), Some(name), Some(line)) = (address, &file, location.line) else {
             let text = match address {

@@ -4,8 +4,10 @@
 mod common;
 
 use common::{text, transcript, wasmgdb};
-use coredump::CoreDump;
+use coredump::{CoreDump, Frame, Thread};
+use debuginfo::{DebugInfo, Module};
 use wasm_coredump_tests::{Fixture, Profile, fixture, wasmtime_dump};
+use wasmgdb::{LoadOptions, Outcome, Session};
 
 /// The MyThing debug build and its Wasmtime dump (no Node run needed), as argument strings.
 fn mything() -> (String, String) {
@@ -143,4 +145,89 @@ fn examine_past_the_end_of_memory_stops_there() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["memory"].as_array().unwrap().len(), 6);
     assert_eq!(json["error"], end.trim_end());
+}
+
+/// `disassemble` failed on every module with a DataCount section ("data count is non-zero but
+/// data section is absent"): the module it reduces to the one function kept DataCount and left
+/// Data out. It keeps only what names a body's operands now.
+#[test]
+fn disassemble_a_module_with_a_data_count_section() {
+    let wasm = wat::parse_str(
+        r#"(module (memory 1) (data "hi")
+             (func $copy i32.const 0 i32.const 0 i32.const 2 memory.init 0 unreachable))"#,
+    )
+    .unwrap();
+    let data_count = wasmparser::Parser::new(0)
+        .parse_all(&wasm)
+        .any(|p| matches!(p, Ok(wasmparser::Payload::DataCountSection { .. })));
+    assert!(data_count, "memory.init needs a DataCount section");
+    // The body: no locals (1 byte), three `i32.const` (2 bytes each), `memory.init 0` (4).
+    let unreachable = 11;
+    let mut dump = CoreDump::new("app.wasm");
+    dump.add_thread(Thread {
+        name: "main".into(),
+        frames: vec![Frame {
+            instance: 0,
+            func: 0,
+            code_offset: unreachable,
+            locals: vec![],
+            stack: vec![],
+        }],
+    });
+    let info = DebugInfo::new(Module::parse(wasm).unwrap()).unwrap();
+    let mut session =
+        Session::new("app.wasm".as_ref(), dump, info, &LoadOptions::default()).unwrap();
+    let Outcome::Reply(reply) = session.run_line("disassemble").unwrap() else {
+        panic!("disassemble quits")
+    };
+    let text = reply.text;
+    assert!(
+        text.starts_with("Dump of assembler code for function copy (func[0]):\n"),
+        "{text}"
+    );
+    assert!(text.contains("\tmemory.init 0\n"), "{text}");
+    let current = text.lines().find(|l| l.starts_with("=> ")).unwrap();
+    assert!(
+        current.ends_with(&format!("<+{unreachable}>:\tunreachable")),
+        "{current}"
+    );
+}
+
+/// Values that were silently wrong are gdb's errors: an address past 32 bits was cut to 32
+/// (`$1 = 0`), a literal past 64 bits wrapped, and `info line *ADDR` and `disassemble ADDR`
+/// ignored their address and showed the selected frame.
+#[test]
+fn out_of_range_addresses_and_literals_are_errors_not_wrong_values() {
+    let (m, d) = mything();
+    let t = transcript(m.as_ref(), d.as_ref(), &["bt 1"]);
+    let pc = t.split("#0  ").nth(1).unwrap().split(' ').next().unwrap();
+    let commands = [
+        "print *(char*)0x100000000",
+        "x/x 0x100000000",
+        "print 99999999999999999999999",
+        "print 0xffffffffffffffff",
+        "info line *0xffffffff",
+        "disassemble 0xffffffff",
+        "info line",
+        &format!("info line *{pc}"),
+        "disassemble",
+        &format!("disassemble {pc}"),
+    ];
+    let t = transcript(m.as_ref(), d.as_ref(), &commands);
+    let replies: Vec<&str> = t.split("(wasmgdb) ").skip(1).collect();
+    let reply = |i: usize| replies[i].split_once('\n').unwrap().1;
+    assert_eq!(reply(0), "Cannot access memory at address 0x100000000\n");
+    assert_eq!(reply(1), reply(0));
+    assert_eq!(reply(2), "Numeric constant too large.\n");
+    assert_eq!(reply(3), "$1 = 18446744073709551615\n");
+    assert_eq!(
+        reply(4),
+        "No line number information available for address 0xffffffff\n"
+    );
+    assert_eq!(reply(5), "No function contains specified address.\n");
+    // The frame's pc gives what the frame gives.
+    assert!(reply(6).starts_with("Line "), "{}", reply(6));
+    assert_eq!(reply(7), reply(6));
+    assert!(reply(8).contains("\n=> "), "{}", reply(8));
+    assert_eq!(reply(9), reply(8));
 }

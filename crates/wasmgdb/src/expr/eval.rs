@@ -496,7 +496,7 @@ impl Session<'_> {
 
     fn cast(&self, v: Value, ty: Ty) -> Result<Value> {
         match self.shape(&ty)? {
-            Shape::Int { .. } | Shape::Pointer(_) => {
+            shape @ (Shape::Int { .. } | Shape::Pointer(_)) => {
                 let x = match self.shape(&v.ty)? {
                     Shape::Aggregate | Shape::Array { .. } => v
                         .address
@@ -504,10 +504,17 @@ impl Session<'_> {
                         .ok_or_else(|| CommandError::new("Invalid cast."))?,
                     _ => self.as_int(&v)?,
                 };
-                let size = self.size_of(&ty)? as usize;
+                let mut size = self.size_of(&ty)?.min(16) as usize;
+                // An address wider than the memory's pointers stays whole: reading at it fails
+                // as `x` there does, instead of reading at the address cut to the pointer size.
+                let bits = 8 * size as u32;
+                let fits = bits >= 128 || (x >= -(1i128 << (bits - 1)) && x < 1i128 << bits);
+                if matches!(shape, Shape::Pointer(_)) && !fits {
+                    size = 8;
+                }
                 Ok(Value {
                     ty,
-                    bytes: x.to_le_bytes()[..size.min(16)].to_vec(),
+                    bytes: x.to_le_bytes()[..size].to_vec(),
                     address: None,
                 })
             }

@@ -15,6 +15,8 @@
 //! deep, so that parsing it, evaluating it, printing its value and dropping it never exhaust the
 //! stack, whatever a line holds.
 
+use std::num::IntErrorKind;
+
 use crate::error::CommandError;
 
 /// How deep an expression may nest: each operator, cast, member access, subscript and pair of
@@ -159,19 +161,21 @@ fn lex(input: &str) -> Result<Vec<(Tok, usize)>, CommandError> {
             }
             let text = input[start..i].replace('_', "");
             let text = text.trim_end_matches(['u', 'U', 'l', 'L']);
+            // A literal is at most 64 bits, as gdb's (a `ULONGEST`).
             let parsed = if let Some(h) = text.strip_prefix("0x").or(text.strip_prefix("0X")) {
-                i128::from_str_radix(h, 16)
+                u64::from_str_radix(h, 16)
             } else if let Some(bin) = text.strip_prefix("0b") {
-                i128::from_str_radix(bin, 2)
+                u64::from_str_radix(bin, 2)
             } else if text.len() > 1 && text.starts_with('0') {
-                i128::from_str_radix(&text[1..], 8)
+                u64::from_str_radix(&text[1..], 8)
             } else {
                 text.parse()
             };
-            let v = parsed.map_err(|_| {
-                CommandError::new(format!("Invalid number \"{}\".", &input[start..i]))
+            let v = parsed.map_err(|e| match e.kind() {
+                IntErrorKind::PosOverflow => CommandError::new("Numeric constant too large."),
+                _ => CommandError::new(format!("Invalid number \"{}\".", &input[start..i])),
             })?;
-            out.push((Tok::Int(v), start));
+            out.push((Tok::Int(i128::from(v)), start));
         } else if c.is_ascii_alphabetic() || c == '_' {
             loop {
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
