@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
 use crate::format::{Printer, field, unsigned};
-use crate::types::{Composite, Member, Type, TypeId, TypeKind};
+use crate::types::{Composite, MAX_TYPE_DEPTH, Member, Type, TypeId, TypeKind, too_deep};
 
 /// A pointer and a length: the parts of a fat pointer or a `Vec`.
 struct Run {
@@ -40,7 +40,7 @@ impl Printer<'_> {
             self.elements(&run)?;
         } else if name.starts_with("alloc::boxed::Box<") {
             // A thin `Box<T>` is its pointer; `Box<str>` and `Box<[T]>` are fat.
-            let pointer = leaf_pointer(self, c, bytes, 0)?;
+            let pointer = leaf_pointer(self, c, bytes, 0, 0)?;
             match pointer {
                 Some(address) if bytes.len() <= 8 => {
                     write!(self.out, "{address:#x}").ok();
@@ -94,7 +94,7 @@ impl Printer<'_> {
         };
         let len = self.uint_member(self.member_named(c, "len")?, bytes)?;
         let buf = self.member_named(c, "buf")?;
-        let data = leaf_pointer(self, &single(buf), bytes, 0)?
+        let data = leaf_pointer(self, &single(buf), bytes, 0, 0)?
             .ok_or_else(|| Error::InvalidReference("no pointer in Vec".into()))?;
         let element = c
             .template_params
@@ -199,8 +199,15 @@ fn single(m: &Member) -> Composite {
 }
 
 /// The first pointer found depth-first among the members of `c` (offsets relative to `base`
-/// within `bytes`): the data pointer of `Box`, `Unique`, `NonNull`, `RawVec`.
-fn leaf_pointer(p: &Printer<'_>, c: &Composite, bytes: &[u8], base: u64) -> Result<Option<u64>> {
+/// within `bytes`, `c` itself `depth` members deep): the data pointer of `Box`, `Unique`,
+/// `NonNull`, `RawVec`.
+fn leaf_pointer(
+    p: &Printer<'_>,
+    c: &Composite,
+    bytes: &[u8],
+    base: u64,
+    depth: u32,
+) -> Result<Option<u64>> {
     for m in &c.members {
         let Some(ty) = m.ty else { continue };
         let (_, t) = p.info.strip_type(ty)?;
@@ -209,8 +216,9 @@ fn leaf_pointer(p: &Printer<'_>, c: &Composite, bytes: &[u8], base: u64) -> Resu
                 let size = t.size.unwrap_or(4);
                 return Ok(Some(unsigned(field(bytes, base + m.offset, size)?) as u64));
             }
+            TypeKind::Struct(_) if depth == MAX_TYPE_DEPTH => return Err(too_deep(ty)),
             TypeKind::Struct(inner) => {
-                if let Some(found) = leaf_pointer(p, inner, bytes, base + m.offset)? {
+                if let Some(found) = leaf_pointer(p, inner, bytes, base + m.offset, depth + 1)? {
                     return Ok(Some(found));
                 }
             }

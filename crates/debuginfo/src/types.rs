@@ -9,6 +9,19 @@ use crate::context::{DebugInfo, Reader};
 use crate::error::{Error, Result};
 use crate::units::UnitArc;
 
+/// How deep types may nest in one another (pointers, arrays and their dimensions, members)
+/// where a walk through them recurses: malformed DWARF can make a type contain itself, and a
+/// walk past this depth is an error instead of a stack overflow.
+pub(crate) const MAX_TYPE_DEPTH: u32 = 64;
+
+/// The error for a type nested deeper than [`MAX_TYPE_DEPTH`].
+pub(crate) fn too_deep(id: TypeId) -> Error {
+    Error::InvalidReference(format!(
+        "type {:#x} nests more than {MAX_TYPE_DEPTH} levels deep (a cycle?)",
+        id.die
+    ))
+}
+
 /// A handle on a type DIE of a [`DebugInfo`]. Look it up with [`DebugInfo::type_of`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TypeId {
@@ -160,6 +173,14 @@ impl DebugInfo {
 
     /// The size of type `id` in bytes, looking through typedefs and qualifiers.
     pub fn type_size(&self, id: TypeId) -> Result<Option<u64>> {
+        self.type_size_at(id, 0)
+    }
+
+    /// [`DebugInfo::type_size`] of a type `depth` arrays deep.
+    fn type_size_at(&self, id: TypeId, depth: u32) -> Result<Option<u64>> {
+        if depth > MAX_TYPE_DEPTH {
+            return Err(too_deep(id));
+        }
         let mut id = id;
         for _ in 0..32 {
             let ty = self.type_of(id)?;
@@ -172,7 +193,7 @@ impl DebugInfo {
                 | TypeKind::Volatile(Some(t)) => id = *t,
                 TypeKind::Array { element, counts } => {
                     let n: Option<u64> = counts.iter().copied().product();
-                    return Ok(match (self.type_size(*element)?, n) {
+                    return Ok(match (self.type_size_at(*element, depth + 1)?, n) {
                         (Some(e), Some(n)) => Some(e * n),
                         _ => None,
                     });
@@ -245,23 +266,32 @@ impl DebugInfo {
 
     /// The name of type `id` as a debugger shows it (`mything::MyThing`, `*mut u8`, `&str`).
     pub fn type_name(&self, id: Option<TypeId>) -> Result<String> {
+        self.type_name_at(id, 0)
+    }
+
+    /// [`DebugInfo::type_name`] of a type `depth` levels inside the one named.
+    fn type_name_at(&self, id: Option<TypeId>, depth: u32) -> Result<String> {
         let Some(id) = id else {
             return Ok("void".into());
         };
+        if depth > MAX_TYPE_DEPTH {
+            return Err(too_deep(id));
+        }
+        let inner = |t: Option<TypeId>| self.type_name_at(t, depth + 1);
         let ty = self.type_of(id)?;
         if let Some(name) = &ty.name {
             return Ok(name.clone());
         }
         Ok(match &ty.kind {
-            TypeKind::Pointer(t) if ty.rust => format!("*mut {}", self.type_name(*t)?),
-            TypeKind::Pointer(t) => format!("{} *", self.type_name(*t)?),
-            TypeKind::Reference(t) if ty.rust => format!("&{}", self.type_name(*t)?),
-            TypeKind::Reference(t) => format!("{} &", self.type_name(*t)?),
-            TypeKind::Const(t) => format!("const {}", self.type_name(*t)?),
-            TypeKind::Volatile(t) => format!("volatile {}", self.type_name(*t)?),
-            TypeKind::Typedef(t) => self.type_name(*t)?,
+            TypeKind::Pointer(t) if ty.rust => format!("*mut {}", inner(*t)?),
+            TypeKind::Pointer(t) => format!("{} *", inner(*t)?),
+            TypeKind::Reference(t) if ty.rust => format!("&{}", inner(*t)?),
+            TypeKind::Reference(t) => format!("{} &", inner(*t)?),
+            TypeKind::Const(t) => format!("const {}", inner(*t)?),
+            TypeKind::Volatile(t) => format!("volatile {}", inner(*t)?),
+            TypeKind::Typedef(t) => inner(*t)?,
             TypeKind::Array { element, counts } if ty.rust => {
-                let mut name = self.type_name(Some(*element))?;
+                let mut name = inner(Some(*element))?;
                 for n in counts.iter().rev() {
                     name = match n {
                         Some(n) => format!("[{name}; {n}]"),
@@ -271,7 +301,7 @@ impl DebugInfo {
                 name
             }
             TypeKind::Array { element, counts } => {
-                let mut name = self.type_name(Some(*element))?;
+                let mut name = inner(Some(*element))?;
                 for n in counts {
                     name += &n.map_or("[]".into(), |n| format!("[{n}]"));
                 }
@@ -491,10 +521,65 @@ impl DebugInfo {
                 Some(upper + 1 - lower)
             });
             counts.push(count);
+            if counts.len() > MAX_TYPE_DEPTH as usize {
+                return Err(too_deep(TypeId::new(unit, offset)));
+            }
         }
         if counts.is_empty() {
             counts.push(None);
         }
         Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Module;
+
+    /// A module whose DWARF (version 4) has one unit holding `dies` after its root, each
+    /// `(abbreviation code, DW_AT_type target as a unit offset)`: code 2 is a pointer type, 3 an
+    /// array type.
+    fn module_with_dies(dies: &[(u8, u32)]) -> Module {
+        let abbrev = [
+            1, 0x11, 1, 0, 0, // compile_unit, children, no attributes
+            2, 0x0f, 0, 0x49, 0x13, 0, 0, // pointer_type: type ref4
+            3, 0x01, 0, 0x49, 0x13, 0, 0, // array_type: type ref4
+            0,
+        ];
+        let mut body = vec![1];
+        for &(code, target) in dies {
+            body.push(code);
+            body.extend(target.to_le_bytes());
+        }
+        body.push(0);
+        let mut info = ((body.len() + 7) as u32).to_le_bytes().to_vec();
+        info.extend([4, 0, 0, 0, 0, 0, 4]); // version 4, abbrev offset 0, address size 4
+        info.extend(body);
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        for (name, data) in [(".debug_abbrev", &abbrev[..]), (".debug_info", &info[..])] {
+            let mut payload = vec![name.len() as u8];
+            payload.extend(name.as_bytes());
+            payload.extend(data);
+            wasm.push(0);
+            wasm.push(payload.len() as u8);
+            wasm.extend(payload);
+        }
+        Module::parse(wasm).unwrap()
+    }
+
+    /// A type that contains itself (malformed DWARF) overflowed the stack of every walk through
+    /// it: `type_name` of a pointer to itself, `type_size` of an array of itself. Each is an
+    /// error now.
+    #[test]
+    fn a_type_that_contains_itself_is_an_error_not_a_stack_overflow() {
+        // The unit header is 11 bytes, the root DIE 1: the first DIE is at offset 12.
+        let info = DebugInfo::new(module_with_dies(&[(2, 12), (3, 17)])).unwrap();
+        let pointer = TypeId { unit: 0, die: 12 };
+        let array = TypeId { unit: 0, die: 17 };
+        let err = info.type_name(Some(pointer)).unwrap_err();
+        assert!(err.to_string().contains("a cycle?"), "{err}");
+        let err = info.type_size(array).unwrap_err();
+        assert!(err.to_string().contains("a cycle?"), "{err}");
     }
 }

@@ -12,6 +12,10 @@ use crate::state::FrameState;
 use crate::types::TypeId;
 use crate::units::UnitArc;
 
+/// How deep lexical blocks may nest in a function (compilers nest a few levels; each level is a
+/// recursive call here).
+const MAX_BLOCK_DEPTH: u32 = 256;
+
 /// Whether a variable is a parameter or a local.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -261,6 +265,13 @@ impl DebugInfo {
                     blocks[depth as usize].push(var);
                 }
                 gimli::DW_TAG_lexical_block if self.contains(unit, &die, scope.address)? => {
+                    // Malformed DWARF may nest blocks without end: a bound, not a stack overflow.
+                    if depth == MAX_BLOCK_DEPTH {
+                        return Err(Error::InvalidReference(format!(
+                            "lexical blocks nested more than {MAX_BLOCK_DEPTH} deep at {:#x}",
+                            die.offset().0
+                        )));
+                    }
                     self.walk(unit, child, depth + 1, scope, params, blocks)?;
                 }
                 _ => {}

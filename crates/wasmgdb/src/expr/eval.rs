@@ -477,8 +477,14 @@ impl Session<'_> {
                 self.read_at(target, (a + i * size) as u64)
             }
             Shape::Aggregate => {
-                // A Rust slice `&[T]`: a data pointer and a length.
+                // A Rust slice `&[T]`: a data pointer and a length. Only a pointer is indexed in
+                // turn, so a malformed type holding itself as `data_ptr` cannot recurse.
                 let data = self.field(base.clone(), "data_ptr")?;
+                if !matches!(self.shape(&data.ty)?, Shape::Pointer(_)) {
+                    return Err(CommandError::new(
+                        "cannot subscript something that is not an array or pointer",
+                    ));
+                }
                 let len = self.field(base, "length")?;
                 let len = self.as_int(&len)?;
                 if i < 0 || i >= len {
