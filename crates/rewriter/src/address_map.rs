@@ -2,6 +2,8 @@
 //! rewritten one: what the DWARF remap and the offsets of recorded frames
 //! are checked against.
 
+use std::ops::Range;
+
 use crate::instrument::Site;
 
 /// One function body's place in both Code sections, and its instrumented
@@ -17,8 +19,9 @@ pub(crate) struct FunctionMap {
     pub ops_start: u32,
     /// Bytes inserted before the first operator.
     pub prefix: u32,
-    /// The instrumented points, in order.
-    pub sites: Vec<Site>,
+    /// The instrumented points, in order: where they are in
+    /// [`AddressMap::sites`].
+    pub sites: Range<usize>,
 }
 
 /// Maps DWARF code addresses (offsets from the start of the Code section's
@@ -27,6 +30,9 @@ pub(crate) struct FunctionMap {
 #[derive(Debug, Clone, Default)]
 pub struct AddressMap {
     pub(crate) functions: Vec<FunctionMap>,
+    /// The instrumented points of every function, one function's after the
+    /// other's (in one vector: a module can have hundreds of thousands).
+    pub(crate) sites: Vec<Site>,
 }
 
 impl AddressMap {
@@ -42,31 +48,36 @@ impl AddressMap {
             return None;
         }
         let offset = address - f.input.0;
-        Some(u64::from(f.output.0 + f.map_offset(offset)))
+        Some(u64::from(f.output.0 + self.map_offset(f, offset)))
     }
 
     /// The output body offset of input body offset `offset` in defined
     /// function `index` (imports not counted), as recorded in core dumps.
     pub fn map_code_offset(&self, index: usize, offset: u32) -> Option<u32> {
         let f = self.functions.get(index)?;
-        (offset <= f.input.1 - f.input.0).then(|| f.map_offset(offset))
+        (offset <= f.input.1 - f.input.0).then(|| self.map_offset(f, offset))
     }
-}
 
-impl FunctionMap {
-    fn map_offset(&self, offset: u32) -> u32 {
-        if self.sites.is_empty() && self.prefix == 0 {
+    /// The instrumented points of `f`, in order.
+    pub(crate) fn sites(&self, f: &FunctionMap) -> &[Site] {
+        &self.sites[f.sites.clone()]
+    }
+
+    /// The output body offset of input body offset `offset` in `f`.
+    fn map_offset(&self, f: &FunctionMap, offset: u32) -> u32 {
+        let sites = self.sites(f);
+        if sites.is_empty() && f.prefix == 0 {
             return offset;
         }
-        if offset >= self.input.1 - self.input.0 {
-            return self.output.1 - self.output.0;
+        if offset >= f.input.1 - f.input.0 {
+            return f.output.1 - f.output.0;
         }
-        if offset < self.ops_start {
+        if offset < f.ops_start {
             return offset;
         }
-        let i = self.sites.partition_point(|s| s.original <= offset);
-        match i.checked_sub(1).map(|i| self.sites[i]) {
-            None => offset + self.prefix,
+        let i = sites.partition_point(|s| s.original <= offset);
+        match i.checked_sub(1).map(|i| sites[i]) {
+            None => offset + f.prefix,
             Some(s) if offset < s.original_end => s.new,
             Some(s) => offset - s.original_end + s.new_end,
         }

@@ -3,23 +3,26 @@
 //! build_id.
 
 use std::collections::HashMap;
+use std::io::Write;
 
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{BlockType, Encode, ExportKind, ExportSection, Function, InstructionSink};
 use wasmparser::{ExternalKind, ValType};
 
-use crate::address_map::{AddressMap, FunctionMap};
+use crate::address_map::AddressMap;
 use crate::analysis::analyze;
+use crate::code::Code;
 use crate::dwarf;
 use crate::error::{Error, unsupported};
 use crate::indirect::IndirectChecks;
-use crate::instrument::{Context, Rewritten, instrument};
+use crate::instrument::{Context, instrument};
 use crate::module::ModuleInfo;
 use crate::runtime::{
     self, DumpInfo, G, G_COUNT, IndirectRetrap, RT_COUNT, Recorders, Rt, Runtime,
 };
+use crate::sink::Sink;
 use crate::types::TypeRegistry;
-use crate::{Options, Output, Stats, Unwind};
+use crate::{Options, Stats, Summary, Unwind};
 use wasm_layout::BuildId;
 
 /// Namespace of the build ids the rewriter derives (UUID v5).
@@ -33,7 +36,14 @@ fn rank(id: u8) -> usize {
     ORDER.iter().position(|&o| o == id).unwrap_or(usize::MAX)
 }
 
-pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> {
+/// Rewrites `input`, writing the module to `out` section by section: only
+/// the rewritten function bodies are held until the Code section is
+/// written, and the patched DWARF sections until each is written.
+pub(crate) fn rewrite_to(
+    input: &[u8],
+    options: &Options,
+    out: impl Write,
+) -> Result<Summary, Error> {
     let info = ModuleInfo::scan(input)?;
     check_supported(&info)?;
     let analysis = analyze(&info, options)?;
@@ -137,15 +147,15 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         options,
         recorders: &recorders,
     };
-    let mut bodies: Vec<Option<Rewritten>> = Vec::with_capacity(info.body_count());
+    let mut code = Code::default();
     for (i, &unwinds) in may_unwind.iter().enumerate() {
         if !unwinds {
-            bodies.push(None);
+            code.push(None);
             continue;
         }
         let rewritten = instrument(&cx, &mut types, &mut indirect, i)?;
         stats.functions_instrumented += 1;
-        bodies.push(Some(rewritten));
+        code.push(Some(rewritten));
     }
 
     let build_id = build_id(&info);
@@ -191,21 +201,24 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         wrappers.push((ty, entry.wrapper(&runtime, in_table)));
     }
 
-    let mut out = Vec::with_capacity(input.len() + input.len() / 4);
-    out.extend_from_slice(&input[..8]);
     let checks = indirect
         .as_ref()
         .map(|c| c.functions(&runtime, &mut types))
         .unwrap_or_default();
-    let new_funcs: Vec<(u32, Function)> = runtime_funcs
+    let new_funcs: Vec<(u32, Vec<u8>)> = runtime_funcs
         .into_iter()
         .chain(wrappers)
         .chain(recorders.functions(&runtime, &mut types))
         .chain(checks)
+        .map(|(ty, f)| (ty, f.into_raw_body()))
         .collect();
+    // (Its plan of every site is no longer needed.)
+    drop(recorders);
+    let mut out = Sink::new(out);
+    out.bytes(&input[..8])?;
     let new = NewItems {
         info: &info,
-        bodies: std::cell::RefCell::new(bodies),
+        code: std::cell::RefCell::new(code),
         types: &types,
         funcs: &new_funcs,
         tag_type,
@@ -227,45 +240,45 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
                 &new,
                 &mut stats,
                 &mut address_map,
-            );
+            )?;
             missing.retain(|&m| m != id);
         }
         let payload = &input[section.content.clone()];
         match id {
             1 => {
                 let (count, rest) = split_count(payload, section.range.start)?;
-                type_section(&mut out, count, rest, &types);
+                type_section(&mut out, count, rest, &types)?;
             }
             3 => {
                 let (count, rest) = split_count(payload, section.range.start)?;
-                function_section(&mut out, count, rest, &new);
+                function_section(&mut out, count, rest, &new)?;
             }
             6 => {
                 let (count, rest) = split_count(payload, section.range.start)?;
-                global_section(&mut out, count, rest);
+                global_section(&mut out, count, rest)?;
             }
             7 => {
                 let mut exports_out = ExportSection::new();
                 for (name, kind, index) in &exports {
                     exports_out.export(name, export_kind(*kind, section.range.start)?, *index);
                 }
-                out.push(7);
-                exports_out.encode(&mut out);
+                out.encoded(7, &exports_out)?;
             }
             8 => {
                 let mut p = Vec::new();
                 start.unwrap_or(0).encode(&mut p);
-                write_section(&mut out, 8, &p);
+                out.section(8, &p)?;
             }
             9 if !table_wrappers.is_empty() => {
-                element_section(&mut out, payload, section.range.start, &table_wrappers)?
+                let elements = element_section(payload, section.range.start, &table_wrappers)?;
+                out.encoded(9, &elements)?;
             }
-            10 => code_section(&mut out, &new, &mut stats, &mut address_map),
+            10 => code_section(&mut out, &new, &mut stats, &mut address_map)?,
             0 if section.name.as_deref() == Some("build_id") => {}
             0 if dwarf::is_dwarf(section.name.as_deref()) => {
                 dwarf.emit(&mut out, &info, section, &address_map)?;
             }
-            _ => out.extend_from_slice(&input[section.range.clone()]),
+            _ => out.bytes(&input[section.range.clone()])?,
         }
     }
     emit_missing(
@@ -275,15 +288,15 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
         &new,
         &mut stats,
         &mut address_map,
-    );
-    out.extend(build_id.section());
+    )?;
+    out.bytes(&build_id.section())?;
     stats.dwarf_ranges_tombstoned = dwarf.tombstoned();
 
     stats.call_sites = 0;
     stats.trap_points = 0;
     for f in &address_map.functions {
         let base = info.code_payload_start() + f.input.0 as usize;
-        for site in &f.sites {
+        for site in address_map.sites(f) {
             let op = input[base + site.original as usize];
             if matches!(op, 0x10 | 0x11 | 0x14) {
                 stats.call_sites += 1;
@@ -292,9 +305,8 @@ pub(crate) fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> 
             }
         }
     }
-    stats.output_size = out.len();
-    Ok(Output {
-        module: out,
+    stats.output_size = out.finish()?;
+    Ok(Summary {
         build_id,
         stats,
         address_map,
@@ -337,9 +349,10 @@ fn indirect_retraps(
 struct NewItems<'a> {
     info: &'a ModuleInfo<'a>,
     /// The rewritten bodies, taken (and freed) by the Code section.
-    bodies: std::cell::RefCell<Vec<Option<Rewritten>>>,
+    code: std::cell::RefCell<Code>,
     types: &'a TypeRegistry,
-    funcs: &'a [(u32, Function)],
+    /// The functions added after the input's: (type, body without its size).
+    funcs: &'a [(u32, Vec<u8>)],
     /// The type of the tag the runtime throws, with exceptions.
     tag_type: Option<u32>,
 }
@@ -385,16 +398,23 @@ fn start_function(info: &ModuleInfo<'_>) -> Result<Option<u32>, Error> {
     Ok(Some(func))
 }
 
-/// A new build id: a UUID v5 of the input's code, its old build id and the
-/// runtime version, so the same input always gets the same id.
+/// A new build id: a UUID v5 of the runtime version, the input's old build
+/// id and its Code section, so the same input always gets the same id.
+/// (`Uuid::new_v5` of them one after the other, hashed where they lie.)
 fn build_id(info: &ModuleInfo<'_>) -> BuildId {
-    let mut seed = Vec::new();
-    seed.extend_from_slice(runtime::VERSION.as_bytes());
-    seed.extend_from_slice(info.build_id.as_ref().map_or(&[], BuildId::as_bytes));
-    if let Some(code) = info.layout.code_section() {
-        seed.extend_from_slice(&info.bytes[code.range.clone()]);
+    use sha1::{Digest, Sha1};
+    let mut hasher = Sha1::new();
+    hasher.update(BUILD_ID_NAMESPACE.as_bytes());
+    hasher.update(runtime::VERSION.as_bytes());
+    if let Some(id) = &info.build_id {
+        hasher.update(id.as_bytes());
     }
-    uuid::Uuid::new_v5(&BUILD_ID_NAMESPACE, &seed).into()
+    if let Some(code) = info.layout.code_section() {
+        hasher.update(&info.bytes[code.range.clone()]);
+    }
+    let mut bytes = [0; 16];
+    bytes.copy_from_slice(&hasher.finalize()[..16]);
+    uuid::Builder::from_sha1_bytes(bytes).into_uuid().into()
 }
 
 /// An entry point: a call of `func` (with `params` params, its results
@@ -475,11 +495,10 @@ fn finish(s: &mut InstructionSink<'_>, rt: &Runtime) {
 /// The Element section with the functions of `wrappers` replaced by their
 /// wrappers, and a declarative segment of the functions replaced.
 fn element_section(
-    out: &mut Vec<u8>,
     payload: &[u8],
     offset: usize,
     wrappers: &HashMap<u32, u32>,
-) -> Result<(), Error> {
+) -> Result<wasm_encoder::ElementSection, Error> {
     struct Replace<'a>(&'a HashMap<u32, u32>);
     impl Reencode for Replace<'_> {
         type Error = std::convert::Infallible;
@@ -502,9 +521,7 @@ fn element_section(
     let mut replaced: Vec<u32> = wrappers.keys().copied().collect();
     replaced.sort_unstable();
     section.declared(wasm_encoder::Elements::Functions(replaced.into()));
-    out.push(9);
-    section.encode(out);
-    Ok(())
+    Ok(section)
 }
 
 /// A vector's count and the bytes of its items.
@@ -514,22 +531,22 @@ fn split_count(payload: &[u8], offset: usize) -> Result<(u32, &[u8]), Error> {
     Ok((count, &payload[reader.current_position()..]))
 }
 
-fn write_section(out: &mut Vec<u8>, id: u8, payload: &[u8]) {
-    out.push(id);
-    payload.encode(out);
-}
-
-fn function_section(out: &mut Vec<u8>, count: u32, rest: &[u8], new: &NewItems<'_>) {
+fn function_section<W: Write>(
+    out: &mut Sink<W>,
+    count: u32,
+    rest: &[u8],
+    new: &NewItems<'_>,
+) -> Result<(), Error> {
     let mut p = Vec::new();
     (count + new.funcs.len() as u32).encode(&mut p);
     p.extend_from_slice(rest);
     for (ty, _) in new.funcs {
         ty.encode(&mut p);
     }
-    write_section(out, 3, &p);
+    out.section(3, &p)
 }
 
-fn global_section(out: &mut Vec<u8>, count: u32, rest: &[u8]) {
+fn global_section<W: Write>(out: &mut Sink<W>, count: u32, rest: &[u8]) -> Result<(), Error> {
     let mut p = Vec::new();
     (count + G_COUNT).encode(&mut p);
     p.extend_from_slice(rest);
@@ -537,103 +554,65 @@ fn global_section(out: &mut Vec<u8>, count: u32, rest: &[u8]) {
         // (global (mut i32) (i32.const 0))
         p.extend_from_slice(&[0x7f, 0x01, 0x41, 0x00, 0x0b]);
     }
-    write_section(out, 6, &p);
+    out.section(6, &p)
 }
 
-fn type_section(out: &mut Vec<u8>, count: u32, rest: &[u8], types: &TypeRegistry) {
+fn type_section<W: Write>(
+    out: &mut Sink<W>,
+    count: u32,
+    rest: &[u8],
+    types: &TypeRegistry,
+) -> Result<(), Error> {
     let mut p = Vec::new();
     (count + types.added_count()).encode(&mut p);
     p.extend_from_slice(rest);
     types.encode_entries(&mut p);
-    write_section(out, 1, &p);
+    out.section(1, &p)
 }
 
 /// The Code section: rewritten bodies, untouched ones copied, then the
 /// runtime and the wrappers.
-fn code_section(out: &mut Vec<u8>, new: &NewItems<'_>, stats: &mut Stats, map: &mut AddressMap) {
-    let info = new.info;
-    let bodies = std::mem::take(&mut *new.bodies.borrow_mut());
-    // Written in place, with the section size as a 5-byte LEB patched at the
-    // end, so the (multi-megabyte) payload is never copied.
-    out.push(10);
-    let size_at = out.len();
-    out.extend_from_slice(&[0; 5]);
-    let start = out.len();
-    ((bodies.len() + new.funcs.len()) as u32).encode(out);
-    let code_start = info.code_payload_start();
-    for (i, body) in bodies.iter().enumerate() {
-        let range = info.body(i);
-        let input = (
-            (range.start - code_start) as u32,
-            (range.end - code_start) as u32,
-        );
-        let (size, bytes) = match body {
-            Some(b) => (b.body.len(), &b.body[..]),
-            None => (range.len(), &info.bytes[range]),
-        };
-        (size as u32).encode(out);
-        let body_start = out.len() - start;
-        let output = (body_start as u32, (body_start + size) as u32);
-        out.extend_from_slice(bytes);
-        map.functions.push(match body {
-            Some(b) => FunctionMap {
-                input,
-                output,
-                ops_start: b.ops_start,
-                prefix: b.prefix,
-                sites: b.sites.clone(),
-            },
-            None => FunctionMap {
-                input,
-                output,
-                ops_start: 0,
-                prefix: 0,
-                sites: Vec::new(),
-            },
-        });
-    }
-    for (_, f) in new.funcs {
-        f.encode(out);
-    }
-    let size = out.len() - start;
-    for (i, byte) in out[size_at..start].iter_mut().enumerate() {
-        let bits = (size >> (7 * i)) as u8 & 0x7f;
-        *byte = if i < 4 { bits | 0x80 } else { bits };
-    }
-    stats.code_size_before = info.layout.code_section().map_or(0, |s| s.content.len());
-    stats.code_size_after = size;
+fn code_section<W: Write>(
+    out: &mut Sink<W>,
+    new: &NewItems<'_>,
+    stats: &mut Stats,
+    map: &mut AddressMap,
+) -> Result<(), Error> {
+    let code = std::mem::take(&mut *new.code.borrow_mut());
+    *map = code.write(out, new.info, new.funcs, stats)?;
+    Ok(())
 }
 
 /// Emits the sections the rewrite needs that the input lacks, once their
 /// place in the section order (before rank `before`) is reached.
-fn emit_missing(
-    out: &mut Vec<u8>,
+fn emit_missing<W: Write>(
+    out: &mut Sink<W>,
     missing: &mut Vec<u8>,
     before: usize,
     new: &NewItems<'_>,
     stats: &mut Stats,
     map: &mut AddressMap,
-) {
+) -> Result<(), Error> {
     let (mut due, later): (Vec<u8>, Vec<u8>) = missing.iter().partition(|&&id| rank(id) < before);
     due.sort_by_key(|&id| rank(id));
     *missing = later;
     for id in due {
         match id {
-            1 => type_section(out, 0, &[], new.types),
-            3 => function_section(out, 0, &[], new),
-            6 => global_section(out, 0, &[]),
+            1 => type_section(out, 0, &[], new.types)?,
+            3 => function_section(out, 0, &[], new)?,
+            6 => global_section(out, 0, &[])?,
             13 => {
                 let mut tags = wasm_encoder::TagSection::new();
                 tags.tag(wasm_encoder::TagType {
                     kind: wasm_encoder::TagKind::Exception,
                     func_type_idx: new.tag_type.expect("a tag is added with exceptions"),
                 });
-                out.push(13);
-                tags.encode(out);
+                out.encoded(13, &tags)?;
             }
-            _ => code_section(out, new, stats, map),
+            _ => code_section(out, new, stats, map)?,
         }
     }
+    Ok(())
 }
 
 fn export_kind(kind: ExternalKind, offset: usize) -> Result<ExportKind, Error> {

@@ -54,10 +54,12 @@ mod lists;
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::io::Write;
 
 use crate::address_map::AddressMap;
 use crate::error::{Error, unsupported};
 use crate::module::ModuleInfo;
+use crate::sink::Sink;
 use wasm_layout::Section;
 
 /// Whether a custom section named `name` holds DWARF the patch looks at.
@@ -80,9 +82,9 @@ pub(crate) struct Patcher {
 impl Patcher {
     /// Writes `section` of the input to `out`, patched if its content
     /// changed.
-    pub(crate) fn emit(
+    pub(crate) fn emit<W: Write>(
         &mut self,
-        out: &mut Vec<u8>,
+        out: &mut Sink<W>,
         info: &ModuleInfo<'_>,
         section: &Section,
         map: &AddressMap,
@@ -90,8 +92,7 @@ impl Patcher {
         let verbatim = &info.bytes[section.range.clone()];
         let Some(code) = info.layout.code_section() else {
             // No code, so no code addresses to patch.
-            out.extend_from_slice(verbatim);
-            return Ok(());
+            return out.bytes(verbatim);
         };
         if section.range.start < code.range.start {
             return Err(unsupported(
@@ -110,10 +111,9 @@ impl Patcher {
         let name = section.name.as_deref().unwrap_or_default();
         // Each patched payload is freed once written.
         match self.patched.as_mut().and_then(|p| p.remove(name)) {
-            Some(data) => write_custom_section(out, name, &data),
-            None => out.extend_from_slice(verbatim),
+            Some(data) => out.custom_section(name, &data),
+            None => out.bytes(verbatim),
         }
-        Ok(())
     }
 
     /// How many address ranges of the input DWARF (a `low_pc`/`high_pc`
@@ -122,17 +122,6 @@ impl Patcher {
     pub(crate) fn tombstoned(&self) -> u32 {
         self.tombstoned
     }
-}
-
-/// Writes a custom section without copying `data` twice.
-fn write_custom_section(out: &mut Vec<u8>, name: &str, data: &[u8]) {
-    use wasm_encoder::Encode;
-    let mut head = Vec::new();
-    name.encode(&mut head);
-    out.push(0);
-    ((head.len() + data.len()) as u32).encode(out);
-    out.extend_from_slice(&head);
-    out.extend_from_slice(data);
 }
 
 /// One input DWARF section: its data (after the custom section's name) and

@@ -30,6 +30,24 @@ pub enum Error {
     /// The module has no exported function, so no entry point to unwind to.
     #[error("the module exports no function: there is no entry point to unwind to")]
     NoEntryPoint,
+    /// The writer given to [`rewrite_to`](crate::rewrite_to) failed.
+    #[error("writing the rewritten module: {message}")]
+    Write {
+        /// The kind of the I/O error.
+        kind: std::io::ErrorKind,
+        /// The I/O error, as it prints.
+        message: String,
+    },
+}
+
+impl Error {
+    /// A failure of the output's writer.
+    pub(crate) fn write(err: std::io::Error) -> Self {
+        Error::Write {
+            kind: err.kind(),
+            message: err.to_string(),
+        }
+    }
 }
 
 impl From<wasmparser::BinaryReaderError> for Error {

@@ -549,20 +549,25 @@ struct Cold<'a> {
 }
 
 impl Cold<'_> {
-    /// The trampoline of the cold site `original` bytes into the body.
-    fn trampoline(&self, original: u32) -> Option<u32> {
+    /// The trampoline of the cold site `original` bytes into the body, and
+    /// the locals the site passes it.
+    fn trampoline(&self, original: u32) -> Option<(u32, &LocalSet)> {
         self.recorders.trampoline(self.func, original)
     }
 
     /// Calls `trampoline` with the callee's arguments (already pushed), the
     /// site's offsets and the locals it records, then returns: no local
     /// stays live across the cold call.
-    fn call(&self, out: &mut Vec<u8>, trampoline: u32, new: u32, original: u32) {
-        let locals = self.recorders.recorded(self.func, original);
+    fn call(
+        &self,
+        out: &mut Vec<u8>,
+        (trampoline, locals): (u32, &LocalSet),
+        new: u32,
+        original: u32,
+    ) {
         let mut s = InstructionSink::new(out);
         s.i32_const(new as i32).i32_const(original as i32);
-        let none = LocalSet::default();
-        Recorders::push_arguments(&mut s, self.func, self.frame, locals.unwrap_or(&none));
+        Recorders::push_arguments(&mut s, self.func, self.frame, locals);
         s.call(trampoline).return_();
     }
 }

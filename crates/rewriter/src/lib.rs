@@ -19,6 +19,9 @@
 //! sections that gain entries (Type, Function, Global, Export, Code). Functions
 //! that cannot be on the stack at a trap are not touched at all.
 //!
+//! [`rewrite_to`] writes the module to a writer as it is made instead, so that
+//! it is never held whole in memory (what the command-line tool does).
+//!
 //! ```
 //! let input = wat::parse_str(r#"
 //!     (module
@@ -37,6 +40,7 @@
 mod address_map;
 mod analysis;
 mod assemble;
+mod code;
 mod dwarf;
 mod error;
 mod indirect;
@@ -45,6 +49,7 @@ mod locals;
 mod module;
 mod named_locals;
 mod runtime;
+mod sink;
 mod stale;
 mod types;
 
@@ -167,10 +172,49 @@ pub struct Output {
     pub address_map: AddressMap,
 }
 
+/// What [`rewrite_to`] did: an [`Output`] without the module, which went
+/// to the writer.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The build_id stamped into the module and into every dump it writes.
+    pub build_id: BuildId,
+    /// What was done.
+    pub stats: Stats,
+    /// Input to output code addresses, for DWARF and for frame offsets.
+    pub address_map: AddressMap,
+}
+
 /// Rewrites `input` so that a trap leaves a core dump in linear memory.
 ///
 /// Fails with [`Error`] on a malformed module or a feature the rewriter does
 /// not handle; never panics and never emits an invalid module.
 pub fn rewrite(input: &[u8], options: &Options) -> Result<Output, Error> {
-    assemble::rewrite(input, options)
+    let mut module = Vec::with_capacity(input.len() + input.len() / 4);
+    let Summary {
+        build_id,
+        stats,
+        address_map,
+    } = rewrite_to(input, options, &mut module)?;
+    Ok(Output {
+        module,
+        build_id,
+        stats,
+        address_map,
+    })
+}
+
+/// [`rewrite`], writing the module to `out` as it is made, section by
+/// section, rather than returning it: the module is never held whole, so
+/// that rewriting takes less memory. `out` receives many small writes (give
+/// it a [`BufWriter`](std::io::BufWriter) over a file).
+///
+/// Fails with [`Error::Write`] when `out` does. On any error, `out` may have
+/// received the start of the module (some errors in the input's DWARF are
+/// only found once the code is written), to be thrown away.
+pub fn rewrite_to(
+    input: &[u8],
+    options: &Options,
+    out: impl std::io::Write,
+) -> Result<Summary, Error> {
+    assemble::rewrite_to(input, options, out)
 }

@@ -1,7 +1,7 @@
 //! `wasm-coredump-rewriter`: the command-line front of the `rewriter` library.
 
-use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -158,22 +158,29 @@ fn run(opts: &Opts) -> Result<()> {
         keep_stale_locals: opts.keep_stale_locals,
         record_locals: opts.record_locals.into(),
     };
-    let out =
-        rewriter::rewrite(&input, &options).with_context(|| format!("rewriting {input_name}"))?;
-
-    if is_stdio(&opts.output) {
+    // Streamed to `out` as it is made, never held whole.
+    let rewrite = |out: &mut dyn Write, out_name: &str| {
+        let out = BufWriter::with_capacity(1 << 16, out);
+        rewriter::rewrite_to(&input, &options, out).map_err(|err| {
+            let context = match err {
+                rewriter::Error::Write { .. } => format!("writing {out_name}"),
+                _ => format!("rewriting {input_name}"),
+            };
+            anyhow::Error::new(err).context(context)
+        })
+    };
+    let out = if is_stdio(&opts.output) {
         let mut stdout = std::io::stdout().lock();
         if stdout.is_terminal() {
             bail!(
                 "refusing to write a binary module to a terminal; use -o PATH or redirect stdout"
             );
         }
-        stdout.write_all(&out.module).context("writing stdout")?;
-        stdout.flush().context("writing stdout")?;
+        rewrite(&mut stdout, "stdout")?
     } else {
         let path = opts.output.as_ref().expect("checked above");
-        std::fs::write(path, &out.module).with_context(|| format!("writing {}", path.display()))?;
-    }
+        write_file(path, |out| rewrite(out, &path.display().to_string()))?
+    };
     if !opts.quiet {
         let n = out.stats.dwarf_ranges_tombstoned;
         if n > 0 {
@@ -208,6 +215,47 @@ fn run(opts: &Opts) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Writes a file at `path` with `write`, without ever leaving a partial one:
+/// through a temporary file beside it, renamed to `path` once complete (an
+/// existing file keeps its permissions). What is not a regular file
+/// (`/dev/null`, a pipe) is written directly.
+fn write_file<T>(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<T> {
+    let context = || format!("writing {}", path.display());
+    let existing = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            let mut file = std::fs::File::create(path).with_context(context)?;
+            return write(&mut file);
+        }
+        Ok(meta) => Some(meta.permissions()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => return Err(err).with_context(context),
+    };
+    // Beside the file a symlink at `path` points at, which it replaces.
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".wasm-coredump-rewriter-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // What `File::create` gives a new file: 0666 less the umask.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut temp = builder.tempfile_in(dir).with_context(context)?;
+    if let Some(permissions) = existing {
+        temp.as_file()
+            .set_permissions(permissions)
+            .with_context(context)?;
+    }
+    // On an error the temporary file is removed as it drops.
+    let value = write(temp.as_file_mut())?;
+    temp.persist(&path).with_context(context)?;
+    Ok(value)
 }
 
 /// The process's peak resident set size, where the OS tells (Linux).

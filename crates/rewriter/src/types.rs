@@ -1,6 +1,7 @@
 //! The function types the rewriter adds to the Type section, deduplicated.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use wasm_encoder::{Encode, ValType};
 
@@ -8,8 +9,11 @@ use wasm_encoder::{Encode, ValType};
 #[derive(Debug)]
 pub(crate) struct TypeRegistry {
     existing: u32,
-    added: Vec<(Vec<ValType>, Vec<ValType>)>,
-    index: HashMap<(Vec<ValType>, Vec<ValType>), u32>,
+    /// Each added type as the Type section encodes it, in index order.
+    added: Vec<Rc<[u8]>>,
+    /// The index of each added type, by its encoding (which it shares with
+    /// `added`: a recorder's type can take hundreds of params).
+    index: HashMap<Rc<[u8]>, u32>,
 }
 
 impl TypeRegistry {
@@ -24,13 +28,16 @@ impl TypeRegistry {
 
     /// The index of the type `params -> results`, added if new.
     pub fn func(&mut self, params: &[ValType], results: &[ValType]) -> u32 {
-        let key = (params.to_vec(), results.to_vec());
-        if let Some(&i) = self.index.get(&key) {
+        let mut encoded = vec![0x60];
+        params.encode(&mut encoded);
+        results.encode(&mut encoded);
+        if let Some(&i) = self.index.get(&encoded[..]) {
             return i;
         }
         let i = self.existing + self.added.len() as u32;
-        self.added.push(key.clone());
-        self.index.insert(key, i);
+        let encoded: Rc<[u8]> = encoded.into();
+        self.added.push(Rc::clone(&encoded));
+        self.index.insert(encoded, i);
         i
     }
 
@@ -41,10 +48,8 @@ impl TypeRegistry {
 
     /// The encoded entries of the added types, without a count.
     pub fn encode_entries(&self, sink: &mut Vec<u8>) {
-        for (params, results) in &self.added {
-            sink.push(0x60);
-            params.encode(sink);
-            results.encode(sink);
+        for encoded in &self.added {
+            sink.extend_from_slice(encoded);
         }
     }
 }

@@ -262,6 +262,57 @@ fn bad_input_is_one_clear_error() {
     );
 }
 
+/// The output file is written whole or not at all: an error found once part
+/// of the module is written (here, in its DWARF, after the code) leaves no
+/// file, partial or temporary, and an existing output as it was; a rewrite
+/// over an existing file keeps its permissions.
+#[test]
+fn an_output_file_is_written_whole_or_not_at_all() {
+    use wasm_encoder::Section;
+    let dir = scratch("cli-whole-or-nothing");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = std::fs::read(fixture(Fixture::MyThing, Profile::Debug)).unwrap();
+    let mut refused = module.clone();
+    wasm_encoder::CustomSection {
+        name: ".debug_info".into(),
+        data: [0; 8].as_slice().into(),
+    }
+    .append_to(&mut refused);
+    let (input, refused_input) = (dir.join("in.wasm"), dir.join("refused.wasm"));
+    std::fs::write(&input, &module).unwrap();
+    std::fs::write(&refused_input, &refused).unwrap();
+    let existing = dir.join("existing.wasm");
+    std::fs::write(&existing, b"old").unwrap();
+    for out in [dir.join("new.wasm"), existing.clone()] {
+        let run = rewriter().arg(&refused_input).arg("-o").arg(&out).output();
+        let stderr = fails(run.unwrap(), "a second .debug_info");
+        assert!(
+            stderr.contains("more than one .debug_info section"),
+            "{stderr}"
+        );
+    }
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["existing.wasm", "in.wasm", "refused.wasm"]);
+    assert_eq!(std::fs::read(&existing).unwrap(), b"old");
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o640);
+        std::fs::set_permissions(&existing, mode).unwrap();
+        let run = rewriter().arg(&input).arg("-o").arg(&existing).output();
+        assert!(run.unwrap().status.success());
+        valid(&std::fs::read(&existing).unwrap());
+        let mode = std::fs::metadata(&existing).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
+    }
+}
+
 /// A module without a `name` section (a release build) still has its functions named in
 /// messages: by their export, as the Export section gives it.
 #[test]

@@ -89,21 +89,40 @@ pub(crate) struct Recorders {
     recorders: HashMap<(Vec<ValType>, bool), u32>,
     /// (callee, recorded value types, caller's results) -> trampoline.
     trampolines: HashMap<(u32, Vec<ValType>, Vec<ValType>), u32>,
-    /// (function, body-relative offset of a site) -> what it records.
-    sites: HashMap<(u32, u32), Planned>,
-    /// Function with a landing pad -> the set of locals of each pad,
-    /// innermost first.
-    pads: HashMap<u32, Vec<LocalSet>>,
+    /// Instrumented function -> what its sites record.
+    functions: HashMap<u32, FunctionPlan>,
+}
+
+/// What the sites of one function record. A module can have hundreds of
+/// thousands of sites (every load and store with `check_memory`), and most
+/// branch to the first landing pad: only the others are kept.
+#[derive(Debug, Default)]
+struct FunctionPlan {
+    /// Its sites that do not branch to the first landing pad, by
+    /// increasing body-relative offset.
+    sites: Vec<Planned>,
+    /// The set of locals of each landing pad, innermost first.
+    pads: Vec<LocalSet>,
+    /// The sets of locals the sites that call a trampoline pass.
+    passed: Vec<LocalSet>,
 }
 
 /// What one site records, and how.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Planned {
-    locals: LocalSet,
-    /// Its landing pad (index into the function's pads), or `None` for a
-    /// site that calls a trampoline.
-    pad: Option<usize>,
-    trampoline: Option<u32>,
+    /// Body-relative offset of its instruction.
+    offset: u32,
+    /// How it records the frame.
+    how: Recording,
+}
+
+/// How a site records its frame.
+#[derive(Debug, Clone, Copy)]
+enum Recording {
+    /// It branches to this landing pad (an index into the function's pads).
+    Pad(u32),
+    /// It calls this trampoline, passing the locals of `passed[passes]`.
+    Trampoline { trampoline: u32, passes: u32 },
 }
 
 /// The local types (params first) and result types of a defined function.
@@ -220,8 +239,7 @@ impl Recorders {
             helpers: vec![Helper::Fill],
             recorders: HashMap::new(),
             trampolines: HashMap::new(),
-            sites: HashMap::new(),
-            pads: HashMap::new(),
+            functions: HashMap::new(),
         };
         let trap = rt.func(Rt::Trap);
         let instrumented: Vec<usize> = (0..may_unwind.len()).filter(|&i| may_unwind[i]).collect();
@@ -284,26 +302,39 @@ impl Recorders {
                     .filter(|(.., t)| t.is_none())
                     .map(|(_, set, _)| set),
             );
+            let mut function = FunctionPlan::default();
             for (offset, locals, trampoline) in planned {
-                if trampoline.is_none() {
-                    plan.add_recorders(&frame, &locals);
-                }
-                let pad = trampoline
-                    .is_none()
-                    .then(|| pads.iter().position(|p| *p == locals))
-                    .flatten();
-                let site = Planned {
-                    locals,
-                    pad,
-                    trampoline,
+                let how = match trampoline {
+                    Some(trampoline) => {
+                        function.passed.push(locals);
+                        let passes = function.passed.len() as u32 - 1;
+                        Recording::Trampoline { trampoline, passes }
+                    }
+                    None => {
+                        plan.add_recorders(&frame, &locals);
+                        let pad = pads.iter().position(|p| *p == locals);
+                        Recording::Pad(pad.map_or(0, |p| p as u32))
+                    }
                 };
-                plan.sites.insert((func, offset), site);
+                function.add(Planned { offset, how });
             }
-            if !pads.is_empty() {
-                plan.pads.insert(func, pads);
+            function.pads = pads;
+            if !function.pads.is_empty() || !function.sites.is_empty() {
+                function.sites.shrink_to_fit();
+                plan.functions.insert(func, function);
             }
         }
         Ok(plan)
+    }
+
+    /// What the site `offset` bytes into the body of function `func`
+    /// records, and the plan of its function; `None` for a site that
+    /// branches to the first landing pad.
+    fn site(&self, func: u32, offset: u32) -> Option<(&FunctionPlan, Recording)> {
+        let function = self.functions.get(&func)?;
+        let i = function.sites.partition_point(|s| s.offset < offset);
+        let site = function.sites.get(i).filter(|s| s.offset == offset)?;
+        Some((function, site.how))
     }
 
     /// Adds the recorders a frame recording `locals` calls, if new: one per
@@ -351,26 +382,27 @@ impl Recorders {
     /// The set of locals of each landing pad of function `func`, innermost
     /// first.
     pub fn pads(&self, func: u32) -> &[LocalSet] {
-        self.pads.get(&func).map_or(&[], Vec::as_slice)
+        self.functions.get(&func).map_or(&[], |f| &f.pads)
     }
 
     /// The landing pad the site `offset` bytes into the body of function
     /// `func` branches to (0 for a site that calls a trampoline instead).
     pub fn pad(&self, func: u32, offset: u32) -> usize {
-        let planned = self.sites.get(&(func, offset));
-        debug_assert!(planned.is_some(), "no site planned at {offset} in {func}");
-        planned.and_then(|p| p.pad).unwrap_or(0)
+        match self.site(func, offset) {
+            Some((_, Recording::Pad(pad))) => pad as usize,
+            _ => 0,
+        }
     }
 
     /// The trampoline of the cold site `offset` bytes into the body of
-    /// function `func`, if it has one.
-    pub fn trampoline(&self, func: u32, offset: u32) -> Option<u32> {
-        self.sites.get(&(func, offset)).and_then(|p| p.trampoline)
-    }
-
-    /// The locals the site `offset` bytes into the body of `func` records.
-    pub fn recorded(&self, func: u32, offset: u32) -> Option<&LocalSet> {
-        self.sites.get(&(func, offset)).map(|p| &p.locals)
+    /// function `func`, if it has one, and the locals the site passes it.
+    pub fn trampoline(&self, func: u32, offset: u32) -> Option<(u32, &LocalSet)> {
+        match self.site(func, offset)? {
+            (function, Recording::Trampoline { trampoline, passes }) => {
+                Some((trampoline, &function.passed[passes as usize]))
+            }
+            (_, Recording::Pad(_)) => None,
+        }
     }
 
     /// Pushes a recorder's arguments after `new` and `orig`, for a cold site
@@ -478,6 +510,26 @@ impl Recorders {
                 }
             })
             .collect()
+    }
+}
+
+impl FunctionPlan {
+    /// Adds the next site (at an offset no lower than the last's), kept
+    /// unless it branches to the first landing pad. A site at the same
+    /// offset as the last replaces it (the call-depth check on entry and a
+    /// site at the first instruction: the instruction's).
+    fn add(&mut self, site: Planned) {
+        debug_assert!(self.sites.last().is_none_or(|s| s.offset <= site.offset));
+        if self
+            .sites
+            .last()
+            .is_some_and(|last| last.offset == site.offset)
+        {
+            self.sites.pop();
+        }
+        if !matches!(site.how, Recording::Pad(0)) {
+            self.sites.push(site);
+        }
     }
 }
 
