@@ -3,7 +3,9 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use wasm_layout::{BUILD_ID_SECTION, BuildId, BuildIdEncoding, CodeLayout, ModuleLayout};
+use wasm_layout::{
+    BUILD_ID_SECTION, BuildId, BuildIdEncoding, CodeLayout, InputFile, ModuleLayout,
+};
 
 use crate::error::{Error, Result};
 
@@ -123,17 +125,13 @@ impl Module {
     }
 }
 
-/// Reads a whole file into one `Arc<[u8]>` allocation.
+/// Reads a whole file into one `Arc<[u8]>` allocation: a regular file only, no more than its
+/// size ([`InputFile`]).
 fn read_shared(path: &std::path::Path) -> std::io::Result<Arc<[u8]>> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
+    let file = InputFile::open(path)?;
+    let len = usize::try_from(file.size()).map_err(std::io::Error::other)?;
     // Collecting a `repeat_n` allocates the `Arc` once, at its final size.
     let mut bytes: Arc<[u8]> = std::iter::repeat_n(0u8, len).collect();
-    let buf = Arc::get_mut(&mut bytes).expect("a new Arc is unique");
-    file.read_exact(buf)?;
-    if file.read(&mut [0])? != 0 {
-        return Err(std::io::Error::other("the file grew while it was read"));
-    }
+    file.read_into(Arc::get_mut(&mut bytes).expect("a new Arc is unique"))?;
     Ok(bytes)
 }

@@ -122,10 +122,26 @@ pub struct SectionRef {
     pub name: Option<String>,
 }
 
+/// At most this many characters of a custom section's name are shown in a message: the name
+/// comes from the input, which may hold anything.
+const NAME_EXCERPT: usize = 40;
+
 impl fmt::Display for SectionRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.name, section_kind(self.id)) {
-            (Some(name), _) => write!(f, "custom section `{name}`")?,
+            (Some(name), _) => {
+                let shown: String = name
+                    .chars()
+                    .take(NAME_EXCERPT)
+                    .flat_map(char::escape_debug)
+                    .collect();
+                let cut = if name.chars().nth(NAME_EXCERPT).is_some() {
+                    "..."
+                } else {
+                    ""
+                };
+                write!(f, "custom section `{shown}{cut}`")?
+            }
             (None, Some(kind)) => write!(f, "{kind} section")?,
             (None, None) => write!(f, "section with unknown id {}", self.id)?,
         }
@@ -202,6 +218,30 @@ mod tests {
             err.to_string(),
             "malformed module at offset 0x2c in code section (section 3 at offset 0x20): \
              unexpected end-of-file"
+        );
+    }
+
+    /// A custom section's name is the input's to choose: a message shows it escaped, and no
+    /// more than its start.
+    #[test]
+    fn a_section_name_is_escaped_and_cut() {
+        let section = |name: String| SectionRef {
+            index: 1,
+            offset: 8,
+            id: 0,
+            name: Some(name),
+        };
+        assert_eq!(
+            section("a\nb\u{1b}[2J".into()).to_string(),
+            "custom section `a\\nb\\u{1b}[2J` (section 1 at offset 0x8)"
+        );
+        let long = section("x".repeat(100_000)).to_string();
+        assert_eq!(
+            long,
+            format!(
+                "custom section `{}...` (section 1 at offset 0x8)",
+                "x".repeat(40)
+            )
         );
     }
 }

@@ -13,6 +13,10 @@
 //! - [`FunctionNames`]: what a function is called outside DWARF (the `name` section, else its
 //!   export, else its import), the one lookup every tool names functions with.
 //!
+//! [`InputFile`] reads the files the tools are given, modules and dumps alike: a regular file
+//! only (not a FIFO, which would block, nor `/dev/zero`, which never ends), and no more than its
+//! size.
+//!
 //! ```
 //! use wasm_layout::{BuildId, BuildIdEncoding, CodeLayout, ModuleLayout};
 //!
@@ -38,6 +42,7 @@ mod build_id;
 mod code;
 mod custom;
 mod error;
+mod input;
 mod names;
 mod sections;
 
@@ -50,6 +55,7 @@ pub use custom::{
     EXTERNAL_DEBUG_INFO_SECTION, NAME_SECTION, custom_section, external_debug_info_section,
 };
 pub use error::{Error, SectionRef};
+pub use input::{InputFile, read_input_file};
 pub use names::{FunctionNames, NameOrigin, index_name};
 pub use sections::{HEADER_LEN, ModuleLayout, Section, section_id};
 pub use uuid;

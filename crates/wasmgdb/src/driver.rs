@@ -161,12 +161,16 @@ impl<O: Write, E: Write> Output<O, E> {
     }
 }
 
-/// The REPL's history file: `$WASMGDB_HISTORY`, else `~/.wasmgdb_history`.
+/// The REPL's history file: `$WASMGDB_HISTORY`, else `~/.wasmgdb_history`; none when that is
+/// something other than a regular file (reading or writing a FIFO would block).
 pub fn history_file() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("WASMGDB_HISTORY") {
-        return Some(PathBuf::from(p));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".wasmgdb_history"))
+    let path = match std::env::var_os("WASMGDB_HISTORY") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".wasmgdb_history"),
+    };
+    std::fs::metadata(&path)
+        .map_or(true, |m| m.is_file())
+        .then_some(path)
 }
 
 /// Tab completion: command names, `info` subcommands, and the names in scope.

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use coredump_service_client::{TokenArg, parse_base_url};
+use debuginfo::wasm_layout::read_input_file;
 use wasmgdb::driver::{Output, Step};
 use wasmgdb::{LoadOptions, Session};
 
@@ -123,13 +124,48 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, `what: why: ...`. A cause whose text the one before it
+/// already holds is left out (a wrapper that prints its source, a context that says the same).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    let mut previous = String::new();
+    for cause in err.chain() {
+        let text = flattened(&cause.to_string());
+        if previous.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+        previous = text;
+    }
+    line
+}
+
+/// `text` on one line: each run of whitespace (line breaks too: wasmparser prints some byte
+/// arrays one byte a line) as one space, other control characters escaped.
+fn flattened(text: &str) -> String {
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for c in word.chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -140,23 +176,16 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn run(opts: &Opts) -> Result<ExitCode> {
-    let cannot_debug = || {
-        format!(
-            "cannot debug {} with {}",
-            opts.coredump.display(),
-            opts.module.display()
-        )
-    };
     let dump_url = remote::as_url(opts.coredump.as_os_str());
     let client =
         (dump_url.is_some() || opts.debug_url.is_some()).then(|| remote::client(opts.token.get()));
     if client.is_some() && !opts.module.exists() {
         // Said before anything is fetched.
-        return Err(wasmgdb::Error::Missing(opts.module.clone())).with_context(cannot_debug);
+        return Err(wasmgdb::Error::Missing(opts.module.clone()).into());
     }
     let bytes = match (dump_url, &client) {
         (Some(url), Some(client)) => remote::fetch_coredump(client, url)?,
-        _ => std::fs::read(&opts.coredump)
+        _ => read_input_file(&opts.coredump)
             .with_context(|| format!("cannot read {}", opts.coredump.display()))?,
     };
     let mut debug_dirs = opts.debug_dir.clone();
@@ -172,7 +201,18 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         debug_dirs,
         source_dirs: opts.source_dir.clone(),
     };
-    let mut session = Session::load(&opts.module, &bytes, &options).with_context(cannot_debug)?;
+    // The module's errors name it (a file that cannot be read is named by the cause alone);
+    // the dump's are told which file they are about.
+    let mut session = Session::load(&opts.module, &bytes, &options).map_err(|e| match e {
+        wasmgdb::Error::Module {
+            source: io @ debuginfo::Error::Io { .. },
+            ..
+        } => io.into(),
+        wasmgdb::Error::Dump(_) | wasmgdb::Error::NoThreads => anyhow::Error::new(e).context(
+            format!("cannot read the core dump {}", opts.coredump.display()),
+        ),
+        e => e.into(),
+    })?;
     if !opts.quiet {
         for note in fetch_note.iter().chain(session.notes()) {
             eprintln!("{note}");
@@ -201,4 +241,28 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         Step::Failed => ExitCode::FAILURE,
         Step::Ok | Step::Quit => ExitCode::SUCCESS,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    /// Load errors ran to several lines: each cause on its own, a cause repeated by the one
+    /// after it, wasmparser's byte arrays a byte a line.
+    #[test]
+    fn an_error_is_one_line_without_repeated_causes() {
+        let bad_magic = "magic header not detected: bad magic number - expected=[\n    0x0,\n    \
+                         0x61,\n] actual=[\n    0x68,\n]";
+        let err = anyhow::anyhow!("unexpected end-of-file (at offset 0x0)")
+            .context("invalid Wasm module: unexpected end-of-file (at offset 0x0)")
+            .context(bad_magic)
+            .context("cannot load app.wasm");
+        assert_eq!(
+            one_line(&err),
+            "cannot load app.wasm: magic header not detected: bad magic number - expected=[ 0x0, \
+             0x61, ] actual=[ 0x68, ]: invalid Wasm module: unexpected end-of-file (at offset 0x0)"
+        );
+        let err = anyhow::anyhow!("a\u{1b}[2Jb").context("cannot read x");
+        assert_eq!(one_line(&err), "cannot read x: a\\u{1b}[2Jb");
+    }
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use debuginfo::Location;
+use debuginfo::wasm_layout::read_input_file;
 use serde_json::json;
 
 use crate::error::CommandError;
@@ -109,9 +110,9 @@ impl SourcePaths {
     }
 }
 
-/// The lines of a source file.
+/// The lines of a source file (a regular file only: a FIFO in its place would block `list`).
 fn read_lines(path: &Path) -> Option<Vec<String>> {
-    let text = std::fs::read(path).ok()?;
+    let text = read_input_file(path).ok()?;
     Some(
         String::from_utf8_lossy(&text)
             .lines()

@@ -231,3 +231,29 @@ fn out_of_range_addresses_and_literals_are_errors_not_wrong_values() {
     assert!(reply(8).contains("\n=> "), "{}", reply(8));
     assert_eq!(reply(9), reply(8));
 }
+
+/// A FIFO with no writer given as the module or the dump blocked wasmgdb for ever, and
+/// `/dev/zero` was read without end: what is not a regular file is refused with one line.
+#[test]
+fn special_files_are_refused_not_read_for_ever() {
+    let (m, d) = mything();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fifo = fifo.to_str().unwrap();
+    for special in [fifo, "/dev/zero"] {
+        for (module, dump) in [(special, d.as_str()), (m.as_str(), special)] {
+            // common::wasmgdb fails the test if the run outlasts its timeout.
+            let out = wasmgdb(&["--batch", "-ex", "bt", module, dump], "");
+            assert_eq!(out.status.code(), Some(1));
+            assert_eq!(
+                text(&out.stderr),
+                format!("error: cannot read {special}: not a regular file\n")
+            );
+        }
+    }
+}
