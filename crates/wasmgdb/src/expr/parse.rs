@@ -20,8 +20,8 @@ use std::num::IntErrorKind;
 use crate::error::CommandError;
 
 /// How deep an expression may nest: each operator, cast, member access, subscript and pair of
-/// parentheses is one level (`1+1+1` is two: `(1+1)+1`). Deeper ones are refused with
-/// [`too_complex`]'s message.
+/// parentheses is one level (`1+1+1` is two: `(1+1)+1`). Deeper ones are refused: "Expression
+/// too complex".
 pub const MAX_DEPTH: usize = 128;
 
 /// How many tokens an expression may have. Longer ones are refused before they are parsed.
