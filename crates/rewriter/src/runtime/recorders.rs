@@ -187,8 +187,15 @@ impl Locals<'_> {
         let params = || LocalSet::first(self.frame.params);
         let mut set = match self.mode {
             RecordLocals::Params => params(),
+            // (A cold site records the params too: the crash reason is read
+            // from those of the frames on the way to a panic.)
             RecordLocals::Named => match self.named.at(self.index, self.pc + offset as u64) {
-                Some(named) if self.named.names_any(self.index) => named,
+                Some(mut named) if self.named.names_any(self.index) => {
+                    if cold {
+                        named.union_with(&params());
+                    }
+                    named
+                }
                 _ => params(),
             },
             RecordLocals::All => {
