@@ -37,7 +37,7 @@ fn recorded_offsets_agree_with_the_address_map() {
             ..Default::default()
         };
         let out = rewriter::rewrite(&input, &options).unwrap();
-        let (run, _) = crash(Fixture::MyThing, profile, unwind, &[]);
+        let (run, _) = crash(Fixture::MyThing, profile, &all_locals(unwind), &[]);
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();
         let imported = imported_funcs(&input);
@@ -98,37 +98,43 @@ fn opt_in_checks_leave_real_programs_working() {
     }
 }
 
-/// Rewrites a fixture into the test's scratch directory, recording every
-/// local.
-fn rewritten(kind: Fixture, profile: Profile, unwind: Unwind) -> (PathBuf, Vec<u8>) {
-    let input = std::fs::read(fixture(kind, profile)).unwrap();
-    let options = rewriter::Options {
+/// The options of these tests: `unwind`, recording every local (most tests
+/// check values the DWARF does not name).
+fn all_locals(unwind: Unwind) -> rewriter::Options {
+    rewriter::Options {
         unwind,
         record_locals: rewriter::RecordLocals::All,
         ..Default::default()
-    };
+    }
+}
+
+/// Rewrites a fixture with `options` into the test's scratch directory.
+fn rewritten(kind: Fixture, profile: Profile, options: &rewriter::Options) -> (PathBuf, Vec<u8>) {
+    let input = std::fs::read(fixture(kind, profile)).unwrap();
     let out =
-        rewriter::rewrite(&input, &options).unwrap_or_else(|e| panic!("{kind} {profile:?}: {e}"));
+        rewriter::rewrite(&input, options).unwrap_or_else(|e| panic!("{kind} {profile:?}: {e}"));
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(&out.module)
         .unwrap_or_else(|e| panic!("{kind} {profile:?}: output invalid: {e}"));
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "rewritten-{}-{profile:?}-{unwind:?}.wasm",
-        kind.package()
+        "rewritten-{}-{profile:?}-{:?}-{:?}.wasm",
+        kind.package(),
+        options.unwind,
+        options.record_locals,
     ));
     std::fs::write(&path, &out.module).unwrap();
     (path, input)
 }
 
-/// Runs a rewritten fixture; returns the run and the function names of the
-/// original module (the rewriter keeps every function index).
+/// Runs a fixture rewritten with `options`; returns the run and the function
+/// names of the original module (the rewriter keeps every function index).
 fn crash(
     kind: Fixture,
     profile: Profile,
-    unwind: Unwind,
+    options: &rewriter::Options,
     args: &[&str],
 ) -> (NodeRun, std::collections::HashMap<u32, String>) {
-    let (path, input) = rewritten(kind, profile, unwind);
+    let (path, input) = rewritten(kind, profile, options);
     let mut command = NodeCommand::new(&path);
     command.args(args);
     if !kind.is_wasi_command() {
@@ -141,6 +147,38 @@ fn crash(
         run.stderr
     );
     (run, function_names(&input))
+}
+
+#[test]
+fn named_locals_are_a_subset_of_all_with_the_same_values() {
+    // The default records, at each site, the locals the DWARF names there
+    // (and the params at cold sites): every value it records is the one a
+    // rewrite recording every local records, frame by frame.
+    for kind in Fixture::ALL {
+        for profile in PROFILES {
+            let named = rewriter::Options::default();
+            let (named_run, _) = crash(kind, profile, &named, &[]);
+            let (all_run, _) = crash(kind, profile, &all_locals(Unwind::Auto), &[]);
+            let (named_core, all_core) = (named_run.core.unwrap(), all_run.core.unwrap());
+            let named = CoreDump::parse(&named_core).unwrap();
+            let all = CoreDump::parse(&all_core).unwrap();
+            let (named, all) = (&named.threads()[0].frames, &all.threads()[0].frames);
+            let what = format!("{kind} {profile:?}");
+            assert_eq!(named.len(), all.len(), "{what}");
+            let mut recorded = 0;
+            for (n, a) in named.iter().zip(all) {
+                assert_eq!(n.func, a.func, "{what}");
+                assert_eq!(n.locals.len(), a.locals.len(), "{what}");
+                for (nv, av) in n.locals.iter().zip(&a.locals) {
+                    if *nv != Value::Missing {
+                        assert_eq!(nv, av, "{what}: func {}", n.func);
+                        recorded += 1;
+                    }
+                }
+            }
+            assert!(recorded > 0, "{what}: some values recorded");
+        }
+    }
 }
 
 fn names(dump: &CoreDump<'_>, names: &std::collections::HashMap<u32, String>) -> Vec<String> {
@@ -166,7 +204,7 @@ fn position(names: &[String], name: &str) -> usize {
 #[test]
 fn mything_dump_has_the_source_frames_and_the_value() {
     for (profile, unwind) in PROFILES.into_iter().flat_map(|p| UNWINDS.map(|u| (p, u))) {
-        let (run, fnames) = crash(Fixture::MyThing, profile, unwind, &[]);
+        let (run, fnames) = crash(Fixture::MyThing, profile, &all_locals(unwind), &[]);
         assert_eq!(
             run.trap.as_deref(),
             Some("unreachable"),
@@ -207,7 +245,7 @@ fn mything_dump_has_the_source_frames_and_the_value() {
 fn every_fixture_leaves_a_parsable_dump_with_memory_intact() {
     for kind in Fixture::ALL {
         for (profile, unwind) in PROFILES.into_iter().flat_map(|p| UNWINDS.map(|u| (p, u))) {
-            let (run, fnames) = crash(kind, profile, unwind, &[]);
+            let (run, fnames) = crash(kind, profile, &all_locals(unwind), &[]);
             let core = run.core.as_deref().expect("core written");
             wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
                 .validate_all(core)
@@ -251,7 +289,7 @@ fn every_fixture_leaves_a_parsable_dump_with_memory_intact() {
 #[test]
 fn deep_recursion_records_every_frame_with_its_own_locals() {
     for (profile, unwind) in PROFILES.into_iter().flat_map(|p| UNWINDS.map(|u| (p, u))) {
-        let (run, fnames) = crash(Fixture::DeepRecursion, profile, unwind, &[]);
+        let (run, fnames) = crash(Fixture::DeepRecursion, profile, &all_locals(unwind), &[]);
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();
         let frames = &dump.threads()[0].frames;
@@ -271,7 +309,7 @@ fn deep_recursion_records_every_frame_with_its_own_locals() {
 #[test]
 fn a_wasm_division_trap_is_recorded_and_re_raised() {
     for profile in PROFILES {
-        let (run, fnames) = crash(Fixture::DivZero, profile, Unwind::Auto, &["wrapping"]);
+        let (run, fnames) = crash(Fixture::DivZero, profile, &all_locals(Unwind::Auto), &["wrapping"]);
         assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{profile:?}");
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();
@@ -295,7 +333,7 @@ fn a_wasm_division_trap_is_recorded_and_re_raised() {
 #[test]
 fn a_cdylib_export_is_an_entry_point() {
     for profile in PROFILES {
-        let (run, fnames) = crash(Fixture::CdylibPanic, profile, Unwind::Auto, &[]);
+        let (run, fnames) = crash(Fixture::CdylibPanic, profile, &all_locals(Unwind::Auto), &[]);
         assert_eq!(run.trap.as_deref(), Some("unreachable"));
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();
