@@ -2,12 +2,11 @@
 //!
 //! [`rewrite`] takes a module and returns one that, when it traps, unwinds
 //! every Wasm frame back to the exported entry point, records each frame
-//! (function, code offset, every param and local) and all globals, and leaves
-//! a standard Wasm core dump at the start of linear memory; then the original
-//! trap is raised, so the host sees the same trap as before. The host only has
-//! to save `memory.buffer`: it parses as a core dump (`u32[0] == 0x6d736100`).
-//! (A local whose value the program has finished with, around a loop, is
-//! recorded as missing: see [`Options::keep_stale_locals`].)
+//! (function, code offset, the params and locals its DWARF names there: see
+//! [`RecordLocals`]) and all globals, and leaves a standard Wasm core dump at
+//! the start of linear memory; then the original trap is raised, so the host
+//! sees the same trap as before. The host only has to save `memory.buffer`:
+//! it parses as a core dump (`u32[0] == 0x6d736100`).
 //!
 //! A trap throws a Wasm exception that a `try` around each call catches, so
 //! the instrumentation costs nothing until something traps; modules that

@@ -188,7 +188,9 @@ impl NamedLocals {
     /// Whether the DWARF of defined function `func` names some local of it
     /// somewhere (code built with line tables only names none).
     pub fn names_any(&self, func: usize) -> bool {
-        self.functions.get(&func).is_some_and(|named| !named.is_empty())
+        self.functions
+            .get(&func)
+            .is_some_and(|named| !named.is_empty())
     }
 
     /// The locals of defined function `func` that its DWARF names at DWARF

@@ -309,7 +309,12 @@ fn deep_recursion_records_every_frame_with_its_own_locals() {
 #[test]
 fn a_wasm_division_trap_is_recorded_and_re_raised() {
     for profile in PROFILES {
-        let (run, fnames) = crash(Fixture::DivZero, profile, &all_locals(Unwind::Auto), &["wrapping"]);
+        let (run, fnames) = crash(
+            Fixture::DivZero,
+            profile,
+            &all_locals(Unwind::Auto),
+            &["wrapping"],
+        );
         assert_eq!(run.trap.as_deref(), Some("divide by zero"), "{profile:?}");
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();
@@ -333,7 +338,12 @@ fn a_wasm_division_trap_is_recorded_and_re_raised() {
 #[test]
 fn a_cdylib_export_is_an_entry_point() {
     for profile in PROFILES {
-        let (run, fnames) = crash(Fixture::CdylibPanic, profile, &all_locals(Unwind::Auto), &[]);
+        let (run, fnames) = crash(
+            Fixture::CdylibPanic,
+            profile,
+            &all_locals(Unwind::Auto),
+            &[],
+        );
         assert_eq!(run.trap.as_deref(), Some("unreachable"));
         let core = run.core.unwrap();
         let dump = CoreDump::parse(&core).unwrap();
