@@ -1,7 +1,7 @@
 //! [`Command`]: one line of input, parsed (gdb's command names, unique prefixes and aliases),
 //! apart from evaluating it against a session.
 
-use crate::error::CommandError;
+use crate::error::{CommandError, excerpt};
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,7 +259,8 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     let (word, fmt, rest) = split_word(line);
     let Some(name) = resolve(word, COMMANDS, ALIASES) else {
         return Err(CommandError::new(format!(
-            "Undefined command: \"{word}\".  Try \"help\"."
+            "Undefined command: \"{}\".  Try \"help\".",
+            excerpt(word)
         )));
     };
     let no_format = |cmd: &str| match fmt {
@@ -327,7 +328,7 @@ fn backtrace(rest: &str) -> Result<Command, CommandError> {
             "full" | "-full" => full = true,
             n => {
                 count = Some(n.parse::<i64>().map_err(|_| {
-                    CommandError::new(format!("No symbol \"{n}\" in current context."))
+                    CommandError::new(format!("No symbol \"{}\" in current context.", excerpt(n)))
                 })?)
             }
         }

@@ -42,6 +42,23 @@ impl CommandError {
     }
 }
 
+/// What the user typed, as a message quotes it: control characters escaped, and past
+/// [`EXCERPT`] characters cut with `...` (a one-megabyte name makes no one-line error).
+pub fn excerpt(typed: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in typed.chars().enumerate() {
+        if i == EXCERPT {
+            out.push_str("...");
+            break;
+        }
+        out.extend(c.escape_debug());
+    }
+    out
+}
+
+/// How many characters of user input a message quotes.
+const EXCERPT: usize = 64;
+
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

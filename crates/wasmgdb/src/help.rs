@@ -1,7 +1,7 @@
 //! `help [COMMAND]`.
 
 use crate::command::{ALIASES, COMMANDS, resolve};
-use crate::error::CommandError;
+use crate::error::{CommandError, excerpt};
 use crate::exec::Reply;
 
 /// One line per command: name and what it does.
@@ -83,7 +83,10 @@ pub(crate) fn help(topic: Option<&str>) -> Result<Reply, CommandError> {
         Some(topic) => {
             let word = topic.split_whitespace().next().unwrap_or(topic);
             let name = resolve(word, COMMANDS, ALIASES).ok_or_else(|| {
-                CommandError::new(format!("Undefined command: \"{word}\".  Try \"help\"."))
+                CommandError::new(format!(
+                    "Undefined command: \"{}\".  Try \"help\".",
+                    excerpt(word)
+                ))
             })?;
             let line = HELP.iter().find(|(n, _)| *n == name).map_or("", |(_, l)| l);
             Ok(Reply::text(format!("{line}\n")))

@@ -10,7 +10,7 @@ use regex::Regex;
 use serde_json::json;
 use wasmparser::{Name, Parser, Payload, TypeRef};
 
-use crate::error::CommandError;
+use crate::error::{CommandError, excerpt};
 use crate::exec::Reply;
 use crate::session::Session;
 
@@ -299,12 +299,15 @@ impl Session<'_> {
         let (func, offset) = if as_index.is_none() && in_code {
             let loc = self
                 .code_at(n)
-                .ok_or_else(|| CommandError::new(format!("No symbol matches {arg}.")))?;
+                .ok_or_else(|| CommandError::new(format!("No symbol matches {}.", excerpt(arg))))?;
             (loc.func, Some(loc.code_offset))
         } else if n < count {
             (n as u32, None)
         } else {
-            return Err(CommandError::new(format!("No symbol matches {arg}.")));
+            return Err(CommandError::new(format!(
+                "No symbol matches {}.",
+                excerpt(arg)
+            )));
         };
         let name = self.info.function_name(func).name;
         let text = match offset {

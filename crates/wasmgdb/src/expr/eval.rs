@@ -3,7 +3,7 @@
 use debuginfo::{Place, TypeKind, Variable, VariableKind};
 
 use super::{BinOp, Expr, Ty, TypeSpec, UnOp, Value, le_int};
-use crate::error::CommandError;
+use crate::error::{CommandError, excerpt};
 use crate::session::Session;
 
 type Result<T> = std::result::Result<T, CommandError>;
@@ -193,7 +193,10 @@ impl Session<'_> {
             .info
             .find_global_variable(name, near.as_ref())?
             .ok_or_else(|| {
-                CommandError::new(format!("No symbol \"{name}\" in current context."))
+                CommandError::new(format!(
+                    "No symbol \"{}\" in current context.",
+                    excerpt(name)
+                ))
             })?;
         let ty = global
             .ty
