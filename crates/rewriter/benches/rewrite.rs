@@ -229,12 +229,14 @@ import { readFileSync } from 'node:fs';
 import { WASI } from 'node:wasi';
 // Then `name=arg` for each workload to time.
 const [original, rewritten, rounds, rewrittenFirst, ...kernels] = process.argv.slice(2);
-// A WASI reactor gets its imports and `_initialize`; a module without imports gets none.
+// A WASI reactor is initialized (its `_initialize`, if any, runs); a module without WASI imports
+// needs nothing.
 const load = async (p) => {
   const module = await WebAssembly.compile(readFileSync(p));
   const wasi = new WASI({ version: 'preview1', returnOnExit: true });
   const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
-  if (instance.exports._initialize) wasi.initialize(instance);
+  const usesWasi = WebAssembly.Module.imports(module).some((i) => i.module === 'wasi_snapshot_preview1');
+  if (usesWasi) wasi.initialize(instance);
   return instance.exports;
 };
 let a, b;
