@@ -17,9 +17,11 @@
 pub mod http_stub;
 
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// The exit status of `host/run-wasi.mjs` when the module trapped.
 pub const TRAP_STATUS: i32 = 134;
@@ -60,6 +62,53 @@ fn status_kib(path: &str, field: &str) -> u64 {
                 .ok()
         })
         .unwrap_or(0)
+}
+
+/// Runs `command` with stdout and stderr captured (stdin as the caller set it), for at most
+/// `timeout`: a run that outlasts it is killed and fails the test, so that a tool that blocks
+/// (opening a FIFO that has no writer) or never ends (reading `/dev/zero`) fails its test
+/// instead of hanging the suite.
+pub fn output_within(command: &mut Command, timeout: Duration) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} still ran after {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// A command that runs `program` with at most `bytes` of address space (`prlimit`, Linux): a
+/// run that reads without end (`/dev/zero`) then fails to allocate, and so fails its test,
+/// instead of taking the machine's memory until its timeout.
+pub fn memory_limited(program: impl AsRef<std::ffi::OsStr>, bytes: u64) -> Command {
+    let mut command = Command::new("prlimit");
+    command.arg(format!("--as={bytes}")).arg(program);
+    command
 }
 
 /// The root of the wasm-coredump workspace.

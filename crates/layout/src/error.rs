@@ -126,9 +126,33 @@ pub struct SectionRef {
 /// comes from the input, which may hold anything.
 const NAME_EXCERPT: usize = 40;
 
+impl SectionRef {
+    /// What the section is, without where: `memory section`, ``custom section `.debug_info` ``
+    /// (the name escaped and cut), `section with unknown id 14`.
+    pub fn what(&self) -> impl fmt::Display + '_ {
+        SectionWhat(self)
+    }
+}
+
 impl fmt::Display for SectionRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.name, section_kind(self.id)) {
+        write!(
+            f,
+            "{} (section {} at offset {:#x})",
+            self.what(),
+            self.index,
+            self.offset
+        )
+    }
+}
+
+/// [`SectionRef::what`].
+struct SectionWhat<'a>(&'a SectionRef);
+
+impl fmt::Display for SectionWhat<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let section = self.0;
+        match (&section.name, section_kind(section.id)) {
             (Some(name), _) => {
                 let shown: String = name
                     .chars()
@@ -140,12 +164,11 @@ impl fmt::Display for SectionRef {
                 } else {
                     ""
                 };
-                write!(f, "custom section `{shown}{cut}`")?
+                write!(f, "custom section `{shown}{cut}`")
             }
-            (None, Some(kind)) => write!(f, "{kind} section")?,
-            (None, None) => write!(f, "section with unknown id {}", self.id)?,
+            (None, Some(kind)) => write!(f, "{kind} section"),
+            (None, None) => write!(f, "section with unknown id {}", section.id),
         }
-        write!(f, " (section {} at offset {:#x})", self.index, self.offset)
     }
 }
 

@@ -68,7 +68,36 @@ pub fn read_input_file(path: &Path) -> io::Result<Vec<u8>> {
     InputFile::open(path)?.read()
 }
 
-fn not_regular() -> io::Error {
+/// Reads stdin whole, as a tool reads its input when given no path or `-`: a pipe or a socket
+/// to its end, a regular file (`< app.wasm`) up to its size. Anything else (`< /dev/zero`,
+/// which never ends, a terminal) is refused with an [`io::ErrorKind::InvalidInput`] error that
+/// says `not a regular file or a pipe`.
+pub fn read_stdin() -> io::Result<Vec<u8>> {
+    let mut stdin = io::stdin().lock();
+    let mut bytes = Vec::new();
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::FileTypeExt;
+        let metadata = File::from(stdin.as_fd().try_clone_to_owned()?).metadata()?;
+        let file_type = metadata.file_type();
+        if file_type.is_file() {
+            stdin.take(metadata.len()).read_to_end(&mut bytes)?;
+            return Ok(bytes);
+        }
+        if !(file_type.is_fifo() || file_type.is_socket()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file or a pipe",
+            ));
+        }
+    }
+    stdin.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The error of a path that names what is not a regular file.
+pub(crate) fn not_regular() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")
 }
 

@@ -15,7 +15,10 @@
 //!
 //! [`InputFile`] reads the files the tools are given, modules and dumps alike: a regular file
 //! only (not a FIFO, which would block, nor `/dev/zero`, which never ends), and no more than its
-//! size.
+//! size; [`read_stdin`] reads stdin by the same rules, pipes included. [`OutputFile`] writes
+//! the files they make: whole or not at all (a temporary file renamed into place), through a
+//! symlink, and never over a device, a socket or a directory. [`error_line`] is how they print
+//! an error: on one line.
 //!
 //! ```
 //! use wasm_layout::{BuildId, BuildIdEncoding, CodeLayout, ModuleLayout};
@@ -43,7 +46,9 @@ mod code;
 mod custom;
 mod error;
 mod input;
+mod message;
 mod names;
+mod output;
 mod sections;
 
 pub use build_id::{
@@ -55,7 +60,9 @@ pub use custom::{
     EXTERNAL_DEBUG_INFO_SECTION, NAME_SECTION, custom_section, external_debug_info_section,
 };
 pub use error::{Error, SectionRef};
-pub use input::{InputFile, read_input_file};
+pub use input::{InputFile, read_input_file, read_stdin};
+pub use message::error_line;
 pub use names::{FunctionNames, NameOrigin, index_name};
+pub use output::{OutputFile, WriteError};
 pub use sections::{HEADER_LEN, ModuleLayout, Section, section_id};
 pub use uuid;

@@ -121,6 +121,14 @@ impl ModuleLayout {
         self.sections.iter().filter(move |s| s.is_custom(name))
     }
 
+    /// The section whose bytes (id, size and content) hold file offset `offset`.
+    pub fn section_at(&self, offset: usize) -> Option<&Section> {
+        let index = self.sections.partition_point(|s| s.range.end <= offset);
+        self.sections
+            .get(index)
+            .filter(|s| s.range.contains(&offset))
+    }
+
     /// The [`SectionRef`] of `section` (one of this layout's), for error messages.
     pub fn section_ref(&self, section: &Section) -> SectionRef {
         let index = self
@@ -344,6 +352,24 @@ mod tests {
         assert_eq!(read_leb(&[0xe5, 0x8e, 0x26]), Some((624_485, 3)));
         assert_eq!(read_leb(&[0x80, 0x80, 0x80, 0x80, 0x00]), Some((0, 5)));
         assert_eq!(read_leb(&[0x80, 0x80]), None);
+    }
+
+    /// An error at an offset names the section the offset is in, as messages say it.
+    #[test]
+    fn section_at_finds_the_section_holding_an_offset() {
+        let module = wat::parse_str(r#"(module (memory 1) (func (export "f")))"#).unwrap();
+        let layout = ModuleLayout::parse(&module).unwrap();
+        let what = |offset| {
+            let section = layout.section_at(offset)?;
+            Some(layout.section_ref(section).what().to_string())
+        };
+        // Id 5: the Memory section.
+        let memory = layout.section(5).unwrap().range.clone();
+        assert_eq!(what(memory.start).as_deref(), Some("memory section"));
+        assert_eq!(what(memory.end - 1).as_deref(), Some("memory section"));
+        assert_ne!(what(memory.end).as_deref(), Some("memory section"));
+        assert_eq!(what(0), None, "the header is in no section");
+        assert_eq!(what(module.len()), None);
     }
 
     #[test]
