@@ -13,8 +13,8 @@ use crate::runtime::{helper_for, pushed_constant};
 pub(crate) struct Analysis {
     /// `may_unwind[i]` for every defined function `i` (index without imports).
     pub may_unwind: Vec<bool>,
-    /// Whether some function uses an exception-handling instruction.
-    pub uses_exceptions: bool,
+    /// Where the first exception-handling instruction is, if some function uses one.
+    pub exceptions_at: Option<u64>,
     /// `loop_without_calls[i]`: whether defined function `i` has a loop
     /// with no call in it (where a local kept alive costs the most).
     pub loop_without_calls: Vec<bool>,
@@ -24,7 +24,7 @@ pub(crate) struct Analysis {
 pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analysis, Error> {
     let imported = info.imported_funcs;
     let n = info.body_count();
-    let mut uses_exceptions = false;
+    let mut exceptions_at = None;
     let mut unwinds = vec![false; n];
     let mut loop_without_calls = vec![false; n];
     // callers[callee] = functions calling it directly.
@@ -35,7 +35,7 @@ pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analys
         let mut constant = None;
         let mut loops = LoopCalls::default();
         while !ops.eof() {
-            let op = ops.read()?;
+            let (op, offset) = ops.read_with_offset()?;
             let divisor = std::mem::replace(&mut constant, pushed_constant(&op));
             if loops.visit(&op) == Some(false) {
                 loop_without_calls[i] = true;
@@ -58,7 +58,9 @@ pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analys
                 | Operator::TryTable { .. }
                 | Operator::Throw { .. }
                 | Operator::ThrowRef
-                | Operator::Rethrow { .. } => uses_exceptions = true,
+                | Operator::Rethrow { .. } => {
+                    exceptions_at.get_or_insert(offset);
+                }
                 _ => {}
             }
         }
@@ -78,7 +80,7 @@ pub(crate) fn analyze(info: &ModuleInfo<'_>, options: &Options) -> Result<Analys
     }
     Ok(Analysis {
         may_unwind: unwinds,
-        uses_exceptions,
+        exceptions_at,
         loop_without_calls,
     })
 }

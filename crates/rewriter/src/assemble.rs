@@ -7,7 +7,7 @@ use std::io::Write;
 
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{BlockType, Encode, ExportKind, ExportSection, Function, InstructionSink};
-use wasmparser::{ExternalKind, ValType};
+use wasmparser::ExternalKind;
 
 use crate::address_map::AddressMap;
 use crate::analysis::analyze;
@@ -44,19 +44,27 @@ pub(crate) fn rewrite_to(
     options: &Options,
     out: impl Write,
 ) -> Result<Summary, Error> {
+    rewrite_module(input, options, out).map_err(|err| err.in_section_of(input))
+}
+
+/// [`rewrite_to`], its errors not yet given their section.
+fn rewrite_module(input: &[u8], options: &Options, out: impl Write) -> Result<Summary, Error> {
     let info = ModuleInfo::scan(input)?;
-    check_supported(&info)?;
+    if info.memories == 0 {
+        return Err(Error::NoMemory);
+    }
     let analysis = analyze(&info, options)?;
     let may_unwind = analysis.may_unwind;
-    let handles_exceptions = analysis.uses_exceptions || info.tags > 0;
+    // Where the module handles exceptions: its first tag, else its first instruction that does.
+    let handles_exceptions = info.first_tag.or(analysis.exceptions_at);
     let unwind = match options.unwind {
-        Unwind::Auto if handles_exceptions => Unwind::Checks,
+        Unwind::Auto if handles_exceptions.is_some() => Unwind::Checks,
         Unwind::Auto => Unwind::Exceptions,
-        Unwind::Exceptions if handles_exceptions => {
+        Unwind::Exceptions if handles_exceptions.is_some() => {
             return Err(unsupported(
                 "unwinding with exceptions in a module that handles exceptions itself \
                  (unwind with checks instead)",
-                0,
+                handles_exceptions,
             ));
         }
         explicit => explicit,
@@ -180,17 +188,20 @@ pub(crate) fn rewrite_to(
     let mut wrappers = Vec::new();
     let in_exports = wrapped.iter().map(|&f| (f, false));
     for (func, in_table) in in_exports.chain(in_tables.iter().map(|&f| (f, true))) {
-        let sig = info.func_type(func)?;
+        let located = |e: Error| e.located(info.function_offset(func));
+        let sig = info.func_type(func).map_err(located)?;
         let params: Vec<wasm_encoder::ValType> = sig
             .params()
             .iter()
-            .map(|&t| crate::instrument::encoder_type(t, 0))
-            .collect::<Result<_, _>>()?;
+            .map(|&t| crate::instrument::encoder_type(t))
+            .collect::<Result<_, _>>()
+            .map_err(located)?;
         let results: Vec<wasm_encoder::ValType> = sig
             .results()
             .iter()
-            .map(|&t| crate::instrument::encoder_type(t, 0))
-            .collect::<Result<_, _>>()?;
+            .map(|&t| crate::instrument::encoder_type(t))
+            .collect::<Result<_, _>>()
+            .map_err(located)?;
         let ty = types.func(&params, &results);
         let body_type = types.func(&[], &results);
         let entry = Entry {
@@ -327,12 +338,12 @@ fn indirect_retraps(
                 .get(ty as usize)
                 .and_then(Option::as_ref)
                 .ok_or_else(|| {
-                    unsupported(format!("call_indirect of non-function type {ty}"), 0)
+                    unsupported(format!("call_indirect of non-function type {ty}"), None)
                 })?;
             let params = sig
                 .params()
                 .iter()
-                .map(|&t| crate::instrument::encoder_type(t, 0))
+                .map(|&t| crate::instrument::encoder_type(t))
                 .collect::<Result<_, _>>()?;
             Ok(IndirectRetrap {
                 kind,
@@ -357,28 +368,6 @@ struct NewItems<'a> {
     tag_type: Option<u32>,
 }
 
-fn check_supported(info: &ModuleInfo<'_>) -> Result<(), Error> {
-    match info.memories {
-        0 => return Err(Error::NoMemory),
-        1 => {}
-        _ => return Err(unsupported("multi-memory (more than one memory)", 0)),
-    }
-    if info.memory64 {
-        return Err(unsupported("memory64 (64-bit memory)", 0));
-    }
-    for (i, g) in info.globals.iter().enumerate() {
-        if let ValType::Ref(r) = g.content_type
-            && !(r.is_nullable() && (r.is_func_ref() || r.is_extern_ref()))
-        {
-            return Err(unsupported(
-                format!("global {i} of reference type {r} (GC / typed function references)"),
-                0,
-            ));
-        }
-    }
-    Ok(())
-}
-
 fn start_function(info: &ModuleInfo<'_>) -> Result<Option<u32>, Error> {
     let Some(section) = info.layout.section(8) else {
         return Ok(None);
@@ -388,7 +377,7 @@ fn start_function(info: &ModuleInfo<'_>) -> Result<Option<u32>, Error> {
     let func = reader.read_var_u32()?;
     if func >= info.func_count() {
         return Err(Error::Malformed {
-            offset: section.range.start as u64,
+            offset: Some(section.range.start as u64),
             message: format!(
                 "the start function is function {func}, but there are {}",
                 info.func_count()

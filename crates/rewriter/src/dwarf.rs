@@ -60,6 +60,7 @@ use crate::address_map::AddressMap;
 use crate::error::{Error, unsupported};
 use crate::module::ModuleInfo;
 use crate::sink::Sink;
+use gimli::{EndianSlice, LittleEndian};
 use wasm_layout::Section;
 
 /// Whether a custom section named `name` holds DWARF the patch looks at.
@@ -389,18 +390,36 @@ pub(crate) fn write_uleb_fixed(data: &mut [u8], pos: usize, len: usize, value: u
     true
 }
 
-/// A malformed DWARF section, reported at `offset` in the section.
+/// A malformed DWARF section, reported at `offset` in the section; a section the module does
+/// not have (the DWARF refers to it) is said to be missing, at no offset.
 pub(crate) fn malformed(section: &str, input: Input<'_>, offset: usize, what: &str) -> Error {
+    // A section's data is past the module header: at 0 is the default of a missing one.
+    if input.file_offset == 0 {
+        return Error::Malformed {
+            offset: None,
+            message: format!("{section}: {what} (the module has no {section} section)"),
+        };
+    }
     Error::Malformed {
-        offset: (input.file_offset + offset) as u64,
+        offset: Some((input.file_offset + offset) as u64),
         message: format!("{section}: {what}"),
     }
 }
 
-/// A gimli error while reading `section`.
-pub(crate) fn gimli_error(section: &str, input: Input<'_>, err: gimli::Error) -> Error {
-    Error::Malformed {
-        offset: input.file_offset as u64,
-        message: format!("{section}: {err}"),
-    }
+/// A gimli error while reading `section` at `offset` in it (the unit, entry or program being
+/// read), or where the read that ran out of input started.
+pub(crate) fn gimli_error(
+    section: &str,
+    input: Input<'_>,
+    offset: usize,
+    err: gimli::Error,
+) -> Error {
+    use gimli::Reader;
+    let offset = match err {
+        gimli::Error::UnexpectedEof(id) => EndianSlice::new(input.data, LittleEndian)
+            .lookup_offset_id(id)
+            .unwrap_or(offset),
+        _ => offset,
+    };
+    malformed(section, input, offset, &err.to_string())
 }

@@ -479,7 +479,7 @@ fn call_type(
     offset: usize,
 ) -> Result<u32, Error> {
     let (ty, callee) = match *op {
-        Operator::Call { function_index } => (info.func_type(function_index)?, None),
+        Operator::Call { function_index } => (info.func_type(function_index), None),
         Operator::CallIndirect {
             type_index,
             table_index,
@@ -492,7 +492,7 @@ fn call_type(
                 true => wasm_encoder::ValType::I64,
                 false => wasm_encoder::ValType::I32,
             };
-            (info.signature(type_index)?, Some(index))
+            (info.signature(type_index), Some(index))
         }
         Operator::CallRef { type_index } => {
             let heap = wasm_encoder::HeapType::Concrete(type_index);
@@ -500,12 +500,15 @@ fn call_type(
                 nullable: true,
                 heap_type: heap,
             });
-            (info.signature(type_index)?, Some(reference))
+            (info.signature(type_index), Some(reference))
         }
         _ => unreachable!("only calls are guarded"),
     };
+    let ty = ty.map_err(|e| e.located(offset as u64))?;
     let convert = |list: &[ValType]| -> Result<Vec<wasm_encoder::ValType>, Error> {
-        list.iter().map(|&t| encoder_type(t, offset)).collect()
+        list.iter()
+            .map(|&t| encoder_type(t).map_err(|e| e.located(offset as u64)))
+            .collect()
     };
     let mut params = convert(ty.params())?;
     params.extend(callee);
@@ -533,7 +536,7 @@ fn landing_pad(
                 "function {} returns a non-nullable reference (GC / typed function references)",
                 cold.info.function_label(cold.func)
             ),
-            0,
+            cold.info.function_offset(cold.func),
         )
     })?;
     s.return_();
@@ -572,8 +575,7 @@ impl Cold<'_> {
     }
 }
 
-/// A wasmparser value type as wasm-encoder's.
-pub(crate) fn encoder_type(t: ValType, offset: usize) -> Result<wasm_encoder::ValType, Error> {
-    wasm_encoder::ValType::try_from(t)
-        .map_err(|_| unsupported(format!("value type {t}"), offset as u64))
+/// A wasmparser value type as wasm-encoder's (the caller locates the error).
+pub(crate) fn encoder_type(t: ValType) -> Result<wasm_encoder::ValType, Error> {
+    wasm_encoder::ValType::try_from(t).map_err(|_| unsupported(format!("value type {t}"), None))
 }

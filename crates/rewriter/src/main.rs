@@ -1,12 +1,13 @@
 //! `wasm-coredump-rewriter`: the command-line front of the `rewriter` library.
 
-use std::io::{BufWriter, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Parser;
+use wasm_layout::{OutputFile, error_line, read_input_file, read_stdin};
 
 /// Inject core dump generation into a WebAssembly module.
 ///
@@ -23,8 +24,13 @@ use clap::Parser;
   wasm-coredump-rewriter app.wasm -o app.coredump.wasm
   wasm-coredump-rewriter < app.wasm > app.coredump.wasm
 
+The input is a regular file or stdin. -o PATH is written whole or not at all
+(a temporary file renamed over it; a symlink is written through; a device
+other than /dev/null, a socket or a directory is refused), and stdout gets
+the module only once it is complete.
+
 Exit status: 0 on success, 1 on any error (unreadable or malformed input,
-unsupported feature, unwritable output)."
+unsupported feature, unwritable output), said in one line on stderr."
 )]
 struct Opts {
     /// The module to rewrite; stdin when absent or `-`.
@@ -116,10 +122,7 @@ fn main() -> ExitCode {
     match run(&opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            eprintln!("error: {}", error_line(&*err));
             ExitCode::FAILURE
         }
     }
@@ -132,14 +135,12 @@ fn is_stdio(path: &Option<PathBuf>) -> bool {
 fn run(opts: &Opts) -> Result<()> {
     let started = Instant::now();
     let (input, input_name) = if is_stdio(&opts.input) {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("reading stdin")?;
-        (buf, "<stdin>".to_string())
+        let bytes = read_stdin().context("cannot read stdin")?;
+        (bytes, "<stdin>".to_string())
     } else {
         let path = opts.input.as_ref().expect("checked above");
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes =
+            read_input_file(path).with_context(|| format!("cannot read {}", path.display()))?;
         (bytes, path.display().to_string())
     };
     let module_name = opts.module_name.clone().or_else(|| {
@@ -158,29 +159,53 @@ fn run(opts: &Opts) -> Result<()> {
         keep_stale_locals: opts.keep_stale_locals,
         record_locals: opts.record_locals.into(),
     };
-    // Streamed to `out` as it is made, never held whole.
-    let rewrite = |out: &mut dyn Write, out_name: &str| {
-        let out = BufWriter::with_capacity(1 << 16, out);
-        rewriter::rewrite_to(&input, &options, out).map_err(|err| {
-            let context = match err {
-                rewriter::Error::Write { .. } => format!("writing {out_name}"),
-                _ => format!("rewriting {input_name}"),
-            };
-            anyhow::Error::new(err).context(context)
-        })
-    };
-    let out = if is_stdio(&opts.output) {
-        let mut stdout = std::io::stdout().lock();
-        if stdout.is_terminal() {
+    // Refused before the rewrite: a terminal, or what `-o` may not name.
+    let mut file = if is_stdio(&opts.output) {
+        if std::io::stdout().is_terminal() {
             bail!(
                 "refusing to write a binary module to a terminal; use -o PATH or redirect stdout"
             );
         }
-        rewrite(&mut stdout, "stdout")?
+        None
     } else {
-        let path = opts.output.as_ref().expect("checked above");
-        write_file(path, |out| rewrite(out, &path.display().to_string()))?
+        let path = opts.output.as_deref().expect("checked above");
+        Some(OutputFile::create(path)?)
     };
+    let out_name = file
+        .as_ref()
+        .map_or("stdout".into(), |f| f.path().display().to_string());
+    let rewrite = |out: &mut dyn Write| {
+        rewriter::rewrite_to(&input, &options, out).map_err(|err| match err {
+            rewriter::Error::Write { message, .. } => {
+                anyhow!("cannot write {out_name}: {message}")
+            }
+            err => anyhow::Error::new(err).context(format!("cannot rewrite {input_name}")),
+        })
+    };
+    let out = match &mut file {
+        // Streamed into the temporary file as it is made, never held whole.
+        Some(file) if !file.is_direct() => {
+            rewrite(&mut BufWriter::with_capacity(1 << 16, file.file()))?
+        }
+        // Held until complete: stdout, a pipe or /dev/null sees nothing of a rewrite that
+        // fails once part of the module is made (an error in the DWARF, after the code).
+        direct => {
+            let mut module = Vec::with_capacity(input.len() + input.len() / 4);
+            let out = rewrite(&mut module)?;
+            let written = match direct {
+                Some(file) => file.file().write_all(&module),
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    stdout.write_all(&module).and_then(|()| stdout.flush())
+                }
+            };
+            written.with_context(|| format!("cannot write {out_name}"))?;
+            out
+        }
+    };
+    if let Some(file) = file {
+        file.commit()?;
+    }
     if !opts.quiet {
         let n = out.stats.dwarf_ranges_tombstoned;
         if n > 0 {
@@ -215,47 +240,6 @@ fn run(opts: &Opts) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Writes a file at `path` with `write`, without ever leaving a partial one:
-/// through a temporary file beside it, renamed to `path` once complete (an
-/// existing file keeps its permissions). What is not a regular file
-/// (`/dev/null`, a pipe) is written directly.
-fn write_file<T>(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<T> {
-    let context = || format!("writing {}", path.display());
-    let existing = match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_file() => {
-            let mut file = std::fs::File::create(path).with_context(context)?;
-            return write(&mut file);
-        }
-        Ok(meta) => Some(meta.permissions()),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-        Err(err) => return Err(err).with_context(context),
-    };
-    // Beside the file a symlink at `path` points at, which it replaces.
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".wasm-coredump-rewriter-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // What `File::create` gives a new file: 0666 less the umask.
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut temp = builder.tempfile_in(dir).with_context(context)?;
-    if let Some(permissions) = existing {
-        temp.as_file()
-            .set_permissions(permissions)
-            .with_context(context)?;
-    }
-    // On an error the temporary file is removed as it drops.
-    let value = write(temp.as_file_mut())?;
-    temp.persist(&path).with_context(context)?;
-    Ok(value)
 }
 
 /// The process's peak resident set size, where the OS tells (Linux).

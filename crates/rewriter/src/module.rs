@@ -46,10 +46,12 @@ pub(crate) struct ModuleInfo<'a> {
     /// Every function an element segment names (active, passive or
     /// declared), as often as named.
     pub element_funcs: Vec<u32>,
+    /// How many memories the module has (imported and defined): it is refused with a second
+    /// one (multi-memory) or a 64-bit one.
     pub memories: u32,
-    pub memory64: bool,
-    /// Exception tags, imported and defined.
-    pub tags: u32,
+    /// Where the module's first exception tag is declared (imported or defined), if it has
+    /// one.
+    pub first_tag: Option<u64>,
     pub exports: Vec<(String, ExternalKind, u32)>,
     /// The input's build id, if it has one.
     pub build_id: Option<BuildId>,
@@ -81,8 +83,7 @@ impl<'a> ModuleInfo<'a> {
             tables_with_dynamic_elements: Vec::new(),
             element_funcs: Vec::new(),
             memories: 0,
-            memory64: false,
-            tags: 0,
+            first_tag: None,
             exports: Vec::new(),
             build_id,
             name,
@@ -102,22 +103,23 @@ impl<'a> ModuleInfo<'a> {
                     }
                 }
                 Payload::ImportSection(reader) => {
-                    for import in reader.into_imports() {
-                        match import?.ty {
+                    for import in reader.into_imports_with_offsets() {
+                        let (offset, import) = import?;
+                        match import.ty {
                             TypeRef::Func(t) | TypeRef::FuncExact(t) => {
                                 info.func_types.push(t);
                                 info.imported_funcs += 1;
                             }
                             TypeRef::Global(g) => {
+                                check_global(&g, info.globals.len(), offset)?;
                                 info.globals.push(g);
                                 info.mutable_i32_inits.push(None);
                             }
                             TypeRef::Table(t) => info.tables.push(Table::new(t, true)),
-                            TypeRef::Memory(m) => {
-                                info.memories += 1;
-                                info.memory64 |= m.memory64;
+                            TypeRef::Memory(m) => info.add_memory(&m, offset)?,
+                            TypeRef::Tag(_) => {
+                                info.first_tag.get_or_insert(offset);
                             }
-                            TypeRef::Tag(_) => info.tags += 1,
                         }
                     }
                 }
@@ -127,10 +129,9 @@ impl<'a> ModuleInfo<'a> {
                     }
                 }
                 Payload::MemorySection(reader) => {
-                    for m in reader {
-                        let m = m?;
-                        info.memories += 1;
-                        info.memory64 |= m.memory64;
+                    for m in reader.into_iter_with_offsets() {
+                        let (offset, m) = m?;
+                        info.add_memory(&m, offset)?;
                     }
                 }
                 Payload::TableSection(reader) => {
@@ -143,10 +144,13 @@ impl<'a> ModuleInfo<'a> {
                         info.read_element(element?)?;
                     }
                 }
-                Payload::TagSection(reader) => info.tags += reader.count(),
+                Payload::TagSection(reader) if reader.count() > 0 => {
+                    info.first_tag.get_or_insert(reader.original_position());
+                }
                 Payload::GlobalSection(reader) => {
-                    for g in reader {
-                        let g = g?;
+                    for g in reader.into_iter_with_offsets() {
+                        let (offset, g) = g?;
+                        check_global(&g.ty, info.globals.len(), offset)?;
                         info.globals.push(g.ty);
                         info.mutable_i32_inits.push(mutable_i32_init(&g));
                     }
@@ -175,8 +179,12 @@ impl<'a> ModuleInfo<'a> {
         }
         let defined = info.func_types.len() - info.imported_funcs as usize;
         if defined != info.body_count() {
+            // The Code section, or the Function section where there is none.
+            let offset = (info.layout.code_section())
+                .or(info.layout.section(3))
+                .map(|s| s.range.start as u64);
             return Err(Error::Malformed {
-                offset: info.code.code_payload_start(),
+                offset,
                 message: format!(
                     "{defined} functions declared but {} bodies in the Code section",
                     info.body_count()
@@ -205,10 +213,22 @@ impl<'a> ModuleInfo<'a> {
             {
                 let what = if id == 7 { "export" } else { "element segment" };
                 return Err(Error::Malformed {
-                    offset: section.range.start as u64,
+                    offset: Some(section.range.start as u64),
                     message: format!("an {what} names function {f}, but there are {count}"),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Counts a memory declared at `offset`, refusing a second one or a 64-bit one.
+    fn add_memory(&mut self, memory: &wasmparser::MemoryType, offset: u64) -> Result<(), Error> {
+        self.memories += 1;
+        if self.memories > 1 {
+            return Err(unsupported("multi-memory (more than one memory)", offset));
+        }
+        if memory.memory64 {
+            return Err(unsupported("memory64 (64-bit memory)", offset));
         }
         Ok(())
     }
@@ -235,6 +255,13 @@ impl<'a> ModuleInfo<'a> {
     /// addresses start.
     pub fn code_payload_start(&self) -> usize {
         self.code.code_payload_start() as usize
+    }
+
+    /// Where function `func`'s body starts in the input (`None` for an import): where an error
+    /// about the function as a whole is located.
+    pub fn function_offset(&self, func: u32) -> Option<u64> {
+        let defined = func.checked_sub(self.imported_funcs)?;
+        Some(self.code.bodies().get(defined as usize)?.start)
     }
 
     /// The number of defined functions (bodies in the Code section).
@@ -308,19 +335,19 @@ impl<'a> ModuleInfo<'a> {
         Ok(())
     }
 
-    /// The signature of function `func`.
+    /// The signature of function `func` (an error has no offset: the caller locates it).
     pub fn func_type(&self, func: u32) -> Result<&FuncType, Error> {
         let ty = *self
             .func_types
             .get(func as usize)
-            .ok_or_else(|| unsupported(format!("call of unknown function {func}"), 0))?;
+            .ok_or_else(|| unsupported(format!("call of unknown function {func}"), None))?;
         self.signature(ty).map_err(|_| {
             unsupported(
                 format!(
                     "function {} of a non-function type {ty} (GC proposal)",
                     self.function_label(func)
                 ),
-                0,
+                None,
             )
         })
     }
@@ -336,17 +363,33 @@ impl<'a> ModuleInfo<'a> {
         }
     }
 
-    /// The function type at type index `ty`.
+    /// The function type at type index `ty` (an error has no offset: the caller locates it).
     pub fn signature(&self, ty: u32) -> Result<&FuncType, Error> {
         self.types
             .get(ty as usize)
             .and_then(Option::as_ref)
-            .ok_or_else(|| unsupported(format!("non-function type {ty} (GC proposal)"), 0))
+            .ok_or_else(|| unsupported(format!("non-function type {ty} (GC proposal)"), None))
     }
 
     /// The number of functions, imports included.
     pub fn func_count(&self) -> u32 {
         self.func_types.len() as u32
+    }
+}
+
+/// Refuses global `index`, declared at `offset`, if it holds a reference a dump cannot record
+/// (GC and typed function references: anything but a nullable `funcref` or `externref`).
+fn check_global(global: &GlobalType, index: usize, offset: u64) -> Result<(), Error> {
+    match global.content_type {
+        wasmparser::ValType::Ref(r)
+            if !(r.is_nullable() && (r.is_func_ref() || r.is_extern_ref())) =>
+        {
+            Err(unsupported(
+                format!("global {index} of reference type {r} (GC / typed function references)"),
+                offset,
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

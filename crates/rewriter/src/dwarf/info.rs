@@ -100,23 +100,30 @@ pub(crate) fn patch(
     mapper: &Mapper<'_>,
 ) -> Result<(Vec<u8>, Refs), Error> {
     let input = sections.get(SECTION);
-    let err = |e| gimli_error(SECTION, input, e);
+    // A gimli error reading the unit or entry at `at`.
+    let err = |at: usize| move |e| gimli_error(SECTION, input, at, e);
     let mut out = input.data.to_vec();
     let mut refs = Refs::default();
     let debug_info = gimli::DebugInfo::new(input.data, LittleEndian);
-    let debug_abbrev = gimli::DebugAbbrev::new(sections.get(".debug_abbrev").data, LittleEndian);
+    let abbrev_input = sections.get(".debug_abbrev");
+    let debug_abbrev = gimli::DebugAbbrev::new(abbrev_input.data, LittleEndian);
     let debug_addr = sections.get(".debug_addr");
     let mut abbrev_cache: Option<(u64, gimli::Abbreviations)> = None;
     let mut headers = debug_info.units();
     let mut plans: Vec<Option<Vec<u16>>> = Vec::new();
-    while let Some(header) = headers.next().map_err(err)? {
+    // Where the next unit starts.
+    let mut next_unit = 0;
+    while let Some(header) = headers.next().map_err(err(next_unit))? {
         let unit_start = header.offset().0;
+        next_unit = unit_start + header.length_including_self();
         let abbrev_offset = header.debug_abbrev_offset().0 as u64;
         if abbrev_cache
             .as_ref()
             .is_none_or(|(o, _)| *o != abbrev_offset)
         {
-            let abbrevs = header.abbreviations(&debug_abbrev).map_err(err)?;
+            let abbrevs = header.abbreviations(&debug_abbrev).map_err(|e| {
+                gimli_error(".debug_abbrev", abbrev_input, abbrev_offset as usize, e)
+            })?;
             abbrev_cache = Some((abbrev_offset, abbrevs));
         }
         let Some((_, abbrevs)) = abbrev_cache.as_ref() else {
@@ -138,11 +145,12 @@ pub(crate) fn patch(
             unit_index,
             unit_start,
         };
-        let mut entries = header.entries_raw(abbrevs, None).map_err(err)?;
+        let mut entries = header.entries_raw(abbrevs, None).map_err(err(unit_start))?;
         let mut root = true;
         plans.clear();
         while !entries.is_empty() {
             let code_offset = entries.next_offset().0;
+            let err = err(unit_start + code_offset);
             let Some(abbrev) = entries.read_abbreviation().map_err(err)? else {
                 continue;
             };

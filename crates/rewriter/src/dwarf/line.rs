@@ -38,7 +38,7 @@ pub(crate) fn patch(
                 out.extend_from_slice(&data[pos..]);
                 break;
             }
-            Err(e) => return Err(gimli_error(SECTION, input, e)),
+            Err(e) => return Err(gimli_error(SECTION, input, pos, e)),
         };
         let header = program.header();
         let body = header.raw_program_buf();

@@ -136,18 +136,20 @@ impl Frame {
     /// The frame layout of defined function `index` (without imports).
     pub fn of(info: &ModuleInfo<'_>, index: usize) -> Result<Self, Error> {
         let body = info.function_body(index);
-        let sig = info.func_type(info.imported_funcs + index as u32)?;
-        let mut locals = encoder_types(sig.params())?;
+        let func = info.imported_funcs + index as u32;
+        let located = |e: Error| e.located(info.function_offset(func));
+        let sig = info.func_type(func).map_err(located)?;
+        let mut locals = encoder_types(sig.params()).map_err(located)?;
         let params = locals.len();
         for group in body.get_locals_reader()? {
             let (count, ty) = group?;
-            let ty = encoder_types(&[ty])?[0];
+            let ty = encoder_types(&[ty]).map_err(located)?[0];
             locals.extend(std::iter::repeat_n(ty, count as usize));
         }
         Ok(Frame {
             locals,
             params,
-            results: encoder_types(sig.results())?,
+            results: encoder_types(sig.results()).map_err(located)?,
         })
     }
 
@@ -687,12 +689,13 @@ impl Sites {
             match (&op, previous) {
                 // The call before becomes cold: a trampoline calls it.
                 (Operator::Unreachable, Some((Some(callee), call))) => {
-                    let sig = info.func_type(callee)?;
+                    let located = |e: Error| e.located((start + call as usize) as u64);
+                    let sig = info.func_type(callee).map_err(located)?;
                     let site = sites.list.last_mut().filter(|s| s.offset == call);
                     if let Some(site) = site {
                         site.cold = Some(ColdSite {
                             callee,
-                            params: encoder_types(sig.params())?,
+                            params: encoder_types(sig.params()).map_err(located)?,
                             callee_results: sig.results().len(),
                         });
                         sites.cold_in_loop |= loops.in_loop();
@@ -795,7 +798,7 @@ pub(crate) fn zeros(s: &mut InstructionSink<'_>, results: &[ValType]) -> Result<
             ValType::Ref(_) => {
                 return Err(unsupported(
                     "a function returning a non-nullable reference (GC / typed function references)",
-                    0,
+                    None,
                 ));
             }
         };
@@ -806,6 +809,6 @@ pub(crate) fn zeros(s: &mut InstructionSink<'_>, results: &[ValType]) -> Result<
 fn encoder_types(types: &[wasmparser::ValType]) -> Result<Vec<ValType>, Error> {
     types
         .iter()
-        .map(|&t| crate::instrument::encoder_type(t, 0))
+        .map(|&t| crate::instrument::encoder_type(t))
         .collect()
 }
