@@ -13,7 +13,7 @@ use coredump_service_client::{TokenArg, parse_base_url};
 use debuginfo_split::{
     BuildId, BuildIdEncoding, BuildIdSource, Error, NewBuildId, Output, Split, SplitOptions,
 };
-use tempfile::NamedTempFile;
+use wasm_layout::{OutputFile, error_line, read_input_file};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -113,11 +113,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let mut stderr = io::stderr().lock();
-            let _ = writeln!(stderr, "error: {err}");
-            for cause in err.chain().skip(1) {
-                let _ = writeln!(stderr, "  caused by: {cause}");
-            }
+            let _ = writeln!(io::stderr().lock(), "error: {}", error_line(&*err));
             ExitCode::FAILURE
         }
     }
@@ -125,7 +121,8 @@ fn main() -> ExitCode {
 
 fn run(opts: &Opts) -> Result<()> {
     let module = &opts.module;
-    let input = fs::read(module).with_context(|| format!("cannot read {}", module.display()))?;
+    let input =
+        read_input_file(module).with_context(|| format!("cannot read {}", module.display()))?;
     let mut split_opts = SplitOptions::default();
     split_opts.new_build_id = match (&opts.build_id, opts.deterministic) {
         (Some(id), _) => NewBuildId::Given(id.clone()),
@@ -189,13 +186,10 @@ fn run(opts: &Opts) -> Result<()> {
 
     let in_place = opts.output.is_none();
     if !(in_place && split_in_place_by_link(module, &debug_path, &split, input.len(), &metadata)?) {
-        // The debug file first: if anything fails, the module is still untouched.
-        copy_debug_file(module, &debug_path, &split, input.len())?;
-        write_atomic(
-            stripped_path,
-            split.stripped(),
-            Some(metadata.permissions()),
-        )?;
+        let debug = copy_debug_file(module, &debug_path, &split, input.len())?;
+        let stripped = write_output(stripped_path, split.stripped(), metadata.permissions())?;
+        // Both or neither: a failed run leaves no new file, and the module as it was.
+        OutputFile::commit_all(vec![debug, stripped])?;
     }
 
     if opts.json {
@@ -276,7 +270,7 @@ fn ship_without_dwarf(
     let unchanged = split.removed().is_empty() && split.debug_suffix().is_empty();
     let module = opts.module.display();
     if opts.output.is_some() || !unchanged {
-        write_atomic(path, split.stripped(), Some(permissions))?;
+        write_output(path, split.stripped(), permissions)?.commit()?;
         eprintln!(
             "note: {module} has no DWARF to move: wrote {} with build_id {build_id}, no debug file",
             path.display()
@@ -344,80 +338,46 @@ fn write_summary(
     Ok(())
 }
 
-/// Writes `output` to a temporary file next to `path`, then renames it over `path`: a failure
-/// or a kill leaves either the old file or the new one, never a part. `permissions`: those of
-/// the new file (else 0666 less the umask).
-fn write_atomic(
+/// Writes `output` for `path` with `permissions` ([`OutputFile`]: to a temporary file, unless
+/// `path` is `/dev/null` or a pipe), to be committed.
+fn write_output(
     path: &Path,
     output: &Output<'_>,
-    permissions: Option<fs::Permissions>,
-) -> Result<()> {
-    let tmp = write_temp(path, output, permissions)?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
+    permissions: fs::Permissions,
+) -> Result<OutputFile> {
+    let mut out = OutputFile::create(path)?;
+    out.set_permissions(permissions)?;
+    let mut w = BufWriter::with_capacity(1 << 16, out.file());
+    output
+        .write_to(&mut w)
+        .and_then(|()| w.flush())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    drop(w);
+    Ok(out)
 }
 
-/// Writes the debug file atomically as a copy of the module's file plus the build_id section.
-/// The kernel copies the file (`io::copy` between files uses `copy_file_range` on Linux), which
-/// measured several times faster than writing the module's bytes back from memory.
+/// Writes the debug file for `debug_path` as a copy of the module's file plus the build_id
+/// section, to be committed. The kernel copies the file (`io::copy` between files uses
+/// `copy_file_range` on Linux), which measured several times faster than writing the module's
+/// bytes back from memory.
 fn copy_debug_file(
     module: &Path,
     debug_path: &Path,
     split: &Split<'_>,
     input_len: usize,
-) -> Result<()> {
+) -> Result<OutputFile> {
     let context = || format!("cannot write {}", debug_path.display());
-    let mut tmp = create_temp(debug_path)?;
+    let mut out = OutputFile::create(debug_path)?;
     let mut source =
         fs::File::open(module).with_context(|| format!("cannot read {}", module.display()))?;
-    let copied = io::copy(&mut source, tmp.as_file_mut()).with_context(context)?;
+    let copied = io::copy(&mut source, out.file()).with_context(context)?;
     if copied != input_len as u64 {
         bail!("{} changed while it was being split", module.display());
     }
-    tmp.as_file_mut()
+    out.file()
         .write_all(split.debug_suffix())
         .with_context(context)?;
-    tmp.persist(debug_path)
-        .map_err(|e| e.error)
-        .with_context(context)?;
-    Ok(())
-}
-
-/// Creates an empty temporary file (mode 0666 less the umask) in `path`'s directory, deleted
-/// unless persisted.
-fn create_temp(path: &Path) -> Result<NamedTempFile> {
-    let mut builder = temp_builder();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o666));
-    }
-    builder
-        .tempfile_in(parent_dir(path))
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Writes `output` to a new temporary file in `path`'s directory, deleted unless persisted.
-fn write_temp(
-    path: &Path,
-    output: &Output<'_>,
-    permissions: Option<fs::Permissions>,
-) -> Result<NamedTempFile> {
-    let context = || format!("cannot write {}", path.display());
-    let mut tmp = create_temp(path)?;
-    {
-        let mut w = BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-        output.write_to(&mut w).with_context(context)?;
-        w.flush().with_context(context)?;
-    }
-    if let Some(permissions) = permissions {
-        tmp.as_file()
-            .set_permissions(permissions)
-            .with_context(context)?;
-    }
-    Ok(tmp)
+    Ok(out)
 }
 
 /// Splits in place without copying the module: the module's own file becomes the debug file
@@ -429,8 +389,9 @@ fn write_temp(
 /// Steps: link the module under a temporary name beside the debug file; write the stripped
 /// module to a temporary file; append the build_id section to the linked file (so the module
 /// itself is briefly the input plus its build_id: valid and unsplit, and cut back on failure);
-/// rename the link to the debug file; rename the stripped module over the module. A kill at
-/// any point leaves a complete module and no partial file under a final name; a rerun finishes.
+/// rename the link to the debug file, then the stripped module over the module, both or neither
+/// ([`OutputFile::commit_all`]). A kill at any point leaves a complete module and no partial file
+/// under a final name; a rerun finishes.
 #[cfg(unix)]
 fn split_in_place_by_link(
     module: &Path,
@@ -443,34 +404,27 @@ fn split_in_place_by_link(
     if metadata.nlink() != 1 {
         return Ok(false);
     }
-    let Ok(link) = temp_builder().make_in(parent_dir(debug_path), |tmp| fs::hard_link(module, tmp))
-    else {
+    let Ok(mut debug) = OutputFile::link(debug_path, module) else {
         return Ok(false);
     };
-    let stripped = write_temp(module, split.stripped(), Some(metadata.permissions()))?;
+    let stripped = write_output(module, split.stripped(), metadata.permissions())?;
 
     let context = || format!("cannot write {}", debug_path.display());
-    let mut file = fs::OpenOptions::new()
-        .append(true)
-        .open(link.path())
-        .with_context(context)?;
+    // The module's own file, to cut back on failure.
+    let mut file = debug.file().try_clone().with_context(context)?;
     let len = input_len as u64;
     if file.metadata().with_context(context)?.len() != len {
         bail!("{} changed while it was being split", module.display());
     }
-    let appended = file
+    let done = file
         .write_all(split.debug_suffix())
-        .and_then(|()| file.flush());
-    if let Err(err) = appended.and_then(|()| link.persist(debug_path).map_err(|e| e.error)) {
+        .with_context(context)
+        .and_then(|()| Ok(OutputFile::commit_all(vec![debug, stripped])?));
+    if done.is_err() {
         // Put the module back as it was.
         let _ = file.set_len(len);
-        return Err(err).with_context(context);
     }
-    stripped
-        .persist(module)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write {}", module.display()))?;
-    Ok(true)
+    done.map(|()| true)
 }
 
 #[cfg(not(unix))]
@@ -482,12 +436,6 @@ fn split_in_place_by_link(
     _: &fs::Metadata,
 ) -> Result<bool> {
     Ok(false)
-}
-
-fn temp_builder() -> tempfile::Builder<'static, 'static> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".debuginfo-split-").suffix(".tmp");
-    builder
 }
 
 /// The directory a file path is in (`.` for a bare file name).

@@ -3,46 +3,10 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 
 use common::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_debuginfo-split");
-
-/// Runs the binary in `dir` with `args`.
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run debuginfo-split")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-/// A temporary directory holding `m.wasm` = `module`.
-fn dir_with(module: &[u8]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("m.wasm"), module).unwrap();
-    dir
-}
-
-/// The directory's file names, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
 
 /// Parses the three lines of the text output: (build id, module line, debug file path).
 fn parse_text(out: &str) -> (String, String, String) {
@@ -423,21 +387,6 @@ fn already_split_module_is_left_as_it_is() {
     assert_eq!(fs::read(dir.path().join("m.wasm")).unwrap(), stripped);
 }
 
-/// Checks a failed run: exit 1, nothing on stdout, exactly one `error:` line naming `name`.
-fn assert_error(out: &Output, name: &str) -> String {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(stdout(out), "");
-    let error_lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(error_lines.len(), 1, "{err}");
-    assert!(error_lines[0].contains(name), "{err}");
-    assert!(
-        err.lines().skip(1).all(|l| l.starts_with("  caused by: ")),
-        "{err}"
-    );
-    err
-}
-
 #[test]
 fn bad_inputs_fail_cleanly_and_touch_nothing() {
     let module = module_with_dwarf();
@@ -457,6 +406,16 @@ fn bad_inputs_fail_cleanly_and_touch_nothing() {
             "not a WebAssembly module: no `\\0asm` magic number at offset 0x0",
         ),
         (
+            "bad magic",
+            b"\0asn\x01\0\0\0".to_vec(),
+            "not a WebAssembly module: no `\\0asm` magic number at offset 0x0 (found 00 61 73 6e)",
+        ),
+        (
+            "bad version",
+            b"\0asm\x02\0\0\0".to_vec(),
+            "malformed module at offset 0x4: unknown binary version: 0x2",
+        ),
+        (
             "truncated",
             module[..debug_info.content.start + 20].to_vec(),
             "truncated: custom section `.debug_info`",
@@ -467,11 +426,7 @@ fn bad_inputs_fail_cleanly_and_touch_nothing() {
         let out = run(dir.path(), &["m.wasm"]);
         let err = assert_error(&out, "m.wasm");
         assert!(
-            err.starts_with("error: cannot split m.wasm\n"),
-            "{what}: {err}"
-        );
-        assert!(
-            err.contains(&format!("  caused by: {cause}")),
+            err.starts_with(&format!("error: cannot split m.wasm: {cause}")),
             "{what}: {err}"
         );
         assert_eq!(
@@ -485,16 +440,16 @@ fn bad_inputs_fail_cleanly_and_touch_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["missing.wasm"]);
     let err = assert_error(&out, "missing.wasm");
-    assert!(
-        err.starts_with("error: cannot read missing.wasm\n  caused by: "),
-        "{err}"
+    assert_eq!(
+        err,
+        "error: cannot read missing.wasm: No such file or directory (os error 2)\n"
     );
     assert!(listing(dir.path()).is_empty());
 
     fs::create_dir(dir.path().join("d.wasm")).unwrap();
     let out = run(dir.path(), &["d.wasm"]);
     let err = assert_error(&out, "d.wasm");
-    assert!(err.starts_with("error: cannot read d.wasm\n"), "{err}");
+    assert_eq!(err, "error: cannot read d.wasm: not a regular file\n");
     assert_eq!(listing(dir.path()), ["d.wasm"]);
 }
 

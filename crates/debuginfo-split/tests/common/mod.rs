@@ -1,9 +1,13 @@
 //! Helpers shared by the library and CLI tests: building modules with `wat` plus hand-added
-//! custom sections, and reading sections back with wasmparser (independently of the crate).
+//! custom sections, reading sections back with wasmparser (independently of the crate), and
+//! running the binary in a temporary directory.
 
 #![allow(dead_code)]
 
+use std::fs;
 use std::ops::Range;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use wasm_encoder::{CustomSection, Section};
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
@@ -174,4 +178,62 @@ pub fn has_dwarf(module: &[u8]) -> bool {
     sections(module)
         .iter()
         .any(|s| s.name.as_deref().is_some_and(|n| n.starts_with(".debug_")))
+}
+
+/// The `debuginfo-split` binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_debuginfo-split");
+
+/// Runs the binary in `dir` with `args`.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run debuginfo-split")
+}
+
+/// The run's stdout, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// The run's stderr, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// A temporary directory holding `m.wasm` = `module`.
+pub fn dir_with(module: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("m.wasm"), module).unwrap();
+    dir
+}
+
+/// The directory's file names, sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Checks a failed run: exit 1, nothing on stdout, and on stderr one `error:` line naming
+/// `name` (and at most a `hint:` line) that locates nothing at offset 0 (the magic number is
+/// there, but nothing else is).
+pub fn assert_error(out: &Output, name: &str) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(stdout(out), "");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(lines[0].contains(name), "{err}");
+    assert!(
+        lines.len() == 1 || (lines.len() == 2 && lines[1].starts_with("hint: ")),
+        "one line: {err}"
+    );
+    assert!(!err.contains("(at offset 0x0)"), "{err}");
+    assert!(!err.contains("at offset 0x0:"), "{err}");
+    err
 }
