@@ -1,6 +1,6 @@
 //! `wasm-coredump-rewriter`: the command-line front of the `rewriter` library.
 
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -187,16 +187,29 @@ fn run(opts: &Opts) -> Result<()> {
         Some(file) if !file.is_direct() => {
             rewrite(&mut BufWriter::with_capacity(1 << 16, file.file()))?
         }
-        // Held until complete: stdout, a pipe or /dev/null sees nothing of a rewrite that
-        // fails once part of the module is made (an error in the DWARF, after the code).
+        // Held until complete, in an unnamed temporary file (in memory only if there is none):
+        // stdout, a pipe or /dev/null sees nothing of a rewrite that fails once part of the
+        // module is made (an error in the DWARF, after the code), and the module is never held
+        // whole in memory.
         direct => {
-            let mut module = Vec::with_capacity(input.len() + input.len() / 4);
-            let out = rewrite(&mut module)?;
+            let (out, mut module): (_, Box<dyn Read>) = match tempfile::tempfile() {
+                Ok(mut held) => {
+                    let out = rewrite(&mut BufWriter::with_capacity(1 << 16, &mut held))?;
+                    held.seek(SeekFrom::Start(0))
+                        .context("cannot read back the rewritten module")?;
+                    (out, Box::new(held))
+                }
+                Err(_) => {
+                    let mut held = Vec::with_capacity(input.len() + input.len() / 4);
+                    let out = rewrite(&mut held)?;
+                    (out, Box::new(std::io::Cursor::new(held)))
+                }
+            };
             let written = match direct {
-                Some(file) => file.file().write_all(&module),
+                Some(file) => std::io::copy(&mut module, &mut file.file()).map(drop),
                 None => {
                     let mut stdout = std::io::stdout().lock();
-                    stdout.write_all(&module).and_then(|()| stdout.flush())
+                    std::io::copy(&mut module, &mut stdout).and_then(|_| stdout.flush())
                 }
             };
             written.with_context(|| format!("cannot write {out_name}"))?;
