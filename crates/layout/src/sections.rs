@@ -3,7 +3,9 @@
 
 use std::ops::Range;
 
-use wasmparser::{BinaryReader, BinaryReaderError, Chunk, Encoding, Parser, Payload};
+use wasmparser::{
+    BinaryReader, BinaryReaderError, Chunk, Encoding, FromReader, Parser, Payload, SectionLimited,
+};
 
 use crate::error::{Error, SectionRef};
 
@@ -200,7 +202,11 @@ fn scan(input: &[u8]) -> Result<Vec<Section>, Error> {
             }
             Payload::End(_) => return Ok(sections),
             payload => {
-                // Every other payload at this level is a whole known section.
+                // Every other payload at this level is a whole known section: its items must
+                // read (a count of 2^32-1 in an empty section is no module).
+                if let Err(err) = read_items(&payload) {
+                    return Err(describe(input, start, sections.len(), Some(err)));
+                }
                 if let Some((id, content)) = payload.as_section() {
                     let content = to_usize(content);
                     sections.push(Section {
@@ -213,6 +219,32 @@ fn scan(input: &[u8]) -> Result<Vec<Section>, Error> {
                 }
             }
         }
+    }
+}
+
+/// Reads every item of a known section other than Code (whose bodies the tools that need them
+/// read), so that a section whose count or items run past its end is malformed here.
+fn read_items(payload: &Payload<'_>) -> Result<(), BinaryReaderError> {
+    fn all<'a, T: FromReader<'a>>(
+        section: &SectionLimited<'a, T>,
+    ) -> Result<(), BinaryReaderError> {
+        for item in section.clone() {
+            item?;
+        }
+        Ok(())
+    }
+    match payload {
+        Payload::TypeSection(s) => all(s),
+        Payload::ImportSection(s) => all(s),
+        Payload::FunctionSection(s) => all(s),
+        Payload::TableSection(s) => all(s),
+        Payload::MemorySection(s) => all(s),
+        Payload::TagSection(s) => all(s),
+        Payload::GlobalSection(s) => all(s),
+        Payload::ExportSection(s) => all(s),
+        Payload::ElementSection(s) => all(s),
+        Payload::DataSection(s) => all(s),
+        _ => Ok(()),
     }
 }
 
