@@ -14,6 +14,7 @@
 
 #![deny(missing_docs)]
 
+pub mod hostile;
 pub mod http_stub;
 
 use std::fmt;
