@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use wasmparser::{
     BinaryReader, CompositeInnerType, ExportSectionReader, ExternalKind, FuncType, FunctionBody,
-    FunctionSectionReader, ImportSectionReader, Name, NameSectionReader, Operator,
-    TypeSectionReader, TypeRef,
+    FunctionSectionReader, ImportSectionReader, Name, NameSectionReader, Operator, TypeRef,
+    TypeSectionReader,
 };
 
 use crate::code::CodeLayout;
