@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use coredump_service_client::{TokenArg, parse_base_url};
-use debuginfo::wasm_layout::read_input_file;
+use debuginfo::wasm_layout::{error_line, read_input_file};
 use wasmgdb::driver::{Output, Step};
 use wasmgdb::{LoadOptions, Session};
 
@@ -130,42 +130,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// An error and its causes on one line, `what: why: ...`. A cause whose text the one before it
-/// already holds is left out (a wrapper that prints its source, a context that says the same).
+/// An error and its causes on one line, as every tool prints them (`what: why: ...`).
 fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    let mut previous = String::new();
-    for cause in err.chain() {
-        let text = flattened(&cause.to_string());
-        if previous.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-        previous = text;
-    }
-    line
-}
-
-/// `text` on one line: each run of whitespace (line breaks too: wasmparser prints some byte
-/// arrays one byte a line) as one space, other control characters escaped.
-fn flattened(text: &str) -> String {
-    let mut out = String::new();
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        for c in word.chars() {
-            if c.is_control() {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-    }
-    out
+    error_line(err.as_ref())
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
