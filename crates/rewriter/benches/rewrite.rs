@@ -1,6 +1,7 @@
 //! The rewriter's speed, size and runtime cost, on the real fixtures.
 //!
-//! `cargo bench -p wasm-coredump-rewriter` prints:
+//! `cargo bench -p wasm-coredump-rewriter` prints (`-- speed realworld kernels growth` picks
+//! parts):
 //! - the time of `rewrite()` in process (best of 5) and of the whole CLI
 //!   (file I/O included) with its peak RSS, on the large serde-regex fixture
 //!   and the real-world module (over 30 MiB in debug), for each option set;
@@ -80,56 +81,63 @@ fn variants() -> Vec<(&'static str, rewriter::Options)> {
 /// unwinding), measured on the real programs too.
 const LOCALS_VARIANTS: usize = 5;
 
+/// The parts of the bench; `cargo bench -p wasm-coredump-rewriter -- PART...` runs only those
+/// named (all without a name).
+const PARTS: [&str; 4] = ["speed", "realworld", "kernels", "growth"];
+
 fn main() {
-    for profile in [Profile::Debug, Profile::Release] {
-        rewrite_speed(
-            &fixture(Fixture::SerdeRegex, profile),
-            profile,
-            &variants()[..1],
-        );
-        rewrite_speed(&realworld(profile), profile, &variants());
-    }
-    let path = realworld(Profile::Release);
-    let input = std::fs::read(&path).unwrap();
-    runtime_cost(
-        &REALWORLD,
-        &path,
-        &input,
-        "control (the original against itself)",
-    );
-    for (name, options) in variants().into_iter().take(LOCALS_VARIANTS) {
-        let out = rewriter::rewrite(&input, &options).unwrap();
-        runtime_cost(&REALWORLD, &path, &out.module, shown(name));
-    }
-    for profile in [Profile::Release, Profile::Debug] {
-        let suite = match profile {
-            Profile::Release => &KERNELS_RELEASE,
-            Profile::Debug => &KERNELS_DEBUG,
-        };
-        let path = kernels(profile);
-        let input = std::fs::read(&path).unwrap();
-        runtime_cost(
-            suite,
-            &path,
-            &input,
-            "control (the original against itself)",
-        );
-        for (name, options) in variants() {
-            let out = rewriter::rewrite(&input, &options).unwrap();
-            runtime_cost(suite, &path, &out.module, shown(name));
+    let asked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| PARTS.contains(&a.as_str()))
+        .collect();
+    let run = |part: &str| asked.is_empty() || asked.iter().any(|a| a == part);
+    if run("speed") {
+        for profile in [Profile::Debug, Profile::Release] {
+            let serde_regex = fixture(Fixture::SerdeRegex, profile);
+            rewrite_speed(&serde_regex, profile, &variants()[..1]);
+            rewrite_speed(&realworld(profile), profile, &variants());
         }
     }
-    for (name, options) in variants().into_iter().skip(1) {
-        for profile in [Profile::Debug, Profile::Release] {
-            let input = std::fs::read(fixture(Fixture::SerdeRegex, profile)).unwrap();
-            let stats = rewriter::rewrite(&input, &options).unwrap().stats;
-            println!(
-                "code growth serde-regex {profile} {name}: {:.2}x",
-                stats.code_size_after as f64 / stats.code_size_before as f64
-            );
+    if run("realworld") {
+        let path = realworld(Profile::Release);
+        let input = std::fs::read(&path).unwrap();
+        runtime_cost(&REALWORLD, &path, &input, CONTROL);
+        for (name, options) in variants().into_iter().take(LOCALS_VARIANTS) {
+            let out = rewriter::rewrite(&input, &options).unwrap();
+            runtime_cost(&REALWORLD, &path, &out.module, shown(name));
+        }
+    }
+    if run("kernels") {
+        for profile in [Profile::Release, Profile::Debug] {
+            let suite = match profile {
+                Profile::Release => &KERNELS_RELEASE,
+                Profile::Debug => &KERNELS_DEBUG,
+            };
+            let path = kernels(profile);
+            let input = std::fs::read(&path).unwrap();
+            runtime_cost(suite, &path, &input, CONTROL);
+            for (name, options) in variants() {
+                let out = rewriter::rewrite(&input, &options).unwrap();
+                runtime_cost(suite, &path, &out.module, shown(name));
+            }
+        }
+    }
+    if run("growth") {
+        for (name, options) in variants().into_iter().skip(1) {
+            for profile in [Profile::Debug, Profile::Release] {
+                let input = std::fs::read(fixture(Fixture::SerdeRegex, profile)).unwrap();
+                let stats = rewriter::rewrite(&input, &options).unwrap().stats;
+                println!(
+                    "code growth serde-regex {profile} {name}: {:.2}x",
+                    stats.code_size_after as f64 / stats.code_size_before as f64
+                );
+            }
         }
     }
 }
+
+/// The name of the measurement of the original against itself: the noise floor.
+const CONTROL: &str = "control (the original against itself)";
 
 /// A variant's name as shown: its flags, or `default`.
 fn shown(flags: &str) -> &str {
