@@ -47,9 +47,9 @@ fn variants() -> Vec<(&'static str, rewriter::Options)> {
             },
         ),
         (
-            "--unwind checks",
+            "--unwind exceptions",
             rewriter::Options {
-                unwind: rewriter::Unwind::Checks,
+                unwind: rewriter::Unwind::Exceptions,
                 ..base()
             },
         ),
@@ -142,7 +142,7 @@ const CONTROL: &str = "control (the original against itself)";
 /// A variant's name as shown: its flags, or `default`.
 fn shown(flags: &str) -> &str {
     match flags {
-        "" => "default (--record-locals named)",
+        "" => "default (--record-locals named --unwind checks)",
         flags => flags,
     }
 }

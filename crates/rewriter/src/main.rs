@@ -57,12 +57,12 @@ struct Opts {
     /// wrong signature in tables whose contents never change) into dumps.
     #[arg(long)]
     check_indirect_calls: bool,
-    /// How a trap unwinds: `exceptions` (a `try` around each call: no cost
-    /// until a trap; needs the exception-handling instructions V8,
-    /// SpiderMonkey and JavaScriptCore run), `checks` (a flag check after each
-    /// call: any engine), or `auto` (exceptions unless the module uses
-    /// exception handling itself).
-    #[arg(long, value_enum, default_value_t = UnwindArg::Auto)]
+    /// How a trap unwinds: `checks` (a flag check after each call: any
+    /// engine; the cheaper on real programs), `exceptions` (a `try` around
+    /// each call; needs the exception-handling instructions V8, SpiderMonkey
+    /// and JavaScriptCore run; the cheaper on call-bound code), or `auto`
+    /// (exceptions unless the module uses exception handling itself).
+    #[arg(long, value_enum, default_value_t = UnwindArg::Checks)]
     unwind: UnwindArg,
     /// Which locals each frame records: `named` (at each call and trap
     /// point, those the DWARF names there; params where there is no DWARF),

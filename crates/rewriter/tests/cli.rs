@@ -43,7 +43,7 @@ fn file_form_writes_output_and_reports_one_line() {
         "code ",
         " -> ",
         " ms",
-        "unwinding with exceptions",
+        "unwinding with checks",
     ] {
         assert!(report.contains(part), "{part:?} missing from {report}");
     }
@@ -51,12 +51,12 @@ fn file_form_writes_output_and_reports_one_line() {
         .arg(&input)
         .arg("-o")
         .arg(&out)
-        .args(["--unwind", "checks"])
+        .args(["--unwind", "exceptions"])
         .output()
         .unwrap();
     assert!(checks.status.success());
     let report = String::from_utf8(checks.stderr).unwrap();
-    assert!(report.contains("unwinding with checks"), "{report}");
+    assert!(report.contains("unwinding with exceptions"), "{report}");
     let quiet = rewriter()
         .arg(&input)
         .arg("-o")

@@ -158,7 +158,7 @@ fn named_locals_are_a_subset_of_all_with_the_same_values() {
         for profile in PROFILES {
             let named = rewriter::Options::default();
             let (named_run, _) = crash(kind, profile, &named, &[]);
-            let (all_run, _) = crash(kind, profile, &all_locals(Unwind::Auto), &[]);
+            let (all_run, _) = crash(kind, profile, &all_locals(Unwind::default()), &[]);
             let (named_core, all_core) = (named_run.core.unwrap(), all_run.core.unwrap());
             let named = CoreDump::parse(&named_core).unwrap();
             let all = CoreDump::parse(&all_core).unwrap();

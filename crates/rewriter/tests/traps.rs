@@ -488,7 +488,11 @@ fn a_module_that_handles_exceptions_unwinds_with_checks() {
         refused.to_string().contains("handles exceptions itself"),
         "{refused}"
     );
-    let auto = rewriter::rewrite(&input, &Options::default()).unwrap();
+    let options = Options {
+        unwind: Unwind::Auto,
+        ..Options::default()
+    };
+    let auto = rewriter::rewrite(&input, &options).unwrap();
     assert_eq!(auto.stats.unwind, Unwind::Checks);
 
     let (original, rewritten) = rewrite_in_mode(
