@@ -220,6 +220,18 @@ fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// Runs both suites on a tool that reads a module and writes one, in `dir`, with MyThing's release
+/// build as the valid module: [`feed_inputs`], then [`feed_outputs`].
+pub fn check_tool(dir: &Path, command: impl Fn(&Path, &Path) -> Command) {
+    let valid = std::fs::read(crate::fixture(
+        crate::Fixture::MyThing,
+        crate::Profile::Release,
+    ))
+    .unwrap();
+    feed_inputs(&dir.join("inputs"), &valid, &command);
+    feed_outputs(&dir.join("outputs"), &valid, &command);
+}
+
 /// Feeds every hostile input to a tool: `command(input, output)` is the command that reads
 /// `input` (and writes `output`, in a directory of its own, if the tool writes). Each run is
 /// refused in one line (or succeeds, for a valid module), and leaves the inputs unchanged and,

@@ -699,16 +699,48 @@ pub fn function_names(module: &[u8]) -> std::collections::HashMap<u32, String> {
     names
 }
 
-/// `kind`'s `profile` build as a release often ships: without its `name` section and DWARF
-/// (every other section byte for byte), then rewritten. Written to `dir/app.wasm`, its path.
-pub fn rewritten_without_names(kind: Fixture, profile: Profile, dir: &Path) -> PathBuf {
-    let built = std::fs::read(fixture(kind, profile)).unwrap();
-    let unnamed =
-        without_custom_sections(&built, |name| name == "name" || name.starts_with(".debug_"));
-    let rewritten = rewriter::rewrite(&unnamed, &rewriter::Options::default()).unwrap();
-    let app = dir.join("app.wasm");
-    std::fs::write(&app, rewritten.module).unwrap();
-    app
+/// A crash of a module as a release often ships: the cdylib-panic release build without its
+/// `name` section and DWARF (every other section byte for byte), rewritten, written to
+/// `dir/app.wasm` and run until `process(1000)` indexes `[5, 6, 7, 8]` out of bounds.
+#[derive(Debug)]
+pub struct NamelessCrash {
+    /// The module that ran.
+    pub app: PathBuf,
+    /// Its core dump.
+    pub core: Vec<u8>,
+    /// The function exports of the module as built (the rewritten one exports the rewriter's
+    /// entry wrappers instead, which name what they wrap): (name, function index).
+    pub exports: Vec<(String, u32)>,
+}
+
+impl NamelessCrash {
+    /// Builds, rewrites and runs it in `dir`.
+    pub fn run(dir: &Path) -> NamelessCrash {
+        let built = std::fs::read(fixture(Fixture::CdylibPanic, Profile::Release)).unwrap();
+        let exports = function_exports(&built);
+        assert!(!exports.is_empty());
+        let unnamed =
+            without_custom_sections(&built, |name| name == "name" || name.starts_with(".debug_"));
+        let rewritten = rewriter::rewrite(&unnamed, &rewriter::Options::default()).unwrap();
+        let app = dir.join("app.wasm");
+        std::fs::write(&app, rewritten.module).unwrap();
+        let run = NodeCommand::new(&app)
+            .invoke("process")
+            .invoke_args(&["1000"])
+            .run();
+        let core = run
+            .core
+            .unwrap_or_else(|| panic!("no core dump: {}", run.stderr));
+        NamelessCrash { app, core, exports }
+    }
+
+    /// The name a frame of function `func` shows without a name section: its export's, else
+    /// `func[N]`.
+    pub fn expected_name(&self, func: u32) -> String {
+        (self.exports.iter())
+            .find(|(_, f)| *f == func)
+            .map_or_else(|| format!("func[{func}]"), |(name, _)| name.clone())
+    }
 }
 
 /// `module` without the custom sections `drop` picks by name.

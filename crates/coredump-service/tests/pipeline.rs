@@ -8,9 +8,7 @@ mod common;
 
 use common::{Running, build, client, config, get_bytes, get_json, upload_debug_file};
 use serde_json::Value;
-use wasm_coredump_tests::{
-    Fixture, NodeCommand, Profile, fixture, function_exports, rewritten_without_names,
-};
+use wasm_coredump_tests::{Fixture, NamelessCrash, Profile};
 
 fn line_of(kind: Fixture, snippet: &str) -> u64 {
     let location = kind.source_location(snippet, snippet);
@@ -284,28 +282,20 @@ fn a_debug_file_uploaded_after_the_crash_applies() {
 /// rewriter's entry wrappers instead, which name what they wrap.
 #[test]
 fn a_module_without_names_is_symbolized_with_its_export_names() {
-    let kind = Fixture::CdylibPanic;
-    let exports = function_exports(&std::fs::read(fixture(kind, Profile::Release)).unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let app = rewritten_without_names(kind, Profile::Release, dir.path());
-    // `process(1000)` indexes `[5, 6, 7, 8]` out of bounds.
-    let run = NodeCommand::new(&app)
-        .invoke("process")
-        .invoke_args(&["1000"])
-        .run();
-    let core = run
-        .core
-        .unwrap_or_else(|| panic!("no core dump: {}", run.stderr));
+    let crash = NamelessCrash::run(dir.path());
+    let core = crash.core.clone();
     let dump = coredump::CoreDump::parse(&core).unwrap();
-    let module = debuginfo::Module::read(&app).unwrap();
+    let module = debuginfo::Module::read(&crash.app).unwrap();
     let info = debuginfo::DebugInfo::new(module).unwrap();
     let stack = coredump_service::Stack::new(&dump, &info, Vec::new());
     for f in &stack.frames {
-        let expected = exports
-            .iter()
-            .find(|(_, func)| *func == f.func)
-            .map_or_else(|| format!("func[{}]", f.func), |(name, _)| name.clone());
-        assert_eq!(f.function, expected, "{:#?}", stack.frames);
+        assert_eq!(
+            f.function,
+            crash.expected_name(f.func),
+            "{:#?}",
+            stack.frames
+        );
     }
     let outermost = stack.frames.last().unwrap();
     assert_eq!(outermost.function, "process", "{:#?}", stack.frames);

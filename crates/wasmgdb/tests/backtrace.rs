@@ -3,9 +3,7 @@
 
 mod common;
 
-use wasm_coredump_tests::{
-    Fixture, NodeCommand, Profile, fixture, function_exports, rewritten_without_names,
-};
+use wasm_coredump_tests::{Fixture, NamelessCrash, Profile};
 use wasmgdb::{LoadOptions, Outcome, Session};
 
 /// gdb pads the level to two columns and always follows it with a space: `#0  0x...`,
@@ -40,35 +38,17 @@ fn levels_from_100_on_keep_their_space() {
 /// exports the rewriter's entry wrappers instead, which name what they wrap.
 #[test]
 fn a_module_without_names_shows_export_names() {
-    let kind = Fixture::CdylibPanic;
-    let exports = function_exports(&std::fs::read(fixture(kind, Profile::Release)).unwrap());
-    assert!(!exports.is_empty());
     let dir = tempfile::tempdir().unwrap();
-    let app = rewritten_without_names(kind, Profile::Release, dir.path());
-    // `process(1000)` indexes `[5, 6, 7, 8]` out of bounds.
-    let run = NodeCommand::new(&app)
-        .invoke("process")
-        .invoke_args(&["1000"])
-        .run();
-    let core = run
-        .core
-        .unwrap_or_else(|| panic!("no core dump: {}", run.stderr));
-
-    let mut session = Session::load(&app, &core, &LoadOptions::default()).unwrap();
+    let crash = NamelessCrash::run(dir.path());
+    let mut session = Session::load(&crash.app, &crash.core, &LoadOptions::default()).unwrap();
     let Outcome::Reply(bt) = session.run_line("bt").unwrap() else {
         panic!("bt quits")
     };
     let frames = bt.json["frames"].as_array().unwrap();
     let mut exported = 0;
     for (frame, line) in frames.iter().zip(bt.text.lines()) {
-        let func = frame["func"].as_u64().unwrap() as u32;
-        let expected = match exports.iter().find(|(_, f)| *f == func) {
-            Some((name, _)) => {
-                exported += 1;
-                name.clone()
-            }
-            None => format!("func[{func}]"),
-        };
+        let expected = crash.expected_name(frame["func"].as_u64().unwrap() as u32);
+        exported += usize::from(!expected.starts_with("func["));
         assert_eq!(frame["function"], expected.as_str(), "{}", bt.text);
         assert!(line.contains(&format!(" {expected} (")), "{line}");
     }
