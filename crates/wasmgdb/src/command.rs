@@ -199,13 +199,20 @@ pub(crate) const ALIASES: &[(&str, &str)] = &[
     ("do", "down"),
 ];
 
-/// Resolves a command word: an alias, an exact name, or a unique prefix of one of `names`.
+/// Resolves a command word: an alias, an exact name, or a unique prefix of one of `names`; a
+/// prefix of an alias among `names` (`whe`, `ins`, `e`) is the command the alias stands for.
 pub(crate) fn resolve<'n>(
     word: &str,
     names: &[&'n str],
     aliases: &[(&str, &'n str)],
 ) -> Option<&'n str> {
-    if let Some((_, name)) = aliases.iter().find(|(a, _)| *a == word) {
+    let alias = |word: &str| {
+        aliases
+            .iter()
+            .find(|(a, _)| *a == word)
+            .map(|(_, name)| *name)
+    };
+    if let Some(name) = alias(word) {
         return Some(name);
     }
     if let Some(name) = names.iter().find(|n| **n == word) {
@@ -213,7 +220,7 @@ pub(crate) fn resolve<'n>(
     }
     let mut matches = names.iter().filter(|n| n.starts_with(word));
     match (matches.next(), matches.next()) {
-        (Some(name), None) if !word.is_empty() => Some(name),
+        (Some(name), None) if !word.is_empty() => Some(alias(name).unwrap_or(name)),
         _ => None,
     }
 }
