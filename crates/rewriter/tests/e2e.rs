@@ -118,7 +118,8 @@ fn rewritten(kind: Fixture, profile: Profile, options: &rewriter::Options) -> (P
         .unwrap_or_else(|e| panic!("{kind} {profile:?}: output invalid: {e}"));
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "rewritten-{}-{profile:?}-{:?}-{:?}.wasm",
-        kind.package(),
+        // (Not the package: the two lld fixtures are binaries of one.)
+        kind.wasm_file_name().trim_end_matches(".wasm"),
         options.unwind,
         options.record_locals,
     ));
