@@ -3,6 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use wasm_coredump_fuzz as _;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(dump) = coredump::CoreDump::parse(data) {

@@ -2,6 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use wasm_coredump_fuzz as _;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(module) = debuginfo::Module::parse(data.to_vec()) else {

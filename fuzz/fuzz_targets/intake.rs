@@ -8,6 +8,7 @@
 use coredump::CoreDump;
 use coredump_service::Intake;
 use libfuzzer_sys::fuzz_target;
+use wasm_coredump_fuzz as _;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&piece, dump)) = data.split_first() else {

@@ -6,6 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use wasm_coredump_fuzz as _;
 use wasm_layout::{BuildId, CodeLayout, ModuleLayout, SentryIds};
 
 fuzz_target!(|data: &[u8]| {
