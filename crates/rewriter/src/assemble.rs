@@ -50,6 +50,7 @@ pub(crate) fn rewrite_to(
 /// [`rewrite_to`], its errors not yet given their section.
 fn rewrite_module(input: &[u8], options: &Options, out: impl Write) -> Result<Summary, Error> {
     let info = ModuleInfo::scan(input)?;
+    crate::validate::validate(input)?;
     if info.memories == 0 {
         return Err(Error::NoMemory);
     }
@@ -374,17 +375,8 @@ fn start_function(info: &ModuleInfo<'_>) -> Result<Option<u32>, Error> {
     };
     let payload = &info.bytes[section.content.clone()];
     let mut reader = wasmparser::BinaryReader::new(payload, section.range.start as u64);
-    let func = reader.read_var_u32()?;
-    if func >= info.func_count() {
-        return Err(Error::Malformed {
-            offset: Some(section.range.start as u64),
-            message: format!(
-                "the start function is function {func}, but there are {}",
-                info.func_count()
-            ),
-        });
-    }
-    Ok(Some(func))
+    // Validated: it names a function.
+    Ok(Some(reader.read_var_u32()?))
 }
 
 /// A new build id: a UUID v5 of the runtime version, the input's old build

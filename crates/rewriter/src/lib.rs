@@ -50,6 +50,7 @@ mod runtime;
 mod sink;
 mod stale;
 mod types;
+mod validate;
 
 pub use address_map::AddressMap;
 pub use error::Error;
