@@ -2,13 +2,28 @@
 //! it starts logs the symbolized stack, and wasmgdb, given the stored dump's URL, shows the
 //! frames and the crashing function's local from the MyThing source.
 
+use std::path::PathBuf;
 use std::process::Command;
 
-use wasm_coredump_tests::Fixture;
+use wasm_coredump_tests::{Fixture, workspace_root};
 
 #[test]
 fn the_demo_runs_the_whole_pipeline() {
+    // The tools as the workspace's tests build them (nothing to do under `cargo test
+    // --workspace`): the demo's own `cargo build` would build their dependencies a second time,
+    // with other features, for minutes.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = workspace_root();
+    let built = Command::new(cargo)
+        .current_dir(&root)
+        .args(["test", "--workspace", "--no-run", "--quiet"])
+        .status()
+        .expect("cargo runs");
+    assert!(built.success(), "building the tools failed");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let output = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .env("WASM_COREDUMP_TOOLS", target.join("debug"))
         .output()
         .expect("the demo runs");
     let stdout = String::from_utf8_lossy(&output.stdout);

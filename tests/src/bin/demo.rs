@@ -6,7 +6,8 @@
 //! batch mode.
 //!
 //! Run it with `cargo run -p wasm-coredump-tests --bin demo`. It builds the four tools first
-//! (`cargo build`), and needs nothing but Node and the Wasm targets.
+//! (`cargo build`), and needs nothing but Node and the Wasm targets. With `WASM_COREDUMP_TOOLS`
+//! set to a directory, it runs the tools found there instead (its test: those `cargo test` built).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -39,7 +40,10 @@ fn run() -> Result<(), String> {
     let out = root.join("target/demo");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let bin = build_tools(&root)?;
+    let bin = match std::env::var_os("WASM_COREDUMP_TOOLS") {
+        Some(dir) => PathBuf::from(dir),
+        None => build_tools(&root)?,
+    };
     let tool = |name: &str| bin.join(name);
 
     let input = fixture(Fixture::MyThing, Profile::Debug);
