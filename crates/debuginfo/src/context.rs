@@ -68,14 +68,19 @@ impl std::fmt::Debug for DebugInfo {
 
 fn load_dwarf(module: Option<&Module>) -> Result<gimli::Dwarf<Reader>> {
     let empty = Reader::new(Arc::from(&[][..]), gimli::LittleEndian);
+    let mut sections = Vec::new();
     let mut dwarf = gimli::Dwarf::load(|id| -> Result<Reader> {
         Ok(module
             .and_then(|m| {
                 let range = m.custom_section_range(id.name())?;
+                sections.push((id.name(), range.clone()));
                 Some(Reader::new(m.shared_bytes().clone(), gimli::LittleEndian).range(range))
             })
             .unwrap_or_else(|| empty.clone()))
     })?;
+    if let Some(module) = module {
+        crate::located::register(module.shared_bytes(), sections);
+    }
     dwarf.populate_abbreviations_cache(gimli::AbbreviationsCacheStrategy::Duplicates);
     Ok(dwarf)
 }

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::located::SectionOffset;
+
 /// Everything that can go wrong while loading debug info or reading a frame.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -11,8 +13,13 @@ pub enum Error {
     #[error(transparent)]
     Layout(#[from] wasm_layout::Error),
     /// The DWARF is malformed, or uses something gimli cannot read.
-    #[error("malformed DWARF: {0}")]
-    Dwarf(#[from] gimli::Error),
+    #[error("malformed DWARF: {error}{}", at.map(|at| format!(" (at {at})")).unwrap_or_default())]
+    Dwarf {
+        /// What gimli found.
+        error: gimli::Error,
+        /// Where, when gimli says (a read that ran out of input).
+        at: Option<SectionOffset>,
+    },
     /// The module has no Code section, so code offsets cannot be mapped to DWARF addresses.
     #[error("the module has no Code section (is it a debug file without code?)")]
     NoCodeSection,
@@ -64,6 +71,14 @@ pub enum Error {
     /// [`DebugInfo`](crate::DebugInfo)), or its DIE is not what it should be.
     #[error("invalid DWARF reference: {0}")]
     InvalidReference(String),
+}
+
+impl From<gimli::Error> for Error {
+    fn from(error: gimli::Error) -> Self {
+        // Now, while the bytes the error points into are still loaded.
+        let at = crate::located::locate(&error);
+        Error::Dwarf { error, at }
+    }
 }
 
 /// Which part of a frame's state was missing: see [`Error::Unavailable`].

@@ -58,10 +58,13 @@ pub(crate) fn signed(bytes: &[u8]) -> i128 {
 
 /// `bytes[range]`, or an error naming what did not fit.
 pub(crate) fn field(bytes: &[u8], offset: u64, size: u64) -> Result<&[u8]> {
-    let start = offset as usize;
-    bytes.get(start..start + size as usize).ok_or_else(|| {
-        Error::InvalidReference(format!("field at {offset}+{size} outside the value"))
-    })
+    let end = offset
+        .checked_add(size)
+        .and_then(|end| usize::try_from(end).ok());
+    end.and_then(|end| bytes.get(offset as usize..end))
+        .ok_or_else(|| {
+            Error::InvalidReference(format!("field at {offset}+{size} outside the value"))
+        })
 }
 
 impl<'a> Printer<'a> {
@@ -305,8 +308,9 @@ impl<'a> Printer<'a> {
         let (open, close) = if t.rust { ('[', ']') } else { ('{', '}') };
         let element_size = self.info.type_size(element)?.unwrap_or(0);
         // The inner dimensions form one element of the outer one.
-        let inner: u64 = counts.iter().skip(1).map(|c| c.unwrap_or(0)).product();
-        let stride = element_size * inner;
+        // Saturating: sizes that overflow (malformed DWARF) are past any value's bytes.
+        let inner = (counts.iter().skip(1)).fold(1u64, |n, c| n.saturating_mul(c.unwrap_or(0)));
+        let stride = element_size.saturating_mul(inner);
         let count = counts.first().copied().flatten().unwrap_or(0);
         self.out.push(open);
         for i in 0..count {
@@ -317,7 +321,7 @@ impl<'a> Printer<'a> {
                 self.out.push_str("...");
                 break;
             }
-            let b = field(bytes, i * stride, stride)?;
+            let b = field(bytes, i.saturating_mul(stride), stride)?;
             if counts.len() > 1 {
                 self.array(t, element, &counts[1..], b)?;
             } else {

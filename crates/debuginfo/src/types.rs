@@ -192,11 +192,10 @@ impl DebugInfo {
                 | TypeKind::Const(Some(t))
                 | TypeKind::Volatile(Some(t)) => id = *t,
                 TypeKind::Array { element, counts } => {
-                    let n: Option<u64> = counts.iter().copied().product();
-                    return Ok(match (self.type_size_at(*element, depth + 1)?, n) {
-                        (Some(e), Some(n)) => Some(e * n),
-                        _ => None,
-                    });
+                    // Unknown where a count is, or where the size overflows (malformed DWARF).
+                    let n = (counts.iter()).try_fold(1u64, |n, c| n.checked_mul((*c)?));
+                    let element = self.type_size_at(*element, depth + 1)?;
+                    return Ok(element.zip(n).and_then(|(e, n)| e.checked_mul(n)));
                 }
                 _ => return Ok(None),
             }
@@ -518,7 +517,8 @@ impl DebugInfo {
                     v => v.udata_value()?,
                 };
                 let lower = udata(die, gimli::DW_AT_lower_bound).unwrap_or(0);
-                Some(upper + 1 - lower)
+                // None past u64; empty where the bounds are the wrong way round.
+                Some(upper.checked_add(1)?.saturating_sub(lower))
             });
             counts.push(count);
             if counts.len() > MAX_TYPE_DEPTH as usize {

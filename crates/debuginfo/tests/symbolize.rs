@@ -433,3 +433,53 @@ fn debug_info_is_send() {
     send::<Module>();
     send::<debuginfo::Error>();
 }
+
+/// A `.debug_info` cut short in its first unit: the error gimli reports as "unexpected end of
+/// input" names the section and a file offset inside it.
+#[test]
+fn dwarf_that_ends_early_is_reported_at_its_section_and_offset() {
+    let original = std::fs::read(fixture(Fixture::MyThing, Profile::Debug)).unwrap();
+    let module = Module::parse(original.clone()).unwrap();
+    let info = module.custom_section(".debug_info").unwrap();
+    // The unit header (length, version, unit type, address size, abbreviation offset) and a
+    // few bytes of its first entry.
+    let cut = &info[..16];
+    let mut truncated = Vec::new();
+    let mut reader = wasmparser::BinaryReader::new(&original, 0);
+    reader.read_bytes(8).unwrap();
+    truncated.extend_from_slice(&original[..8]);
+    while !reader.eof() {
+        let start = reader.current_position();
+        reader.read_u8().unwrap();
+        let size = reader.read_var_u32().unwrap() as usize;
+        let end = reader.current_position() + size;
+        reader.read_bytes(size).unwrap();
+        let section = &original[start..end];
+        if Some(start)
+            == module
+                .layout()
+                .custom_section(".debug_info")
+                .map(|s| s.range.start)
+        {
+            append_custom(&mut truncated, ".debug_info", cut);
+        } else {
+            truncated.extend_from_slice(section);
+        }
+    }
+    let truncated = Module::parse(truncated).unwrap();
+    let data = truncated.custom_section_range(".debug_info").unwrap();
+    let err = DebugInfo::new(truncated)
+        .and_then(|info| {
+            let frames = info.frames(0, 0)?;
+            Ok(frames.len())
+        })
+        .unwrap_err()
+        .to_string();
+    let prefix = "malformed DWARF: unexpected end of input (at .debug_info offset 0x";
+    assert!(err.starts_with(prefix), "{err}");
+    let offset = usize::from_str_radix(err[prefix.len()..].trim_end_matches(')'), 16).unwrap();
+    assert!(
+        data.start <= offset && offset <= data.end,
+        "{offset:#x} in {data:?}"
+    );
+}

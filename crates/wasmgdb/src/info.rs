@@ -195,7 +195,7 @@ impl Session<'_> {
         let dwarf = self.info.dwarf();
         let mut out = Vec::new();
         let mut headers = dwarf.units();
-        let err = |e: gimli::Error| CommandError::new(format!("malformed DWARF: {e}"));
+        let err = |e: gimli::Error| CommandError::from(debuginfo::Error::from(e));
         while let Some(header) = headers.next().map_err(err)? {
             let unit = dwarf.unit(header).map_err(err)?;
             let mut path: Vec<(isize, String)> = Vec::new();
