@@ -13,7 +13,7 @@ use coredump_service_client::{TokenArg, parse_base_url};
 use debuginfo_split::{
     BuildId, BuildIdEncoding, BuildIdSource, Error, NewBuildId, Output, Split, SplitOptions,
 };
-use wasm_layout::{OutputFile, error_line, read_input_file};
+use wasm_layout::{OutputFile, error_line, is_broken_pipe, read_input_file};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -111,7 +111,7 @@ fn main() -> ExitCode {
     let opts = Opts::parse();
     match run(&opts) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(err.as_ref()) => ExitCode::SUCCESS,
         Err(err) => {
             let _ = writeln!(io::stderr().lock(), "error: {}", error_line(&*err));
             ExitCode::FAILURE
@@ -462,12 +462,4 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Some(a), Some(b)) => a == b,
         _ => a == b,
     }
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
 }

@@ -61,7 +61,7 @@ pub use custom::{
 };
 pub use error::{Error, SectionRef};
 pub use input::{InputFile, read_input_file, read_stdin};
-pub use message::error_line;
+pub use message::{error_line, is_broken_pipe};
 pub use names::{FunctionNames, NameOrigin, index_name};
 pub use output::{OutputFile, WriteError};
 pub use sections::{HEADER_LEN, ModuleLayout, Section, section_id};

@@ -27,6 +27,22 @@ pub fn error_line(err: &(dyn Error + 'static)) -> String {
     line
 }
 
+/// Whether `err` or one of its causes is a write to a pipe whose reader has gone (`| head`): a
+/// tool that prints text then stops quietly, as gdb and the coreutils do.
+pub fn is_broken_pipe(err: &(dyn Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
+
 /// `text` on one line: each run of whitespace as one space, other control characters escaped.
 fn flattened(text: &str) -> String {
     let mut out = String::new();
@@ -98,5 +114,31 @@ mod tests {
         );
         let err = chain(&["cannot read x", "a\u{1b}[2Jb"]);
         assert_eq!(error_line(&err), "cannot read x: a\\u{1b}[2Jb");
+    }
+
+    /// A closed pipe under a tool's context, as `anyhow` wraps it.
+    #[derive(Debug)]
+    struct Context(std::io::Error);
+
+    impl fmt::Display for Context {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("cannot write stdout")
+        }
+    }
+
+    impl Error for Context {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_found_among_the_causes() {
+        let closed = Context(std::io::ErrorKind::BrokenPipe.into());
+        assert!(is_broken_pipe(&closed));
+        assert!(is_broken_pipe(&closed.0));
+        let full = Context(std::io::Error::from_raw_os_error(28));
+        assert!(!is_broken_pipe(&full));
+        assert!(!is_broken_pipe(&chain(&["cannot write", "Broken pipe"])));
     }
 }

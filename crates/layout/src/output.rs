@@ -316,6 +316,7 @@ impl TempPath {
         make: impl Fn(&Path) -> io::Result<T>,
     ) -> io::Result<(T, TempPath)> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
+        survive_file_size_limit();
         let name = target.file_name().unwrap_or_default().to_string_lossy();
         loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -345,6 +346,21 @@ impl Drop for TempPath {
         if let Some(path) = self.0.take() {
             let _ = fs::remove_file(path);
         }
+    }
+}
+
+/// Keeps a file-size limit (`ulimit -f`) from killing the process, which would leave its
+/// temporary files behind: SIGXFSZ gets a handler (that only sets a flag nobody reads), so a write
+/// past the limit fails with EFBIG, and the temporary file goes as on any failed write.
+fn survive_file_size_limit() {
+    #[cfg(unix)]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            // Where it cannot be registered, the limit kills as it did.
+            let _ = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, ignored);
+        });
     }
 }
 

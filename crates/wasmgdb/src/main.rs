@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use coredump_service_client::{TokenArg, parse_base_url};
-use debuginfo::wasm_layout::{error_line, read_input_file};
+use debuginfo::wasm_layout::{error_line, is_broken_pipe, read_input_file};
 use wasmgdb::driver::{Output, Step};
 use wasmgdb::{LoadOptions, Session};
 
@@ -122,7 +122,7 @@ fn main() -> ExitCode {
     let opts = Opts::parse_from(gdb_args());
     match run(&opts) {
         Ok(code) => code,
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(err.as_ref()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
@@ -133,13 +133,6 @@ fn main() -> ExitCode {
 /// An error and its causes on one line, as every tool prints them (`what: why: ...`).
 fn one_line(err: &anyhow::Error) -> String {
     error_line(err.as_ref())
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
 }
 
 fn run(opts: &Opts) -> Result<ExitCode> {
