@@ -108,6 +108,7 @@ struct Opts {
 }
 
 fn main() -> ExitCode {
+    wasm_layout::clean_up_outputs_on_signals();
     let opts = Opts::parse();
     match run(&opts) {
         Ok(()) => ExitCode::SUCCESS,

@@ -63,6 +63,6 @@ pub use error::{Error, SectionRef};
 pub use input::{InputFile, read_input_file, read_stdin};
 pub use message::{error_line, is_broken_pipe};
 pub use names::{FunctionNames, NameOrigin, index_name};
-pub use output::{OutputFile, WriteError};
+pub use output::{OutputFile, WriteError, clean_up_outputs_on_signals};
 pub use sections::{HEADER_LEN, ModuleLayout, Section, section_id};
 pub use uuid;

@@ -8,6 +8,7 @@
 use std::fs::{self, File, Permissions};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::input::not_regular;
@@ -316,7 +317,6 @@ impl TempPath {
         make: impl Fn(&Path) -> io::Result<T>,
     ) -> io::Result<(T, TempPath)> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        survive_file_size_limit();
         let name = target.file_name().unwrap_or_default().to_string_lossy();
         loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -324,7 +324,11 @@ impl TempPath {
             match make(&path) {
                 // Left by an earlier process that had this id.
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
-                made => return Ok((made?, TempPath(Some(path)))),
+                made => {
+                    let made = made?;
+                    pending().push(path.clone());
+                    return Ok((made, TempPath(Some(path))));
+                }
             }
         }
     }
@@ -336,7 +340,9 @@ impl TempPath {
     /// Renames the file to `target`: it is no longer temporary (and is removed if that fails).
     fn persist(mut self, target: &Path) -> io::Result<()> {
         fs::rename(self.path(), target)?;
-        self.0 = None;
+        if let Some(path) = self.0.take() {
+            pending().retain(|p| *p != path);
+        }
         Ok(())
     }
 }
@@ -344,22 +350,43 @@ impl TempPath {
 impl Drop for TempPath {
     fn drop(&mut self) {
         if let Some(path) = self.0.take() {
-            let _ = fs::remove_file(path);
+            let _ = fs::remove_file(&path);
+            pending().retain(|p| *p != path);
         }
     }
 }
 
-/// Keeps a file-size limit (`ulimit -f`) from killing the process, which would leave its
-/// temporary files behind: SIGXFSZ gets a handler (that only sets a flag nobody reads), so a write
-/// past the limit fails with EFBIG, and the temporary file goes as on any failed write.
-fn survive_file_size_limit() {
+/// The temporary files of this process's outputs, not yet renamed or removed.
+fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// For a command-line tool, called first thing in `main`: no signal leaves an output's temporary
+/// file behind. A file-size limit (`ulimit -f`, SIGXFSZ) fails the write with EFBIG, whose error
+/// removes it as any failed write does, instead of killing the process; SIGINT, SIGTERM and SIGHUP
+/// remove the temporary files, then end the process as they would have. (SIGKILL cannot be caught.)
+/// Where the handlers cannot be installed, and off Unix, signals do as they did.
+pub fn clean_up_outputs_on_signals() {
     #[cfg(unix)]
     {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            // Where it cannot be registered, the limit kills as it did.
-            let _ = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, ignored);
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
+        // A handler that only sets a flag nobody reads: the write fails instead.
+        let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _ = signal_hook::flag::register(SIGXFSZ, ignored);
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                for path in pending().drain(..) {
+                    let _ = fs::remove_file(path);
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
         });
     }
 }

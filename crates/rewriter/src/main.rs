@@ -118,6 +118,7 @@ impl From<UnwindArg> for rewriter::Unwind {
 }
 
 fn main() -> ExitCode {
+    wasm_layout::clean_up_outputs_on_signals();
     let opts = Opts::parse();
     match run(&opts) {
         Ok(()) => ExitCode::SUCCESS,

@@ -468,6 +468,59 @@ fn a_write_that_fails_midway_leaves_no_partial_file() {
     assert_eq!(std::fs::read(&input).unwrap(), module);
 }
 
+/// SIGTERM, SIGINT or SIGHUP while the output is being written (its temporary file is there):
+/// the process ends by that signal, and leaves no temporary file and no output.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_while_writing_leaves_no_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let module = std::fs::read(fixture(Fixture::MyThing, Profile::Debug)).unwrap();
+    for signal in ["TERM", "INT", "HUP"] {
+        let dir = scratch_dir(&format!("cli-signal-{signal}"));
+        let input = dir.join("in.wasm");
+        std::fs::write(&input, &module).unwrap();
+        // Tried until the signal lands while the temporary file is there (the rewrite may be
+        // done before it is seen).
+        let caught = (0..20).any(|_| {
+            let mut child = rewriter()
+                .arg(&input)
+                .args(["-o", "out.wasm"])
+                .current_dir(&dir)
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let writing = loop {
+                if listing(&dir).iter().any(|name| name.ends_with(".tmp")) {
+                    break true;
+                }
+                if child.try_wait().unwrap().is_some() {
+                    break false;
+                }
+            };
+            if writing {
+                Command::new("kill")
+                    .args([&format!("-{signal}"), &child.id().to_string()])
+                    .status()
+                    .unwrap();
+            }
+            let status = child.wait().unwrap();
+            if !writing || status.success() {
+                let _ = std::fs::remove_file(dir.join("out.wasm"));
+                return false;
+            }
+            let number = match signal {
+                "TERM" => 15,
+                "INT" => 2,
+                _ => 1,
+            };
+            assert_eq!(status.signal(), Some(number), "{signal}: {status}");
+            true
+        });
+        assert!(caught, "{signal}: never sent while writing");
+        assert_eq!(listing(&dir), ["in.wasm"], "{signal}");
+    }
+}
+
 /// `-o` naming the input: left as it was when the rewrite fails, the rewritten module when it
 /// succeeds.
 #[test]
