@@ -1,6 +1,6 @@
 //! The README's main job, `cargo run -p wasm-coredump-tests --bin demo`, end to end: the service
 //! it starts logs the symbolized stack, and wasmgdb, given the stored dump's URL, shows the
-//! frames and the crashing function's local from the MyThing source.
+//! frames and the crashing function's argument from the MyThing source.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -56,6 +56,6 @@ fn the_demo_runs_the_whole_pipeline() {
     assert!(stdout.contains(&frame), "no {frame:?} in:\n{stdout}");
     assert!(
         stdout.lines().any(|l| l == "value = 3"),
-        "info locals: {stdout}"
+        "info args: {stdout}"
     );
 }

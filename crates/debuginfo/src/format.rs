@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::context::DebugInfo;
 use crate::error::{Error, Result};
+use crate::scalar::{format_char, format_float, format_integer};
 use crate::state::FrameState;
 use crate::types::{Composite, Member, Type, TypeId, TypeKind};
 use crate::variables::Variable;
@@ -18,6 +19,10 @@ pub struct FormatOptions {
     pub max_elements: usize,
     /// Nesting depth past which values print as `{...}`.
     pub max_depth: usize,
+    /// gdb's output format letter of `print/FMT` (`x`, `d`, `u`, `o`, `t`, `z`, `c`, `f`),
+    /// applied to each scalar of the value (array elements, fields); `None`: each as its type
+    /// prints.
+    pub format: Option<char>,
 }
 
 impl Default for FormatOptions {
@@ -25,6 +30,7 @@ impl Default for FormatOptions {
         FormatOptions {
             max_elements: 200,
             max_depth: 12,
+            format: None,
         }
     }
 }
@@ -101,10 +107,18 @@ impl<'a> Printer<'a> {
         }
         match &t.kind {
             TypeKind::Base(encoding) => self.base(*encoding, &t, bytes),
+            TypeKind::Pointer(_) | TypeKind::Reference(_) | TypeKind::Function
+                if self.options.format.is_some_and(|l| l != 'x' && l != 's') =>
+            {
+                let letter = self.options.format.unwrap_or('x');
+                self.out.push_str(&format_integer(bytes, false, letter));
+                Ok(())
+            }
             TypeKind::Pointer(_) | TypeKind::Reference(_) | TypeKind::Function => {
                 let address = unsigned(bytes);
                 write!(self.out, "{address:#x}").ok();
                 if !t.rust
+                    && self.options.format.is_none()
                     && let TypeKind::Pointer(Some(target)) = t.kind
                 {
                     self.c_string_after_pointer(target, address as u64)?;
@@ -115,6 +129,11 @@ impl<'a> Printer<'a> {
                 Some(_) if t.rust => self.rust_enum(&t, c, bytes),
                 _ => self.composite(&t, c, bytes),
             },
+            TypeKind::Enum(e) if self.options.format.is_some_and(|l| l != 's') => {
+                let letter = self.options.format.unwrap_or('d');
+                self.out.push_str(&format_integer(bytes, e.signed, letter));
+                Ok(())
+            }
             TypeKind::Enum(e) => {
                 let value = if e.signed {
                     signed(bytes)
@@ -147,17 +166,25 @@ impl<'a> Printer<'a> {
 
     fn base(&mut self, encoding: gimli::DwAte, t: &Type, bytes: &[u8]) -> Result<()> {
         let out = &mut self.out;
+        // In a format, a float prints its bits (but as a float in `/f`), the others their value.
+        if let Some(letter) = self.options.format.filter(|&l| l != 's')
+            && !(encoding == gimli::DW_ATE_float && letter == 'f')
+        {
+            let signed = matches!(
+                encoding,
+                gimli::DW_ATE_signed | gimli::DW_ATE_signed_char | gimli::DW_ATE_float
+            );
+            out.push_str(&format_integer(bytes, signed, letter));
+            return Ok(());
+        }
         match encoding {
             gimli::DW_ATE_boolean => out.push_str(if unsigned(bytes) != 0 {
                 "true"
             } else {
                 "false"
             }),
-            gimli::DW_ATE_float if bytes.len() == 4 => {
-                write!(out, "{}", f32::from_bits(unsigned(bytes) as u32)).ok();
-            }
-            gimli::DW_ATE_float if bytes.len() == 8 => {
-                write!(out, "{}", f64::from_bits(unsigned(bytes) as u64)).ok();
+            gimli::DW_ATE_float if matches!(bytes.len(), 4 | 8) => {
+                out.push_str(&format_float(bytes).unwrap_or_default());
             }
             gimli::DW_ATE_signed_char | gimli::DW_ATE_unsigned_char if !t.rust => {
                 let v = if encoding == gimli::DW_ATE_signed_char {
@@ -168,14 +195,7 @@ impl<'a> Printer<'a> {
                 let c = char::from(v as u8);
                 write!(out, "{v} {:?}", c).ok();
             }
-            gimli::DW_ATE_UTF => {
-                let v = unsigned(bytes) as u32;
-                match char::from_u32(v) {
-                    Some(c) => write!(out, "{v} {c:?}"),
-                    None => write!(out, "{v}"),
-                }
-                .ok();
-            }
+            gimli::DW_ATE_UTF => out.push_str(&format_char(unsigned(bytes) as u32)),
             gimli::DW_ATE_signed | gimli::DW_ATE_signed_char => {
                 write!(out, "{}", signed(bytes)).ok();
             }

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use debuginfo::{Error as DwarfError, VariableKind};
 use serde_json::{Value as Json, json};
 
-use crate::error::CommandError;
+use crate::command::FrameSpec;
+use crate::error::{CommandError, excerpt};
 use crate::exec::Reply;
 use crate::expr::Ty;
 use crate::expr::eval::Shape;
@@ -166,7 +167,7 @@ impl Session<'_> {
                     .filter(|v| v.kind == VariableKind::Local)
                     .collect();
                 if locals.is_empty() {
-                    text.push_str("        No locals.\n");
+                    text.push_str("No locals.\n");
                 }
                 for v in &locals {
                     writeln!(text, "        {} = {}", v.name, v.value).ok();
@@ -175,7 +176,8 @@ impl Session<'_> {
             }
             frames.push(frame);
         }
-        if end < n && start == 0 {
+        // gdb says so only to a terminal user, not in batch mode.
+        if end < n && start == 0 && self.interactive {
             text.push_str("(More stack frames follow...)\n");
         }
         Ok(Reply::new(text, json!({ "frames": frames })))
@@ -196,14 +198,33 @@ impl Session<'_> {
         Ok(Reply::new(text, json!({ "frame": self.frame_json(level) })))
     }
 
-    pub(crate) fn select_frame(&mut self, level: Option<usize>) -> Result<Reply> {
-        if let Some(level) = level {
-            if level >= self.frames.len() {
-                return Err(CommandError::new(format!("No frame at level {level}.")));
-            }
-            self.selected = level;
+    pub(crate) fn select_frame(&mut self, spec: Option<&FrameSpec>) -> Result<Reply> {
+        if let Some(spec) = spec {
+            self.selected = self.frame_level(spec)?;
         }
         self.describe_selected()
+    }
+
+    /// The level of the frame `spec` names, with gdb's errors for none.
+    pub(crate) fn frame_level(&self, spec: &FrameSpec) -> Result<usize> {
+        match spec {
+            FrameSpec::Level(level) => usize::try_from(*level)
+                .ok()
+                .filter(|&l| l < self.frames.len())
+                .ok_or_else(|| CommandError::new(format!("No frame at level {level}."))),
+            FrameSpec::Function(name) => {
+                let suffix = format!("::{name}");
+                self.frames
+                    .iter()
+                    .position(|f| {
+                        let full = &f.symbol.function.name;
+                        full == name || full.ends_with(&suffix)
+                    })
+                    .ok_or_else(|| {
+                        CommandError::new(format!("No frame for function \"{}\".", excerpt(name)))
+                    })
+            }
+        }
     }
 
     pub(crate) fn up(&mut self, n: usize) -> Result<Reply> {
@@ -226,9 +247,14 @@ impl Session<'_> {
         self.describe_selected()
     }
 
-    pub(crate) fn info_frame(&self) -> Result<Reply> {
-        let level = self.selected;
-        let frame: &StackFrame = self.frame()?;
+    /// `info frame [SPEC]`: the frame `spec` names (the selected one without), not selected.
+    pub(crate) fn info_frame(&self, spec: Option<&FrameSpec>) -> Result<Reply> {
+        self.frame()?;
+        let level = match spec {
+            Some(spec) => self.frame_level(spec)?,
+            None => self.selected,
+        };
+        let frame: &StackFrame = &self.frames[level];
         let dump_frame = self.dump_frame(frame);
         let mut t = String::new();
         let pc = self.pc(frame.func, frame.code_offset);

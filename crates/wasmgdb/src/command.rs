@@ -14,8 +14,8 @@ pub enum Command {
         /// Print each frame's locals too.
         full: bool,
     },
-    /// `frame [N]` (`f`): select frame N, or show the selected frame.
-    Frame(Option<usize>),
+    /// `frame [N | level N | function NAME]` (`f`): select a frame, or show the selected one.
+    Frame(Option<FrameSpec>),
     /// `up [N]`: select an outer (older) frame.
     Up(usize),
     /// `down [N]`: select an inner (younger) frame.
@@ -93,12 +93,23 @@ impl Command {
     }
 }
 
+/// Which frame `frame` and `info frame` name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameSpec {
+    /// `N` or `level N`: the frame at level N (0 is the innermost; a negative N names none).
+    Level(i64),
+    /// `function NAME`: the innermost frame of the function NAME (its full name, or its last
+    /// path segments: `calculate`, `mything::calculate`).
+    Function(String),
+}
+
 /// The `info` subcommands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Info {
-    /// `info frame`.
-    Frame,
+    /// `info frame [N | level N | function NAME]`: the selected frame, or the one named,
+    /// described without selecting it.
+    Frame(Option<FrameSpec>),
     /// `info args`.
     Args,
     /// `info locals`.
@@ -255,6 +266,32 @@ fn number(s: &str) -> Result<usize, CommandError> {
     parsed.ok_or_else(|| CommandError::new(format!("Invalid number \"{s}\".")))
 }
 
+/// Parses `frame`'s argument: none, `N`, `level N` or `function NAME` (gdb's subcommands, by
+/// unique prefix).
+fn frame_spec(s: &str) -> Result<Option<FrameSpec>, CommandError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let (word, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+    let rest = rest.trim();
+    if !word.is_empty() && "function".starts_with(word) && !rest.is_empty() {
+        return Ok(Some(FrameSpec::Function(rest.to_string())));
+    }
+    let level = if !word.is_empty() && "level".starts_with(word) && !rest.is_empty() {
+        rest
+    } else {
+        s
+    };
+    let parsed = match level.strip_prefix("0x") {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => level.parse().ok(),
+    };
+    parsed
+        .map(|n| Some(FrameSpec::Level(n)))
+        .ok_or_else(|| CommandError::new(format!("Invalid number \"{}\".", excerpt(level))))
+}
+
 /// Parses one command line.
 ///
 /// Fails with gdb's messages: `Undefined command: "foo".  Try "help".`, `Invalid number "x".`.
@@ -281,10 +318,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     }
     Ok(match name {
         "backtrace" => backtrace(rest)?,
-        "frame" => Command::Frame(match non_empty(rest) {
-            Some(n) => Some(number(&n)?),
-            None => None,
-        }),
+        "frame" => Command::Frame(frame_spec(rest)?),
         "up" => Command::Up(non_empty(rest).map_or(Ok(1), |n| number(&n))?),
         "down" => Command::Down(non_empty(rest).map_or(Ok(1), |n| number(&n))?),
         "info" => Command::Info(info(rest)?),
@@ -359,7 +393,7 @@ fn info(rest: &str) -> Result<Info, CommandError> {
     };
     let arg = non_empty(arg);
     Ok(match name {
-        "frame" => Info::Frame,
+        "frame" => Info::Frame(frame_spec(arg.as_deref().unwrap_or(""))?),
         "args" => Info::Args,
         "locals" => Info::Locals,
         "globals" => Info::Globals,

@@ -251,6 +251,7 @@ impl Session<'_> {
 /// The interactive loop: reads lines with rustyline until `quit` or end of input. An empty
 /// line repeats the previous command, as in gdb; Ctrl-C cancels the line being typed.
 pub fn repl(session: &mut Session<'_>, json: bool) -> io::Result<()> {
+    session.interactive = true;
     let mut editor: Editor<Completion, rustyline::history::DefaultHistory> =
         Editor::new().map_err(io::Error::other)?;
     editor.set_helper(Some(Completion::default()));

@@ -170,7 +170,7 @@ impl Session<'_> {
             Command::Nothing => Reply::text(""),
             Command::Quit => return Ok(Ran::Quit),
             Command::Backtrace { count, full } => self.backtrace(*count, *full)?,
-            Command::Frame(level) => self.select_frame(*level)?,
+            Command::Frame(spec) => self.select_frame(spec.as_ref())?,
             Command::Up(n) => self.up(*n)?,
             Command::Down(n) => self.down(*n)?,
             Command::Thread(n) => self.thread(*n)?,
@@ -198,7 +198,7 @@ impl Session<'_> {
 
     fn info(&mut self, info: &Info) -> Result<Reply, CommandError> {
         match info {
-            Info::Frame => self.info_frame(),
+            Info::Frame(spec) => self.info_frame(spec.as_ref()),
             Info::Args => self.info_variables_of_frame(true),
             Info::Locals => self.info_variables_of_frame(false),
             Info::Globals => Ok(self.info_globals()),

@@ -47,7 +47,7 @@ mod print;
 mod session;
 mod source;
 
-pub use command::{Command, Info};
+pub use command::{Command, FrameSpec, Info};
 pub use error::{CommandError, Error};
 pub use exec::{Outcome, Reply};
 pub use session::{LoadOptions, OffsetSource, Session, StackFrame};

@@ -2,12 +2,12 @@
 
 use std::fmt::Write as _;
 
+use debuginfo::format_integer;
 use serde_json::json;
 
 use crate::command::Examine;
 use crate::error::CommandError;
 use crate::exec::{Piece, Reply, Sink};
-use crate::expr::format::format_int;
 use crate::expr::{Expr, Value};
 use crate::session::Session;
 
@@ -161,7 +161,15 @@ impl Session<'_> {
                 }
                 write!(out.text, "{at:#x}:").ok();
             }
-            let v = format_int(&bytes, format == 'd', f);
+            // `t` shows every bit of the unit, as gdb does.
+            let v = match f {
+                't' => format!(
+                    "{:0>width$}",
+                    format_integer(&bytes, false, 't'),
+                    width = bytes.len() * 8
+                ),
+                f => format_integer(&bytes, format == 'd', f),
+            };
             write!(out.text, "\t{v}").ok();
             out.items
                 .push(json!({ "address": format!("{at:#x}"), "value": v }));

@@ -53,7 +53,7 @@ impl Session<'_> {
         let vars: Vec<_> = self
             .shown_variables(self.selected, false)?
             .into_iter()
-            .filter(|v| !args_only || v.kind == VariableKind::Parameter)
+            .filter(|v| (v.kind == VariableKind::Parameter) == args_only)
             .collect();
         let mut text = String::new();
         for v in &vars {

@@ -74,6 +74,8 @@ pub struct Session<'a> {
     /// What an empty line runs (see [`crate::Command::repeated`]).
     pub(crate) last_command: Option<crate::Command>,
     pub(crate) format: FormatOptions,
+    /// Whether a user is at a terminal (the REPL), not a script: gdb's `from_tty`.
+    pub(crate) interactive: bool,
 }
 
 impl<'a> Session<'a> {
@@ -157,6 +159,7 @@ impl<'a> Session<'a> {
             examine_state: Default::default(),
             last_command: None,
             format: FormatOptions::default(),
+            interactive: false,
         };
         session.select_thread(0);
         // Past the panic machinery: the frame where the panic happened, numbers unchanged.

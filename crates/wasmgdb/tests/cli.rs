@@ -48,10 +48,8 @@ fn batch_mode_runs_ex_commands_in_order() {
         process_thing - 1
     );
     assert!(stdout.starts_with(&opening), "{stdout}");
-    assert!(
-        stdout.contains("(More stack frames follow...)\n"),
-        "{stdout}"
-    );
+    // gdb says "(More stack frames follow...)" only to a terminal (gdb 13 `-batch -ex 'bt 1'`).
+    assert!(!stdout.contains("(More stack frames follow"), "{stdout}");
     assert!(
         stdout.contains("in mything::process_thing (thing=0x"),
         "{stdout}"

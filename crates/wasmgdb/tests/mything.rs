@@ -190,7 +190,7 @@ fn a_wasmtime_dump_has_the_same_functions_and_no_locals() {
         &[
             "bt 1",
             &format!("frame {calculate}"),
-            "info locals",
+            "info args",
             "print value",
         ],
     );

@@ -98,7 +98,7 @@ fn run() -> Result<(), String> {
                 .args(["--cache-dir"])
                 .arg(out.join("cache"))
                 .args(["--debug-url", &url])
-                .args(["-batch", "-ex", "bt", "-ex", "info locals"])
+                .args(["-batch", "-ex", "bt", "-ex", "info args"])
                 .arg(&app)
                 .arg(format!("{url}/coredumps/{key}")),
         )?;

@@ -25,7 +25,26 @@ fn aliases_and_prefixes_resolve_as_in_gdb() {
             full: false
         }
     );
-    assert_eq!(parse("f 2").unwrap(), Command::Frame(Some(2)));
+    assert_eq!(
+        parse("f 2").unwrap(),
+        Command::Frame(Some(FrameSpec::Level(2)))
+    );
+    assert_eq!(
+        parse("frame -1").unwrap(),
+        Command::Frame(Some(FrameSpec::Level(-1)))
+    );
+    assert_eq!(
+        parse("frame level 3").unwrap(),
+        Command::Frame(Some(FrameSpec::Level(3)))
+    );
+    assert_eq!(
+        parse("frame fun mything::calculate").unwrap(),
+        Command::Frame(Some(FrameSpec::Function("mything::calculate".into())))
+    );
+    assert_eq!(
+        parse("info frame 4").unwrap(),
+        Command::Info(Info::Frame(Some(FrameSpec::Level(4))))
+    );
     assert_eq!(parse("frame").unwrap(), Command::Frame(None));
     assert_eq!(parse("up").unwrap(), Command::Up(1));
     assert_eq!(parse("down 3").unwrap(), Command::Down(3));

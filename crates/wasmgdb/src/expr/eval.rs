@@ -34,7 +34,21 @@ fn builtin(name: &str) -> Option<Ty> {
         "i64" | "long long" => (8, true, "i64"),
         "long" => (4, true, "long"),
         "unsigned long" => (4, false, "unsigned long"),
+        "i128" => (16, true, "i128"),
+        "u128" => (16, false, "u128"),
         "bool" => (1, false, "bool"),
+        "f32" | "float" => {
+            return Some(Ty::Float {
+                size: 4,
+                name: "f32",
+            });
+        }
+        "f64" | "double" => {
+            return Some(Ty::Float {
+                size: 8,
+                name: "f64",
+            });
+        }
         "void" | "()" => return Some(Ty::Void),
         _ => return None,
     };
@@ -75,13 +89,29 @@ impl Session<'_> {
             .into_iter()
             .filter_map(|v| v.name)
             .collect();
-        super::parse::parse(text, &|n| names.iter().any(|v| v == n))
+        super::parse::parse(text, &|n| names.iter().any(|v| v == n)).map_err(|e| {
+            if self.frame_is_rust() && e.to_string() == super::parse::TOO_LARGE {
+                CommandError::new(super::parse::RUST_TOO_LARGE)
+            } else {
+                e
+            }
+        })
     }
 
     /// Evaluates an expression in the selected frame.
     pub(crate) fn eval(&self, e: &Expr) -> Result<Value> {
         match e {
+            Expr::Int(v) if self.frame_is_rust() => Ok(Value::rust_int(*v)),
             Expr::Int(v) => Ok(Value::int(*v)),
+            Expr::Float(bits) => Ok(Value::float(
+                f64::from_bits(*bits),
+                8,
+                if self.frame_is_rust() {
+                    "f64"
+                } else {
+                    "double"
+                },
+            )),
             Expr::Str(_) => Err(CommandError::new(
                 "String values are only supported by `find`.",
             )),
@@ -235,7 +265,7 @@ impl Session<'_> {
     pub(crate) fn size_of(&self, ty: &Ty) -> Result<u64> {
         Ok(match ty {
             Ty::Dwarf(id) => self.info.type_size(*id)?.unwrap_or(0),
-            Ty::Int { size, .. } => u64::from(*size),
+            Ty::Int { size, .. } | Ty::Float { size, .. } => u64::from(*size),
             Ty::Ptr(_) => self.pointer_size(),
             Ty::Void => 1,
         })
@@ -244,6 +274,7 @@ impl Session<'_> {
     pub(crate) fn shape(&self, ty: &Ty) -> Result<Shape> {
         Ok(match ty {
             Ty::Int { signed, .. } => Shape::Int { signed: *signed },
+            Ty::Float { .. } => Shape::Float,
             Ty::Ptr(t) => Shape::Pointer((**t).clone()),
             Ty::Void => Shape::Void,
             Ty::Dwarf(id) => {
@@ -280,6 +311,31 @@ impl Session<'_> {
             _ => Err(CommandError::new(
                 "Argument to arithmetic operation not a number or boolean.",
             )),
+        }
+    }
+
+    /// The value as a float (floats, and integers converted).
+    fn as_float(&self, v: &Value) -> Result<f64> {
+        match self.shape(&v.ty)? {
+            Shape::Float => match *v.bytes.as_slice() {
+                [a, b, c, d] => Ok(f64::from(f32::from_le_bytes([a, b, c, d]))),
+                _ => Ok(f64::from_le_bytes(
+                    v.bytes.as_slice().try_into().map_err(|_| not_a_number())?,
+                )),
+            },
+            Shape::Int { signed } => Ok(exact(&v.bytes, signed).as_f64()),
+            _ => Err(not_a_number()),
+        }
+    }
+
+    /// Whether the value is a Rust `bool`.
+    fn is_bool(&self, v: &Value) -> bool {
+        match &v.ty {
+            Ty::Int { name, .. } => *name == "bool",
+            Ty::Dwarf(id) => self.info.strip_type(*id).is_ok_and(|(_, t)| {
+                matches!(t.kind, TypeKind::Base(debuginfo::gimli::DW_ATE_boolean))
+            }),
+            _ => false,
         }
     }
 
@@ -334,9 +390,28 @@ impl Session<'_> {
                     address: None,
                 })
             }
+            UnOp::Neg if self.shape(&v.ty)? == Shape::Float => {
+                let size = v.bytes.len() as u8;
+                let name = match v.ty {
+                    Ty::Float { name, .. } => name,
+                    _ if size == 4 => "f32",
+                    _ => "f64",
+                };
+                Ok(Value::float(-self.as_float(&v)?, size, name))
+            }
             UnOp::Neg => Ok(self.int_like(&v, self.as_int(&v)?.wrapping_neg())),
             UnOp::BitNot => Ok(self.int_like(&v, !self.as_int(&v)?)),
-            UnOp::Not => Ok(Value::int(i128::from(self.as_int(&v)? == 0))),
+            // Rust's `!` complements an integer's bits; it negates a bool, and C's any value.
+            UnOp::Not if self.frame_is_rust() && !self.is_bool(&v) => {
+                Ok(self.int_like(&v, !self.as_int(&v)?))
+            }
+            UnOp::Not => {
+                let zero = match self.shape(&v.ty)? {
+                    Shape::Float => self.as_float(&v)? == 0.0,
+                    _ => self.as_int(&v)? == 0,
+                };
+                Ok(Value::boolean(zero, self.frame_is_rust()))
+            }
         }
     }
 
@@ -345,7 +420,7 @@ impl Session<'_> {
         match &like.ty {
             Ty::Int { size, signed, name } => Value::int_of(x, *size, *signed, name),
             Ty::Dwarf(_)
-                if like.bytes.len() <= 8
+                if like.bytes.len() <= 16
                     && matches!(self.shape(&like.ty), Ok(Shape::Int { .. })) =>
             {
                 Value {
@@ -372,9 +447,16 @@ impl Session<'_> {
             out.address = None;
             return Ok(out);
         }
+        let rust = self.frame_is_rust();
+        if self.shape(&a.ty)? == Shape::Float || self.shape(&b.ty)? == Shape::Float {
+            return self.float_binary(op, &a, &b);
+        }
+        if rust {
+            return self.rust_int_binary(op, &a, &b);
+        }
         let x = self.as_int(&a)?;
         let y = self.as_int(&b)?;
-        let bool_result = |c: bool| Ok(Value::int(i128::from(c)));
+        let bool_result = |c: bool| Ok(Value::boolean(c, false));
         let r = match op {
             BinOp::Add => x.wrapping_add(y),
             BinOp::Sub => x.wrapping_sub(y),
@@ -413,6 +495,109 @@ impl Session<'_> {
             return Ok(Value::int(r));
         }
         Ok(v)
+    }
+
+    /// A binary operation with a float operand: computed in `f64`. The result is a `double`
+    /// in Rust, as gdb promotes it (`p price * 2` of an `f32`); in C, a `float` of two `float`s.
+    fn float_binary(&self, op: BinOp, a: &Value, b: &Value) -> Result<Value> {
+        let rust = self.frame_is_rust();
+        let (x, y) = (self.as_float(a)?, self.as_float(b)?);
+        let r = match op {
+            BinOp::Add => x + y,
+            BinOp::Sub => x - y,
+            BinOp::Mul => x * y,
+            BinOp::Div => x / y,
+            BinOp::Rem => x % y,
+            BinOp::Lt => return Ok(Value::boolean(x < y, rust)),
+            BinOp::Le => return Ok(Value::boolean(x <= y, rust)),
+            BinOp::Gt => return Ok(Value::boolean(x > y, rust)),
+            BinOp::Ge => return Ok(Value::boolean(x >= y, rust)),
+            BinOp::Eq => return Ok(Value::boolean(x == y, rust)),
+            BinOp::Ne => return Ok(Value::boolean(x != y, rust)),
+            BinOp::And => return Ok(Value::boolean(x != 0.0 && y != 0.0, rust)),
+            BinOp::Or => return Ok(Value::boolean(x != 0.0 || y != 0.0, rust)),
+            BinOp::Shl | BinOp::Shr | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => {
+                return Err(CommandError::new("Integer only operation."));
+            }
+        };
+        let both_f32 = a.bytes.len() == 4 && b.bytes.len() == 4;
+        Ok(if !rust && both_f32 {
+            Value::float(r, 4, "float")
+        } else {
+            Value::float(r, 8, "double")
+        })
+    }
+
+    /// A binary operation on integers in a Rust frame, as gdb does it but exact past 64 bits.
+    /// Operands are promoted to `long` (8 bytes, as `usize` is on the host gdb runs on: the
+    /// results are a native build's), unsigned where an operand is an unsigned `long` or
+    /// `usize`; an `i128` or `u128` operand makes it 16 bytes (gdb refuses those). The result
+    /// wraps in that type. Comparisons compare the values themselves, whatever their types.
+    fn rust_int_binary(&self, op: BinOp, a: &Value, b: &Value) -> Result<Value> {
+        let operand = |v: &Value| -> Result<(Exact, usize, bool)> {
+            match self.shape(&v.ty)? {
+                shape @ (Shape::Int { .. } | Shape::Pointer(_)) if v.bytes.len() <= 16 => {
+                    let signed = signed_shape(&shape);
+                    let wide = v.bytes.len() >= 8 || self.type_name(&v.ty)? == "usize";
+                    Ok((exact(&v.bytes, signed), v.bytes.len(), !signed && wide))
+                }
+                _ => Err(not_a_number()),
+            }
+        };
+        let (x, x_len, x_unsigned) = operand(a)?;
+        let (y, y_len, y_unsigned) = operand(b)?;
+        let compare = |ordering: fn(std::cmp::Ordering) -> bool| {
+            Ok(Value::boolean(ordering(x.cmp(&y)), true))
+        };
+        match op {
+            BinOp::Lt => return compare(|o| o.is_lt()),
+            BinOp::Le => return compare(|o| o.is_le()),
+            BinOp::Gt => return compare(|o| o.is_gt()),
+            BinOp::Ge => return compare(|o| o.is_ge()),
+            BinOp::Eq => return compare(|o| o.is_eq()),
+            BinOp::Ne => return compare(|o| o.is_ne()),
+            BinOp::And => return Ok(Value::boolean(!x.is_zero() && !y.is_zero(), true)),
+            BinOp::Or => return Ok(Value::boolean(!x.is_zero() || !y.is_zero(), true)),
+            _ => {}
+        }
+        let (size, unsigned, name) = if x_len == 16 || y_len == 16 {
+            let unsigned = (x_len == 16 && x_unsigned) || (y_len == 16 && y_unsigned);
+            (16, unsigned, if unsigned { "u128" } else { "i128" })
+        } else if x_unsigned || y_unsigned {
+            (8, true, "unsigned long")
+        } else {
+            (8, false, "long")
+        };
+        let bits = 8 * size as u32;
+        let (x, y) = (x.wrapped(bits, !unsigned), y.wrapped(bits, !unsigned));
+        let r = match op {
+            BinOp::Add => x.bits.wrapping_add(y.bits),
+            BinOp::Sub => x.bits.wrapping_sub(y.bits),
+            BinOp::Mul => x.bits.wrapping_mul(y.bits),
+            BinOp::BitAnd => x.bits & y.bits,
+            BinOp::BitOr => x.bits | y.bits,
+            BinOp::BitXor => x.bits ^ y.bits,
+            BinOp::Div | BinOp::Rem if y.is_zero() => {
+                return Err(CommandError::new("Division by zero"));
+            }
+            BinOp::Div if unsigned => x.bits / y.bits,
+            BinOp::Rem if unsigned => x.bits % y.bits,
+            BinOp::Div => (x.bits as i128).wrapping_div(y.bits as i128) as u128,
+            BinOp::Rem => (x.bits as i128).wrapping_rem(y.bits as i128) as u128,
+            BinOp::Shl | BinOp::Shr => {
+                let count = u32::try_from(y.bits).ok().filter(|&c| c < bits);
+                match (op, count) {
+                    (BinOp::Shl, Some(c)) => x.bits << c,
+                    (_, Some(c)) if unsigned => x.bits >> c,
+                    (_, Some(c)) => ((x.bits as i128) >> c) as u128,
+                    (BinOp::Shl, None) => 0,
+                    (_, None) if !unsigned && (x.bits as i128) < 0 => u128::MAX,
+                    (_, None) => 0,
+                }
+            }
+            _ => unreachable!("comparisons and logic are answered above"),
+        };
+        Ok(Value::int_of(r as i128, size, !unsigned, name))
     }
 
     fn field(&self, v: Value, name: &str) -> Result<Value> {
@@ -504,6 +689,46 @@ impl Session<'_> {
     }
 
     fn cast(&self, v: Value, ty: Ty) -> Result<Value> {
+        let from_float = self.shape(&v.ty)? == Shape::Float;
+        match self.shape(&ty)? {
+            Shape::Float => {
+                let size = self.size_of(&ty)? as u8;
+                let x = self.as_float(&v)?;
+                let bytes = Value::float(x, size, "f64").bytes;
+                return Ok(Value {
+                    ty,
+                    bytes,
+                    address: None,
+                });
+            }
+            // Toward zero, saturating at the integer's bounds (Rust's `as`).
+            Shape::Int { signed } if from_float => {
+                let size = self.size_of(&ty)?.min(16) as usize;
+                let x = self.as_float(&v)?;
+                let bits = 8 * size as u32;
+                let r: i128 = if signed {
+                    let max = if bits >= 128 {
+                        i128::MAX
+                    } else {
+                        (1i128 << (bits - 1)) - 1
+                    };
+                    (x as i128).clamp(-max - 1, max)
+                } else {
+                    let max = if bits >= 128 {
+                        u128::MAX
+                    } else {
+                        (1u128 << bits) - 1
+                    };
+                    (x as u128).min(max) as i128
+                };
+                return Ok(Value {
+                    ty,
+                    bytes: r.to_le_bytes()[..size].to_vec(),
+                    address: None,
+                });
+            }
+            _ => {}
+        }
         match self.shape(&ty)? {
             shape @ (Shape::Int { .. } | Shape::Pointer(_)) => {
                 let x = match self.shape(&v.ty)? {
@@ -566,5 +791,81 @@ impl Session<'_> {
             ty = Ty::Ptr(Box::new(ty));
         }
         Ok(ty)
+    }
+}
+
+/// gdb's message for arithmetic on what is not a number.
+fn not_a_number() -> CommandError {
+    CommandError::new("Argument to arithmetic operation not a number or boolean.")
+}
+
+/// Whether a scalar shape is signed (pointers are not).
+fn signed_shape(shape: &Shape) -> bool {
+    matches!(shape, Shape::Int { signed: true })
+}
+
+/// An integer's exact value: its bits sign- or zero-extended to 128 (so a `u128` past
+/// `i128::MAX` keeps its value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Exact {
+    bits: u128,
+    signed: bool,
+}
+
+/// The integer in little-endian `bytes`, exact.
+fn exact(bytes: &[u8], signed: bool) -> Exact {
+    Exact {
+        bits: le_int(bytes, signed) as u128,
+        signed,
+    }
+}
+
+impl Exact {
+    fn is_negative(self) -> bool {
+        self.signed && (self.bits as i128) < 0
+    }
+
+    fn is_zero(self) -> bool {
+        self.bits == 0
+    }
+
+    fn as_f64(self) -> f64 {
+        if self.is_negative() {
+            self.bits as i128 as f64
+        } else {
+            self.bits as f64
+        }
+    }
+
+    /// The value converted to an integer of `bits` bits, `signed` or not, as C converts it:
+    /// wrapped, then sign- or zero-extended again.
+    fn wrapped(self, bits: u32, signed: bool) -> Exact {
+        let shift = 128 - bits;
+        let bits = if shift == 0 {
+            self.bits
+        } else if signed {
+            (((self.bits << shift) as i128) >> shift) as u128
+        } else {
+            (self.bits << shift) >> shift
+        };
+        Exact { bits, signed }
+    }
+}
+
+impl PartialOrd for Exact {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By value, whatever the signedness.
+impl Ord for Exact {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self.is_negative(), other.is_negative()) {
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            (true, true) => (self.bits as i128).cmp(&(other.bits as i128)),
+            (false, false) => self.bits.cmp(&other.bits),
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Printing values and type names the way gdb does: `(*mut mything::MyThing) 0xfff9c`,
 //! `mything::MyThing {value: 3}`, and the `/x`, `/d`, ... output formats.
 
+use debuginfo::{FormatOptions, format_float, format_integer};
+
 use super::eval::Shape;
 use super::{Ty, Value, le_int};
 use crate::error::CommandError;
@@ -12,7 +14,7 @@ impl Session<'_> {
         match ty {
             Ty::Dwarf(id) => self.info.type_of(*id).is_ok_and(|t| t.rust),
             Ty::Ptr(t) => self.is_rust(t),
-            Ty::Int { .. } | Ty::Void => self.frame_is_rust(),
+            Ty::Int { .. } | Ty::Float { .. } | Ty::Void => self.frame_is_rust(),
         }
     }
 
@@ -31,44 +33,37 @@ impl Session<'_> {
     pub(crate) fn type_name(&self, ty: &Ty) -> Result<String, CommandError> {
         Ok(match ty {
             Ty::Dwarf(id) => self.info.type_name(Some(*id))?,
-            Ty::Int { name, .. } => name.to_string(),
+            Ty::Int { name, .. } | Ty::Float { name, .. } => name.to_string(),
             Ty::Void => if self.frame_is_rust() { "()" } else { "void" }.to_string(),
             Ty::Ptr(t) if self.is_rust(t) => format!("*mut {}", self.type_name(t)?),
             Ty::Ptr(t) => format!("{} *", self.type_name(t)?),
         })
     }
 
-    /// Formats a value as gdb shows it in a frame line or `info locals`.
+    /// Formats a value as gdb shows it in a frame line or `info locals`, in the output format
+    /// `fmt` of `print/FMT` when there is one (applied to each scalar of an aggregate).
     pub(crate) fn format(&self, v: &Value, fmt: Option<char>) -> Result<String, CommandError> {
+        let fmt = fmt.filter(|&f| f != 's');
         let shape = self.shape(&v.ty)?;
-        let scalar = matches!(shape, Shape::Int { .. } | Shape::Pointer(_));
-        if let Some(f) = fmt
-            && f != 's'
-            && scalar
-        {
-            return Ok(format_int(
-                &v.bytes,
-                matches!(shape, Shape::Int { signed: true }),
-                f,
-            ));
-        }
-        if let Some('f') = fmt
-            && let Shape::Int { .. } = shape
-        {
-            return Ok(format_int(&v.bytes, true, 'd'));
-        }
-        let text = match &v.ty {
-            Ty::Dwarf(id) => {
+        let text = match (&v.ty, fmt) {
+            (Ty::Dwarf(id), _) => {
                 let frame = self.frame()?;
                 let state = self.state(frame);
-                self.info.format_value(*id, &v.bytes, &state, self.format)?
+                let options = FormatOptions {
+                    format: fmt,
+                    ..self.format
+                };
+                self.info.format_value(*id, &v.bytes, &state, options)?
             }
-            Ty::Int { signed, name, .. } if *name == "bool" && !signed => {
+            // A float prints its bits in a format, but as a float in `/f`.
+            (Ty::Float { .. }, None | Some('f')) => format_float(&v.bytes).unwrap_or_default(),
+            (_, Some(f)) => format_integer(&v.bytes, shape != Shape::Int { signed: false }, f),
+            (Ty::Int { signed, name, .. }, None) if *name == "bool" && !signed => {
                 (le_int(&v.bytes, false) != 0).to_string()
             }
-            Ty::Int { signed, .. } => le_int(&v.bytes, *signed).to_string(),
-            Ty::Ptr(_) => format!("{:#x}", le_int(&v.bytes, false)),
-            Ty::Void => "void".into(),
+            (Ty::Int { signed, .. }, None) => le_int(&v.bytes, *signed).to_string(),
+            (Ty::Ptr(_), None) => format!("{:#x}", le_int(&v.bytes, false)),
+            (Ty::Void, None) => "void".into(),
         };
         Ok(text)
     }
@@ -84,56 +79,5 @@ impl Session<'_> {
             return Ok(format!("({}) {text}", self.type_name(&v.ty)?));
         }
         Ok(text)
-    }
-}
-
-/// An integer in one of gdb's output formats.
-pub(crate) fn format_int(bytes: &[u8], signed: bool, f: char) -> String {
-    let bits = bytes.len() * 8;
-    let unsigned = le_int(bytes, false) as u128;
-    match f {
-        'x' | 'a' => format!("{unsigned:#x}"),
-        'z' => format!("0x{unsigned:0width$x}", width = bytes.len() * 2),
-        'o' if unsigned == 0 => "0".into(),
-        'o' => format!("0{unsigned:o}"),
-        't' => format!("{unsigned:b}"),
-        'd' => le_int(bytes, true).to_string(),
-        'u' => unsigned.to_string(),
-        'c' => {
-            let v = le_int(&bytes[..1.min(bytes.len())], signed);
-            let c = (v as u8) as char;
-            let shown = match c {
-                '\'' => "\\'".to_string(),
-                '\\' => "\\\\".to_string(),
-                c if c.is_ascii_graphic() || c == ' ' => c.to_string(),
-                '\n' => "\\n".into(),
-                '\t' => "\\t".into(),
-                '\0' => "\\000".into(),
-                c => format!("\\{:03o}", c as u32),
-            };
-            format!("{v} '{shown}'")
-        }
-        'f' if bits == 32 => f32::from_bits(unsigned as u32).to_string(),
-        'f' if bits == 64 => f64::from_bits(unsigned as u64).to_string(),
-        _ if signed => le_int(bytes, true).to_string(),
-        _ => unsigned.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_int;
-
-    #[test]
-    fn integer_formats_follow_gdb() {
-        let b = 3u32.to_le_bytes();
-        assert_eq!(format_int(&b, false, 'x'), "0x3");
-        assert_eq!(format_int(&b, false, 'z'), "0x00000003");
-        assert_eq!(format_int(&b, false, 'o'), "03");
-        assert_eq!(format_int(&b, false, 't'), "11");
-        assert_eq!(format_int(&(-1i32).to_le_bytes(), true, 'x'), "0xffffffff");
-        assert_eq!(format_int(&(-1i32).to_le_bytes(), true, 'u'), "4294967295");
-        assert_eq!(format_int(&[65], false, 'c'), "65 'A'");
-        assert_eq!(format_int(&[0], false, 'c'), "0 '\\000'");
     }
 }

@@ -21,6 +21,8 @@ pub(crate) enum Ty {
         signed: bool,
         name: &'static str,
     },
+    /// A float of `size` bytes (4 or 8); `name` is how it prints (`f32`, `double`).
+    Float { size: u8, name: &'static str },
     /// A pointer to a type.
     Ptr(Box<Ty>),
     /// `void` (what `void *` points at).
@@ -36,12 +38,45 @@ pub(crate) struct Value {
 }
 
 impl Value {
-    /// An integer of the literal type: `int` (4 bytes) when it fits, else `long` (8 bytes).
+    /// An integer literal of C's type for it: `int` (4 bytes) when it fits, else 8 bytes.
     pub(crate) fn int(v: i128) -> Value {
         if i32::try_from(v).is_ok() {
             Value::int_of(v, 4, true, "i32")
         } else {
             Value::int_of(v, 8, v < 0, if v < 0 { "i64" } else { "u64" })
+        }
+    }
+
+    /// An unsuffixed integer literal of Rust's type for it, as gdb gives it: `i32` when it fits,
+    /// else `i64` (which a literal past `i64::MAX` wraps in, as in gdb).
+    pub(crate) fn rust_int(v: i128) -> Value {
+        if i32::try_from(v).is_ok() {
+            Value::int_of(v, 4, true, "i32")
+        } else {
+            Value::int_of(v, 8, true, "i64")
+        }
+    }
+
+    /// A float of `size` bytes (4 or 8) named `name`.
+    pub(crate) fn float(v: f64, size: u8, name: &'static str) -> Value {
+        let bytes = if size == 4 {
+            (v as f32).to_le_bytes().to_vec()
+        } else {
+            v.to_le_bytes().to_vec()
+        };
+        Value {
+            ty: Ty::Float { size, name },
+            bytes,
+            address: None,
+        }
+    }
+
+    /// A bool: Rust's `bool`, or C's `int` 1 or 0.
+    pub(crate) fn boolean(b: bool, rust: bool) -> Value {
+        if rust {
+            Value::int_of(i128::from(b), 1, false, "bool")
+        } else {
+            Value::int(i128::from(b))
         }
     }
 

@@ -50,6 +50,8 @@ pub struct TypeSpec {
 pub enum Expr {
     /// An integer literal.
     Int(i128),
+    /// A float literal: the bits of the `f64`.
+    Float(u64),
     /// A string literal (for `find`).
     Str(Vec<u8>),
     /// A variable, by name or path.
@@ -119,7 +121,9 @@ pub enum BinOp {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
-    Int(i128),
+    /// A literal and its type suffix (`5u8`, `2.5f32`).
+    Int(i128, Option<&'static str>),
+    Float(u64, Option<&'static str>),
     Str(Vec<u8>),
     Name(String),
     Dollar(String),
@@ -139,6 +143,88 @@ fn syntax_error(at: &str) -> CommandError {
     }
 }
 
+/// The message for an integer literal past 64 bits (C's; a Rust frame says
+/// [`RUST_TOO_LARGE`]).
+pub(crate) const TOO_LARGE: &str = "Numeric constant too large.";
+/// gdb's message for an integer literal past 64 bits in Rust.
+pub(crate) const RUST_TOO_LARGE: &str = "Integer literal is too large";
+
+/// Rust's literal suffixes.
+const SUFFIXES: &[&str] = &[
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32",
+    "f64",
+];
+
+/// A literal of the type its suffix names: a cast of the literal to it.
+fn suffixed(ty: &'static str, literal: Expr) -> Expr {
+    Expr::Cast(
+        TypeSpec {
+            name: ty.to_string(),
+            pointers: 0,
+        },
+        Box::new(literal),
+    )
+}
+
+/// A decimal literal at `start` (which is a digit) with a fraction, an exponent or a Rust suffix
+/// (`0.5`, `1e-3`, `2.5f32`, `255u8`), and where it ends; `None` for any other number (hex,
+/// octal, C suffixes), which the caller reads.
+fn decimal(input: &str, start: usize) -> Result<Option<(Tok, usize)>, CommandError> {
+    let b = input.as_bytes();
+    let digits = |mut i: usize| {
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+            i += 1;
+        }
+        i
+    };
+    let mut i = digits(start);
+    if b[start] == b'0' && i == start + 1 && b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+        // 0x.., 0b.., 0o..
+        return Ok(None);
+    }
+    let mut float = false;
+    if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        i = digits(i + 1);
+        float = true;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(b.get(i + 1), Some(b'+' | b'-')));
+        if b.get(i + 1 + sign).is_some_and(u8::is_ascii_digit) {
+            i = digits(i + 1 + sign);
+            float = true;
+        }
+    }
+    let number = input[start..i].replace('_', "");
+    let mut end = i;
+    while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
+        end += 1;
+    }
+    let suffix = SUFFIXES.iter().copied().find(|s| *s == &input[i..end]);
+    if end > i && suffix.is_none() {
+        // A C suffix (`10u`, `5L`) or not a number: the caller's.
+        return if float {
+            Err(CommandError::new(format!(
+                "Invalid number \"{}\".",
+                &input[start..end]
+            )))
+        } else {
+            Ok(None)
+        };
+    }
+    if float || suffix.is_some_and(|s| s.starts_with('f')) {
+        let value: f64 = number
+            .parse()
+            .map_err(|_| CommandError::new(format!("Invalid number \"{number}\".")))?;
+        return Ok(Some((Tok::Float(value.to_bits(), suffix), end)));
+    }
+    if suffix.is_none() {
+        return Ok(None);
+    }
+    // A literal is at most 64 bits, as gdb's (a `ULONGEST`).
+    let value: u64 = number.parse().map_err(|_| CommandError::new(TOO_LARGE))?;
+    Ok(Some((Tok::Int(i128::from(value), suffix), end)))
+}
+
 fn lex(input: &str) -> Result<Vec<(Tok, usize)>, CommandError> {
     let b = input.as_bytes();
     let mut out = Vec::new();
@@ -155,7 +241,14 @@ fn lex(input: &str) -> Result<Vec<(Tok, usize)>, CommandError> {
             )));
         }
         let start = i;
-        if c.is_ascii_digit() {
+        let after_dot = matches!(out.last(), Some((Tok::Punct("."), _)));
+        if c.is_ascii_digit()
+            && !after_dot
+            && let Some((tok, end)) = decimal(input, i)?
+        {
+            out.push((tok, start));
+            i = end;
+        } else if c.is_ascii_digit() {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
                 i += 1;
             }
@@ -172,10 +265,10 @@ fn lex(input: &str) -> Result<Vec<(Tok, usize)>, CommandError> {
                 text.parse()
             };
             let v = parsed.map_err(|e| match e.kind() {
-                IntErrorKind::PosOverflow => CommandError::new("Numeric constant too large."),
+                IntErrorKind::PosOverflow => CommandError::new(TOO_LARGE),
                 _ => CommandError::new(format!("Invalid number \"{}\".", &input[start..i])),
             })?;
-            out.push((Tok::Int(i128::from(v)), start));
+            out.push((Tok::Int(i128::from(v), None), start));
         } else if c.is_ascii_alphabetic() || c == '_' {
             loop {
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
@@ -204,7 +297,7 @@ fn lex(input: &str) -> Result<Vec<(Tok, usize)>, CommandError> {
             i = end;
             if c == '\'' {
                 match bytes.as_slice() {
-                    [b] => out.push((Tok::Int(i128::from(*b)), start)),
+                    [b] => out.push((Tok::Int(i128::from(*b), None), start)),
                     _ => return Err(syntax_error(&input[start..])),
                 }
             } else {
@@ -437,7 +530,7 @@ impl Parser<'_, '_> {
     fn starts_operand(&self, index: usize) -> bool {
         matches!(
             self.toks.get(index).map(|(t, _)| t),
-            Some(Tok::Int(_) | Tok::Name(_) | Tok::Dollar(_) | Tok::Str(_))
+            Some(Tok::Int(..) | Tok::Float(..) | Tok::Name(_) | Tok::Dollar(_) | Tok::Str(_))
                 | Some(Tok::Punct("(" | "*" | "&" | "!" | "~" | "{"))
         )
     }
@@ -509,7 +602,7 @@ impl Parser<'_, '_> {
                 let arrow = matches!(self.toks[self.pos - 1].0, Tok::Punct("->"));
                 let name = match self.toks.get(self.pos).map(|(t, _)| t) {
                     Some(Tok::Name(n)) => n.clone(),
-                    Some(Tok::Int(i)) => i.to_string(),
+                    Some(Tok::Int(i, None)) => i.to_string(),
                     _ => return Err(syntax_error(self.rest())),
                 };
                 self.pos += 1;
@@ -538,10 +631,13 @@ impl Parser<'_, '_> {
         };
         self.pos += 1;
         let leaf = match tok {
-            Tok::Int(v) => Expr::Int(v),
+            Tok::Int(v, None) => Expr::Int(v),
+            Tok::Float(bits, None) => Expr::Float(bits),
+            Tok::Int(v, Some(ty)) => suffixed(ty, Expr::Int(v)),
+            Tok::Float(bits, Some(ty)) => suffixed(ty, Expr::Float(bits)),
             Tok::Str(s) => Expr::Str(s),
-            Tok::Name(n) if n == "true" => Expr::Int(1),
-            Tok::Name(n) if n == "false" => Expr::Int(0),
+            Tok::Name(n) if n == "true" => suffixed("bool", Expr::Int(1)),
+            Tok::Name(n) if n == "false" => suffixed("bool", Expr::Int(0)),
             Tok::Name(n) => Expr::Var(n),
             Tok::Dollar(d) => history(&d)?,
             Tok::Punct("(") => {
