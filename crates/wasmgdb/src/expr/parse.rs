@@ -178,7 +178,10 @@ fn decimal(input: &str, start: usize) -> Result<Option<(Tok, usize)>, CommandErr
         i
     };
     let mut i = digits(start);
-    if b[start] == b'0' && i == start + 1 && b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+    if b[start] == b'0'
+        && i == start + 1
+        && matches!(b.get(i), Some(b'x' | b'X' | b'b' | b'B' | b'o' | b'O'))
+    {
         // 0x.., 0b.., 0o..
         return Ok(None);
     }
@@ -723,6 +726,20 @@ mod tests {
             )
         );
         assert_eq!(p("0x10"), Expr::Int(16));
+        assert_eq!(p("0.5"), Expr::Float(0.5f64.to_bits()));
+        assert_eq!(p("1e-3"), Expr::Float(1e-3f64.to_bits()));
+        assert_eq!(p("010"), Expr::Int(8));
+        // A tuple field after a field is not a float.
+        assert_eq!(
+            p("t.0.1"),
+            Expr::Field(
+                Box::new(Expr::Field(Box::new(Expr::Var("t".into())), "0".into())),
+                "1".into()
+            )
+        );
+        assert!(
+            matches!(p("5u8"), Expr::Cast(TypeSpec { ref name, pointers: 0 }, _) if name == "u8")
+        );
         assert_eq!(p("'a'"), Expr::Int(97));
     }
 
