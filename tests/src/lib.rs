@@ -206,11 +206,18 @@ pub enum Fixture {
     LldBuildId,
     /// The same program linked with lld's `--build-id=sha1` (a 20-byte id).
     LldBuildIdSha1,
+    /// `typezoo`: `main` calls `generic_sum::<f32, _>(0.5, 0.25, then)`, whose closure moves
+    /// strings, collections, `Rc<RefCell<u32>>`, boxes and trait objects into `explode`, which
+    /// also holds integers of every width (`i128::MIN`, `u128::MAX`), floats, `bool`, `char`, an
+    /// array, a tuple, a struct and enums, and panics: "typezoo done". Every value is a constant,
+    /// so its native build holds the same ones (wasmgdb's differential test against gdb). No
+    /// marker.
+    TypeZoo,
 }
 
 impl Fixture {
     /// Every fixture.
-    pub const ALL: [Fixture; 12] = [
+    pub const ALL: [Fixture; 13] = [
         Fixture::MyThing,
         Fixture::UnwrapNone,
         Fixture::IndexOob,
@@ -223,6 +230,7 @@ impl Fixture {
         Fixture::Panics,
         Fixture::LldBuildId,
         Fixture::LldBuildIdSha1,
+        Fixture::TypeZoo,
     ];
 
     /// The fixture's cargo package name (also its directory under `tests/fixtures`).
@@ -239,6 +247,7 @@ impl Fixture {
             Fixture::SerdeRegex => "serde-regex",
             Fixture::Panics => "panics",
             Fixture::LldBuildId | Fixture::LldBuildIdSha1 => "lld-build-id",
+            Fixture::TypeZoo => "typezoo",
         }
     }
 
@@ -268,10 +277,13 @@ impl Fixture {
     }
 
     /// The marker string the fixture keeps in a `static` (and, for WASI commands, prints first
-    /// thing as `marker 0x<address> <string>`). `None` for [`Fixture::MyThing`], which has none.
+    /// thing as `marker 0x<address> <string>`). `None` for [`Fixture::MyThing`] and
+    /// [`Fixture::TypeZoo`], which have none.
     pub fn marker(self) -> Option<&'static str> {
         match self {
-            Fixture::MyThing | Fixture::LldBuildId | Fixture::LldBuildIdSha1 => None,
+            Fixture::MyThing | Fixture::LldBuildId | Fixture::LldBuildIdSha1 | Fixture::TypeZoo => {
+                None
+            }
             Fixture::UnwrapNone => Some("wasm-coredump marker: unwrap-none"),
             Fixture::IndexOob => Some("wasm-coredump marker: index-oob"),
             Fixture::DivZero => Some("wasm-coredump marker: div-zero"),
