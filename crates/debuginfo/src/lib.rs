@@ -76,7 +76,7 @@ pub use globals::GlobalVariable;
 pub use located::SectionOffset;
 pub use module::Module;
 pub use place::{Piece, Place};
-pub use scalar::{format_char, format_float, format_integer};
+pub use scalar::{format_char, format_float, format_general, format_integer};
 pub use state::{CoreDumpFrame, FrameState, WasmValue};
 pub use types::{Composite, Enumeration, Member, Type, TypeId, TypeKind, Variant, VariantPart};
 pub use variables::{Variable, VariableKind};

@@ -32,6 +32,11 @@ pub fn format_float(bytes: &[u8]) -> Option<String> {
     })
 }
 
+/// C's `%.{digits}g` of a finite `value` (`digits` at least 1).
+pub fn format_general(value: f64, digits: usize) -> String {
+    general(value, digits.max(1))
+}
+
 /// C's `%.{digits}g` of a finite `value`.
 fn general(value: f64, digits: usize) -> String {
     if value == 0.0 {

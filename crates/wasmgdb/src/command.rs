@@ -66,6 +66,21 @@ pub enum Command {
     Disassemble(Option<String>),
     /// `help [COMMAND]` (`h`).
     Help(Option<String>),
+    /// `echo TEXT`: the text, its C escapes (`\n`) replaced, without a newline after.
+    Echo(String),
+    /// `output[/FMT] EXPR`: the value as `print` shows it, without `$N = `, a newline or a
+    /// history entry.
+    Output {
+        /// The output format letter.
+        format: Option<char>,
+        /// The expression.
+        expr: String,
+    },
+    /// `printf "FORMAT", ARG...`: C's printf of the values (`%d %u %x %o %c %s %f %e %g %p
+    /// %%`, with flags, width, precision and length modifiers).
+    Printf(String),
+    /// `show version`.
+    ShowVersion,
     /// `quit` (`q`, `exit`).
     Quit,
     /// An empty line or a comment (a session repeats the previous command for an empty line).
@@ -140,8 +155,9 @@ pub enum Info {
 /// `x/NFU`'s letters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Examine {
-    /// How many units.
-    pub count: usize,
+    /// How many units; negative: that many before the address (`x/-4xw`); `None`: one, or
+    /// for a bare `x`, as many as the last `x`.
+    pub count: Option<i64>,
     /// The format letter (`x`, `d`, `u`, `o`, `t`, `c`, `a`, `s`, `z`); `None`: the last one.
     pub format: Option<char>,
     /// The unit letter (`b`, `h`, `w`, `g`); `None`: the last one.
@@ -171,6 +187,9 @@ pub const COMMANDS: &[&str] = &[
     "set",
     "show",
     "disassemble",
+    "echo",
+    "output",
+    "printf",
     "help",
     "quit",
     "exit",
@@ -302,6 +321,19 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     }
     let (word, fmt, rest) = split_word(line);
     let Some(name) = resolve(word, COMMANDS, ALIASES) else {
+        let mut candidates: Vec<&str> = COMMANDS
+            .iter()
+            .copied()
+            .filter(|c| !word.is_empty() && c.starts_with(word))
+            .collect();
+        candidates.sort_unstable();
+        if candidates.len() > 1 {
+            return Err(CommandError::new(format!(
+                "Ambiguous command \"{}\": {}.",
+                excerpt(word),
+                candidates.join(", ")
+            )));
+        }
         return Err(CommandError::new(format!(
             "Undefined command: \"{}\".  Try \"help\".",
             excerpt(word)
@@ -313,7 +345,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         ))),
         None => Ok(()),
     };
-    if name != "print" && name != "x" && name != "find" {
+    if !matches!(name, "print" | "x" | "find" | "output") {
         no_format(name)?;
     }
     Ok(match name {
@@ -346,6 +378,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "directory" => Command::Directory(non_empty(rest)),
         "set" => set(rest)?,
         "show" => match rest {
+            "version" => Command::ShowVersion,
             "directories" | "dir" | "directory" => Command::ShowDirectories,
             "substitute-path" => Command::ShowSubstitutePath,
             _ => {
@@ -356,6 +389,15 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         },
         "disassemble" => Command::Disassemble(non_empty(rest)),
         "help" => Command::Help(non_empty(rest)),
+        "echo" => Command::Echo(rest.to_string()),
+        "output" => Command::Output {
+            format: print_format(fmt)?,
+            expr: non_empty(rest)
+                .ok_or_else(|| CommandError::new("Argument required (expression to compute)."))?,
+        },
+        "printf" => Command::Printf(non_empty(rest).ok_or_else(|| {
+            CommandError::new("Argument required (format-control string and values to print).")
+        })?),
         "quit" => Command::Quit,
         _ => unreachable!("every command name is handled"),
     })
@@ -436,15 +478,21 @@ fn print_format(fmt: Option<&str>) -> Result<Option<char>, CommandError> {
 }
 
 fn examine(fmt: &str, rest: &str) -> Result<Examine, CommandError> {
-    let digits: String = fmt.chars().take_while(char::is_ascii_digit).collect();
-    let count = if digits.is_empty() {
-        1
-    } else {
-        number(&digits)?
+    let negative = fmt.starts_with('-');
+    let unsigned = &fmt[usize::from(negative)..];
+    let digits: String = unsigned.chars().take_while(char::is_ascii_digit).collect();
+    let count = match (digits.is_empty(), negative) {
+        (true, false) => None,
+        (true, true) => Some(-1),
+        (false, _) => {
+            let n = i64::try_from(number(&digits)?)
+                .map_err(|_| CommandError::new(format!("Invalid number \"{digits}\".")))?;
+            Some(if negative { -n } else { n })
+        }
     };
     let mut format = None;
     let mut size = None;
-    for c in fmt[digits.len()..].chars() {
+    for c in unsigned[digits.len()..].chars() {
         match c {
             'b' | 'h' | 'w' | 'g' => size = Some(c),
             c if "xduotcasfiz".contains(c) => format = Some(c),

@@ -190,6 +190,13 @@ impl Session<'_> {
             Command::ShowSubstitutePath => self.show_substitute_path(),
             Command::Disassemble(arg) => self.disassemble(arg.as_deref())?,
             Command::Help(topic) => crate::help::help(topic.as_deref())?,
+            Command::Echo(text) => Reply::text(crate::script::unescape(text)),
+            Command::Output { format, expr } => self.output(*format, expr)?,
+            Command::Printf(args) => self.printf(args)?,
+            Command::ShowVersion => Reply::text(format!(
+                "wasmgdb {}\nA post-mortem debugger for WebAssembly core dumps, with gdb's commands.\n",
+                env!("CARGO_PKG_VERSION")
+            )),
         };
         // What the sink says no longer matters: the reply is all there is.
         let _ = sink(Piece::Reply(reply));

@@ -12,7 +12,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     (
         "frame",
-        "frame [N] (f) -- Select frame N and print it; without N, print the selected frame.",
+        "frame [N|level N|function NAME] (f) -- Select a frame and print it; without an argument, print the selected frame.",
     ),
     ("up", "up [N] -- Select the frame N levels up (older)."),
     (
@@ -21,7 +21,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     (
         "info",
-        "info args|locals|frame|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line [*ADDR]|source|imports|threads|program (i)",
+        "info args|locals|frame [N|level N|function NAME]|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line [*ADDR]|source|imports|threads|program (i)",
     ),
     (
         "thread",
@@ -29,7 +29,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     (
         "print",
-        "print[/FMT] [EXPR] (p) -- Print a value and record it as $N. EXPR: variables, * & . -> [i], (T) and (T *) casts, {T} ADDR, + - * / % << >> & | ^, comparisons, sizeof, $ $N $$ $$N. FMT: x d u o t c a z f.",
+        "print[/FMT] [EXPR] (p) -- Print a value and record it as $N. EXPR: variables, literals (5, 5u8, 0.5, 2.5f32, 'a', true), * & . -> [i], E as T, (T) and (T *) casts, {T} ADDR, E@N, + - * / % << >> & | ^, comparisons, && || !, sizeof, $ $N $$ $$N, $pc $sp $_. FMT: x d u o t c a z f.",
     ),
     (
         "ptype",
@@ -38,7 +38,7 @@ const HELP: &[(&str, &str)] = &[
     ("whatis", "whatis EXPR|TYPE -- Print the name of a type."),
     (
         "x",
-        "x/NFU ADDR -- Examine memory: N units, format F (x d u o t c a s z), unit U (b h w g).",
+        "x/NFU ADDR -- Examine memory: N units (-N: the N before ADDR), format F (x d u o t c a s z f), unit U (b h w g); a bare x goes on with the last format and count.",
     ),
     (
         "find",
@@ -56,10 +56,22 @@ const HELP: &[(&str, &str)] = &[
         "set",
         "set substitute-path FROM TO -- Rewrite source paths starting with FROM.",
     ),
-    ("show", "show directories|substitute-path"),
+    ("show", "show directories|substitute-path|version"),
     (
         "disassemble",
         "disassemble [ADDR] (disas) -- The Wasm function at ADDR or the selected frame's, => on the frame's instruction.",
+    ),
+    (
+        "echo",
+        "echo TEXT -- Print TEXT, its C escapes (\\n) replaced, without a newline after.",
+    ),
+    (
+        "output",
+        "output[/FMT] EXPR -- Print a value as print does, without $N = , a newline or a history entry.",
+    ),
+    (
+        "printf",
+        "printf \"FORMAT\", EXPR... -- Print values with C's printf conversions (%d %u %x %o %c %s %f %e %g %p).",
     ),
     (
         "help",

@@ -44,6 +44,7 @@ mod help;
 mod info;
 mod memory;
 mod print;
+mod script;
 mod session;
 mod source;
 

@@ -24,7 +24,7 @@ fn unit_size(c: char) -> u64 {
 }
 
 /// Splits `a, b, "c, d"` at the commas outside quotes and brackets.
-fn split_args(s: &str) -> Vec<String> {
+pub(crate) fn split_args(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut quote = None;
@@ -76,6 +76,13 @@ impl Session<'_> {
                 "x/i is not supported: use `disassemble`.",
             ));
         }
+        // A bare `x` goes on with the last count too.
+        let bare = x.expr.is_none() && x.format.is_none() && x.size.is_none();
+        let count = match x.count {
+            Some(n) => n,
+            None if bare => self.examine_state.count,
+            None => 1,
+        };
         let mut address = match &x.expr {
             Some(text) => {
                 let e = self.parse_expr(text)?;
@@ -86,17 +93,32 @@ impl Session<'_> {
                 CommandError::new("Argument required (starting display address).")
             })?,
         };
+        // `x/-N`: the N units before the address, shown in order.
+        if count < 0 {
+            if format == 's' {
+                return Err(CommandError::new(
+                    "x/-Ns is not supported: give the string's address.",
+                ));
+            }
+            let back = count.unsigned_abs().saturating_mul(unit_size(size));
+            address = address.checked_sub(back).ok_or_else(|| {
+                CommandError::new(format!("Cannot access memory at address {address:#x}"))
+            })?;
+        }
+        let start = address;
+        let units = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
         let mut out = Pending {
             sink,
             text: String::new(),
             items: Vec::new(),
             lines: 0,
             stopped: false,
+            last: None,
         };
         let read = if format == 's' {
-            self.examine_strings(&mut address, x.count, &mut out)
+            self.examine_strings(&mut address, units, &mut out)
         } else {
-            self.examine_units(&mut address, x.count, format, size, &mut out)
+            self.examine_units(&mut address, units, format, size, &mut out)
         };
         // What was read is shown before the error, and the next `x` goes on from where this one
         // stopped.
@@ -104,7 +126,10 @@ impl Session<'_> {
         self.examine_state = ExamineState {
             format,
             size,
-            next: Some(address),
+            count,
+            // Backwards, the next `x` goes on further back.
+            next: Some(if count < 0 { start } else { address }),
+            last: out.last.or(self.examine_state.last),
         };
         read
     }
@@ -121,6 +146,7 @@ impl Session<'_> {
                 break;
             }
             let (s, len) = self.c_string(*address)?;
+            out.last = Some((*address, 1));
             writeln!(out.text, "{address:#x}:\t{s}").ok();
             out.items
                 .push(json!({ "address": format!("{address:#x}"), "value": s }));
@@ -154,6 +180,7 @@ impl Session<'_> {
             }
             let at = *address;
             let bytes = self.read_memory(at, unit)?;
+            out.last = Some((at, unit));
             if i % per_line == 0 {
                 if i > 0 {
                     out.text.push('\n');
@@ -180,7 +207,7 @@ impl Session<'_> {
 
     /// The NUL-terminated string at `address` (at most 200 bytes, as gdb's `print elements`),
     /// quoted, and how many bytes it spans.
-    fn c_string(&self, address: u64) -> Result<(String, u64)> {
+    pub(crate) fn c_string(&self, address: u64) -> Result<(String, u64)> {
         let mut bytes = Vec::new();
         let mut len = 0;
         let limit = self.format.max_elements as u64;
@@ -279,6 +306,8 @@ struct Pending<'a, 's> {
     lines: usize,
     /// The sink wants no more.
     stopped: bool,
+    /// The address and size of the last unit or string read.
+    last: Option<(u64, u64)>,
 }
 
 impl Pending<'_, '_> {
@@ -317,7 +346,12 @@ impl Pending<'_, '_> {
 pub(crate) struct ExamineState {
     pub(crate) format: char,
     pub(crate) size: char,
+    /// The last count (a bare `x` repeats it).
+    pub(crate) count: i64,
     pub(crate) next: Option<u64>,
+    /// The address of the last unit or string examined (`$_`), and its size in bytes (1 for a
+    /// string).
+    pub(crate) last: Option<(u64, u64)>,
 }
 
 impl Default for ExamineState {
@@ -325,7 +359,9 @@ impl Default for ExamineState {
         ExamineState {
             format: 'x',
             size: 'w',
+            count: 1,
             next: None,
+            last: None,
         }
     }
 }

@@ -42,9 +42,8 @@ impl Session<'_> {
         ))
     }
 
-    /// `info args` (`args_only`) and `info locals`. `info locals` lists the parameters too, as
-    /// the original wasmgdb did (in gdb they are only in `info args`): a Wasm frame's params are
-    /// its first locals.
+    /// `info args` (`args_only`: the parameters) and `info locals` (the other variables), as
+    /// gdb splits them.
     pub(crate) fn info_variables_of_frame(&self, args_only: bool) -> Result<Reply> {
         let frame = self.frame()?;
         if frame.symbol.scope.is_none() {

@@ -50,6 +50,25 @@ const GDB: &[(&str, &str)] = &[
     ("frame 99", "No frame at level 99."),
     ("frame -1", "No frame at level -1."),
     ("info frame 99", "No frame at level 99."),
+    ("print 3 as f64", "3"),
+    ("print 2.7 as i32", "2"),
+    ("print -1 as u8", "255"),
+    ("print $nonesuch", "void"),
+    ("output 5", "5"),
+    ("output/x 255", "0xff"),
+    ("echo hello\\n", "hello"),
+    (
+        r#"printf "%d %5u|%-4x|%04d %c %.3f %e %g %%\n", -5, 7, 255, 42, 65, 3.14159, 1.5, 0.1"#,
+        "-5     7|ff  |0042 A 3.142 1.500000e+00 0.1 %",
+    ),
+    (
+        r#"printf "%d\n""#,
+        "Wrong number of arguments for specified format-string",
+    ),
+    (
+        r#"printf "x\n", 5"#,
+        "Wrong number of arguments for specified format-string",
+    ),
 ];
 
 #[test]
@@ -113,4 +132,70 @@ fn integers_of_128_bits_are_exact() {
         ],
         "{t}"
     );
+}
+
+/// `x/-N`, a bare `x`, `$_`, `@` and `as` on MyThing's `thing` (`MyThing { value: 3 }`, its
+/// only field a `usize`, in `process_thing`), with gdb's behaviour: a bare `x` repeats the last
+/// count and goes on; `x/-N` shows the N units before the address, and repeated goes further
+/// back; `$_` is the last unit examined.
+#[test]
+fn memory_commands_follow_gdb() {
+    let d = common::rewritten_dump(Fixture::MyThing, Profile::Debug, &[]);
+    let process = common::level_of(&d.original, &d.dump, "mything::process_thing");
+    let bytes = std::fs::read(&d.dump).unwrap();
+    let mut session =
+        wasmgdb::Session::load(&d.original, &bytes, &wasmgdb::LoadOptions::default()).unwrap();
+    let mut run = |command: &str| match session.run_line(command) {
+        Ok(wasmgdb::Outcome::Reply(r)) => r.text,
+        other => panic!("{command}: {other:?}"),
+    };
+    run(&format!("frame {process}"));
+    let address = run("output thing");
+    let address = u64::from_str_radix(address.rsplit("0x").next().unwrap(), 16).unwrap();
+    let line = |at: u64, values: &str| format!("{at:#x}:\t{values}\n");
+    let next = word(&bytes_at(&d, address + 4));
+    assert_eq!(
+        run("x/2xw thing"),
+        line(address, &format!("0x00000003\t{next}"))
+    );
+    assert_eq!(
+        run("x"),
+        line(
+            address + 8,
+            &format!(
+                "{}\t{}",
+                word(&bytes_at(&d, address + 8)),
+                word(&bytes_at(&d, address + 12))
+            )
+        )
+    );
+    assert_eq!(run("output $_"), format!("(*mut i32) {:#x}", address + 12));
+    assert_eq!(
+        run(&format!("x/-1xw {}", address + 4)),
+        line(address, "0x00000003")
+    );
+    assert_eq!(
+        run("x"),
+        line(address - 4, &word(&bytes_at(&d, address - 4)))
+    );
+    assert_eq!(run("output *thing@1"), "[mything::MyThing {value: 3}]");
+    assert_eq!(run("whatis *thing@2"), "type = [mything::MyThing; 2]\n");
+    assert_eq!(run("output thing.value as u8 + 1"), "4");
+    assert_eq!(run(&format!("output *({address:#x} as *const u32)")), "3");
+}
+
+/// The 4 bytes of the dump's memory at `address`.
+fn bytes_at(d: &common::Dump, address: u64) -> [u8; 4] {
+    let bytes = std::fs::read(&d.dump).unwrap();
+    let dump = coredump::CoreDump::parse(&bytes).unwrap();
+    dump.read(0, address, 4)
+        .unwrap()
+        .as_ref()
+        .try_into()
+        .unwrap()
+}
+
+/// A little-endian word as `x/xw` shows it.
+fn word(bytes: &[u8; 4]) -> String {
+    format!("{:#010x}", u32::from_le_bytes(*bytes))
 }

@@ -63,11 +63,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "new: gdb's vtable is `*mut [usize; 4]`, not `&[usize; 4]`",
     ),
     ("explode: ptype/o point", "missing commands: ptype/o"),
-    (
-        "explode: print byte as i8",
-        "missing expressions: `as` casts",
-    ),
-    ("explode: output point", "missing commands: output"),
     ("explode: up", CLOSURE),
     ("explode: down", GENERIC_AND_ARGS),
     ("frame function typezoo::main::{closure#1}", CLOSURE),

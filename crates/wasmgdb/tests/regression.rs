@@ -258,14 +258,18 @@ fn special_files_are_refused_not_read_for_ever() {
     }
 }
 
-/// Found by fuzzing (fuzz/fuzz_targets/wasmgdb.rs): a unique prefix of an alias (`e` of `exit`,
+/// Found by fuzzing (fuzz/fuzz_targets/wasmgdb.rs): a unique prefix of an alias (`ex` of `exit`,
 /// `whe` of `where`, `ins` of `inspect`) panicked ("every command name is handled"): it is the
-/// command the alias stands for.
+/// command the alias stands for; a prefix of several is ambiguous, as in gdb.
 #[test]
 fn a_prefix_of_an_alias_is_its_command_not_a_panic() {
     use wasmgdb::command::parse;
-    assert_eq!(parse("e").unwrap(), parse("quit").unwrap());
+    assert_eq!(parse("ex").unwrap(), parse("quit").unwrap());
     assert_eq!(parse("exi").unwrap(), parse("quit").unwrap());
+    assert_eq!(
+        parse("e").unwrap_err().to_string(),
+        "Ambiguous command \"e\": echo, exit."
+    );
     assert_eq!(parse("whe -2").unwrap(), parse("backtrace -2").unwrap());
     assert_eq!(parse("ins/x 1").unwrap(), parse("print/x 1").unwrap());
 }

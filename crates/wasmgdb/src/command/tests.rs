@@ -69,7 +69,7 @@ fn an_empty_line_repeats_as_in_gdb() {
     assert_eq!(
         repeated("x/4xw 0x100"),
         Some(Command::Examine(Examine {
-            count: 4,
+            count: Some(4),
             format: Some('x'),
             size: Some('w'),
             expr: None
@@ -114,7 +114,7 @@ fn examine_reads_count_format_and_unit() {
     assert_eq!(
         parse("x/4xw 0x100").unwrap(),
         Command::Examine(Examine {
-            count: 4,
+            count: Some(4),
             format: Some('x'),
             size: Some('w'),
             expr: Some("0x100".into())
@@ -123,7 +123,7 @@ fn examine_reads_count_format_and_unit() {
     assert_eq!(
         parse("x/s $1").unwrap(),
         Command::Examine(Examine {
-            count: 1,
+            count: None,
             format: Some('s'),
             size: None,
             expr: Some("$1".into())

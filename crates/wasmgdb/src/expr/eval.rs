@@ -131,7 +131,13 @@ impl Session<'_> {
                     .cloned()
                     .ok_or_else(|| CommandError::new("History has not yet reached that far back."))
             }
+            Expr::Convenience(name) => self.convenience(name),
             Expr::Unary(op, inner) => self.unary(*op, inner),
+            Expr::Repeat(first, count) => {
+                let first = self.eval(first)?;
+                let count = self.eval(count)?;
+                self.repeat(first, self.as_int(&count)?)
+            }
             Expr::Binary(op, a, b) => {
                 let a = self.eval(a)?;
                 let b = self.eval(b)?;
@@ -188,6 +194,64 @@ impl Session<'_> {
                     "usize",
                 ))
             }
+        }
+    }
+
+    /// `$pc`: the selected frame's pc, as `bt` shows it (a module offset); `$sp`: its stack
+    /// pointer, the frame base its DWARF gives (the `__stack_pointer` global's value on entry);
+    /// `$_`: the address `x` examined last. Any other is void, as an unset one in gdb.
+    fn convenience(&self, name: &str) -> Result<Value> {
+        let pointer = |address: u64, to: Ty| Value {
+            ty: Ty::Ptr(Box::new(to)),
+            bytes: address.to_le_bytes()[..self.pointer_size() as usize].to_vec(),
+            address: None,
+        };
+        match name {
+            "pc" => {
+                let frame = self.frame()?;
+                let pc = self
+                    .pc(frame.func, frame.code_offset)
+                    .ok_or_else(|| CommandError::new("No registers."))?;
+                Ok(Value {
+                    ty: Ty::Ptr(Box::new(Ty::Void)),
+                    bytes: pc.to_le_bytes().to_vec(),
+                    address: None,
+                })
+            }
+            "sp" => {
+                let frame = self.frame()?;
+                let scope = frame.symbol.scope.ok_or_else(|| {
+                    CommandError::new("No frame base for this frame (its function has no DWARF).")
+                })?;
+                let base = self.info.frame_base(&scope, &self.state(frame))?;
+                Ok(pointer(base, Ty::Void))
+            }
+            "_" => Ok(match self.examine_state.last {
+                Some((address, size)) => {
+                    let name = match size {
+                        1 => "i8",
+                        2 => "i16",
+                        8 => "i64",
+                        _ => "i32",
+                    };
+                    let unit = Ty::Int {
+                        size: size as u8,
+                        signed: true,
+                        name,
+                    };
+                    pointer(address, unit)
+                }
+                None => Value {
+                    ty: Ty::Void,
+                    bytes: Vec::new(),
+                    address: None,
+                },
+            }),
+            _ => Ok(Value {
+                ty: Ty::Void,
+                bytes: Vec::new(),
+                address: None,
+            }),
         }
     }
 
@@ -267,6 +331,7 @@ impl Session<'_> {
             Ty::Dwarf(id) => self.info.type_size(*id)?.unwrap_or(0),
             Ty::Int { size, .. } | Ty::Float { size, .. } => u64::from(*size),
             Ty::Ptr(_) => self.pointer_size(),
+            Ty::Array { element, count } => self.size_of(element)?.saturating_mul(*count),
             Ty::Void => 1,
         })
     }
@@ -276,6 +341,10 @@ impl Session<'_> {
             Ty::Int { signed, .. } => Shape::Int { signed: *signed },
             Ty::Float { .. } => Shape::Float,
             Ty::Ptr(t) => Shape::Pointer((**t).clone()),
+            Ty::Array { element, count } => Shape::Array {
+                element: (**element).clone(),
+                count: Some(*count),
+            },
             Ty::Void => Shape::Void,
             Ty::Dwarf(id) => {
                 let (_, t) = self.info.strip_type(*id)?;
@@ -314,8 +383,24 @@ impl Session<'_> {
         }
     }
 
+    /// `first@count`: `count` values of `first`'s type from its address on.
+    fn repeat(&self, first: Value, count: i128) -> Result<Value> {
+        let address = first
+            .address
+            .ok_or_else(|| CommandError::new("Only values in memory can be extended with '@'."))?;
+        let count = u64::try_from(count)
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| CommandError::new(format!("Invalid number {count} of repetitions.")))?;
+        let ty = Ty::Array {
+            element: Box::new(first.ty),
+            count,
+        };
+        self.read_at(ty, address)
+    }
+
     /// The value as a float (floats, and integers converted).
-    fn as_float(&self, v: &Value) -> Result<f64> {
+    pub(crate) fn as_float(&self, v: &Value) -> Result<f64> {
         match self.shape(&v.ty)? {
             Shape::Float => match *v.bytes.as_slice() {
                 [a, b, c, d] => Ok(f64::from(f32::from_le_bytes([a, b, c, d]))),

@@ -13,7 +13,7 @@ impl Session<'_> {
     pub(crate) fn is_rust(&self, ty: &Ty) -> bool {
         match ty {
             Ty::Dwarf(id) => self.info.type_of(*id).is_ok_and(|t| t.rust),
-            Ty::Ptr(t) => self.is_rust(t),
+            Ty::Ptr(t) | Ty::Array { element: t, .. } => self.is_rust(t),
             Ty::Int { .. } | Ty::Float { .. } | Ty::Void => self.frame_is_rust(),
         }
     }
@@ -37,6 +37,10 @@ impl Session<'_> {
             Ty::Void => if self.frame_is_rust() { "()" } else { "void" }.to_string(),
             Ty::Ptr(t) if self.is_rust(t) => format!("*mut {}", self.type_name(t)?),
             Ty::Ptr(t) => format!("{} *", self.type_name(t)?),
+            Ty::Array { element, count } if self.is_rust(element) => {
+                format!("[{}; {count}]", self.type_name(element)?)
+            }
+            Ty::Array { element, count } => format!("{} [{count}]", self.type_name(element)?),
         })
     }
 
@@ -54,6 +58,27 @@ impl Session<'_> {
                     ..self.format
                 };
                 self.info.format_value(*id, &v.bytes, &state, options)?
+            }
+            (Ty::Array { element, .. }, _) => {
+                let size = self.size_of(element)? as usize;
+                let mut items = Vec::new();
+                for (i, bytes) in v.bytes.chunks(size.max(1)).enumerate() {
+                    if i >= self.format.max_elements {
+                        items.push("...".to_string());
+                        break;
+                    }
+                    let item = Value {
+                        ty: (**element).clone(),
+                        bytes: bytes.to_vec(),
+                        address: v.address.map(|a| a + (i * size) as u64),
+                    };
+                    items.push(self.format(&item, fmt)?);
+                }
+                if self.is_rust(element) {
+                    format!("[{}]", items.join(", "))
+                } else {
+                    format!("{{{}}}", items.join(", "))
+                }
             }
             // A float prints its bits in a format, but as a float in `/f`.
             (Ty::Float { .. }, None | Some('f')) => format_float(&v.bytes).unwrap_or_default(),

@@ -25,6 +25,8 @@ pub(crate) enum Ty {
     Float { size: u8, name: &'static str },
     /// A pointer to a type.
     Ptr(Box<Ty>),
+    /// `count` values of a type one after the other (`*p@8`).
+    Array { element: Box<Ty>, count: u64 },
     /// `void` (what `void *` points at).
     Void,
 }

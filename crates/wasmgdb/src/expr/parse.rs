@@ -60,10 +60,15 @@ pub enum Expr {
     HistoryBack(usize),
     /// `$N`.
     History(usize),
+    /// A convenience variable or register: `$pc`, `$sp`, `$_` (others are void, as unset ones
+    /// are in gdb).
+    Convenience(String),
     /// A unary operation.
     Unary(UnOp, Box<Expr>),
     /// A binary operation.
     Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `e@n`: `n` values like `e` from `e`'s address on (gdb's artificial array).
+    Repeat(Box<Expr>, Box<Expr>),
     /// `e.name`.
     Field(Box<Expr>, String),
     /// `e->name`.
@@ -132,7 +137,7 @@ enum Tok {
 
 const PUNCTS: &[&str] = &[
     "->", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "*", "/", "%", "+", "-", "<", ">", "&",
-    "^", "|", "!", "~", "(", ")", "[", "]", "{", "}", ".", ",",
+    "^", "|", "!", "~", "(", ")", "[", "]", "{", "}", ".", ",", "@",
 ];
 
 fn syntax_error(at: &str) -> CommandError {
@@ -495,8 +500,18 @@ impl Parser<'_, '_> {
     }
 
     fn binary(&mut self, min: u8) -> Parsed {
-        let (mut lhs, mut height) = self.unary()?;
+        let (mut lhs, mut height) = self.cast_operand()?;
         while let Some(Tok::Punct(p)) = self.peek() {
+            // `@` binds loosest of all.
+            if *p == "@" && min == 0 {
+                self.pos += 1;
+                let (rhs, rhs_height) = self.nested(|p| p.binary(1))?;
+                (lhs, height) = self.node(
+                    Expr::Repeat(Box::new(lhs), Box::new(rhs)),
+                    1 + height.max(rhs_height),
+                )?;
+                continue;
+            }
             let Some((op, prec)) = binop(p) else { break };
             if prec < min {
                 break;
@@ -509,6 +524,51 @@ impl Parser<'_, '_> {
             )?;
         }
         Ok((lhs, height))
+    }
+
+    /// A unary expression and the Rust casts after it (`x as u8`, `0x1000 as *const u32`):
+    /// `as` binds tighter than the binary operators, looser than the unary ones.
+    fn cast_operand(&mut self) -> Parsed {
+        let (mut e, mut height) = self.unary()?;
+        while self.peek() == Some(&Tok::Name("as".into())) {
+            self.pos += 1;
+            let ty = self.rust_type()?;
+            (e, height) = self.node(Expr::Cast(ty, Box::new(e)), height + 1)?;
+        }
+        Ok((e, height))
+    }
+
+    /// A type after `as`: `*const T`, `*mut T`, `&T`, `&mut T`, each of those on a path.
+    fn rust_type(&mut self) -> Result<TypeSpec, CommandError> {
+        let mut pointers = 0;
+        loop {
+            match self.peek() {
+                Some(Tok::Punct("*")) => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(Tok::Name(n)) if n == "const" || n == "mut" => self.pos += 1,
+                        _ => return Err(syntax_error(self.rest())),
+                    }
+                }
+                Some(Tok::Punct("&")) => {
+                    self.pos += 1;
+                    if self.peek() == Some(&Tok::Name("mut".into())) {
+                        self.pos += 1;
+                    }
+                }
+                Some(Tok::Punct("&&")) => {
+                    self.pos += 1;
+                    pointers += 1;
+                }
+                Some(Tok::Name(name)) => {
+                    let name = name.clone();
+                    self.pos += 1;
+                    return Ok(TypeSpec { name, pointers });
+                }
+                _ => return Err(syntax_error(self.rest())),
+            }
+            pointers += 1;
+        }
     }
 
     /// The text between the `(` at `self.pos` and its matching `)`, and the token index after.
@@ -672,9 +732,7 @@ fn history(d: &str) -> Result<Expr, CommandError> {
     if let Ok(n) = d.parse() {
         return Ok(Expr::History(n));
     }
-    Err(CommandError::new(format!(
-        "Convenience variable ${d} is not supported (only value history: $, $N, $$, $$N)."
-    )))
+    Ok(Expr::Convenience(d.to_string()))
 }
 
 #[cfg(test)]
