@@ -74,6 +74,7 @@ impl Session<'_> {
                             ty: Ty::Dwarf(t),
                             bytes,
                             address: None,
+                            optimized_out: false,
                         };
                         self.format(&v, None)
                             .unwrap_or_else(|e| format!("<error: {e}>"))

@@ -199,3 +199,41 @@ fn bytes_at(d: &common::Dump, address: u64) -> [u8; 4] {
 fn word(bytes: &[u8; 4]) -> String {
     format!("{:#010x}", u32::from_le_bytes(*bytes))
 }
+
+/// A variable the compiler kept no location for (deep-recursion's release build, in the
+/// innermost `descend`, where `bt full` shows them `<optimized out>`): `print` shows it as gdb
+/// does, `$1 = <optimized out>`, `whatis` and `ptype` still give its type (from the source:
+/// `even: bool`, `quarter: f64`, `negative: i8`), and arithmetic on it is gdb's error.
+#[test]
+fn an_optimized_out_variable_prints_as_gdb_prints_it() {
+    let d = common::rewritten_dump(Fixture::DeepRecursion, Profile::Release, &[]);
+    let innermost = common::level_of(&d.original, &d.dump, "deep_recursion::descend");
+    let t = common::transcript(
+        &d.original,
+        &d.dump,
+        &[
+            &format!("frame {innermost}"),
+            "info locals",
+            "print even",
+            "whatis even",
+            "ptype quarter",
+            "whatis negative",
+            "print even + 1",
+            "output quarter",
+        ],
+    );
+    let after = |command: &str| {
+        let at = t.find(&format!("(wasmgdb) {command}\n")).unwrap() + command.len() + 11;
+        t[at..].lines().next().unwrap().to_string()
+    };
+    assert!(t.contains("even = <optimized out>\n"), "{t}");
+    assert_eq!(after("print even"), "$1 = <optimized out>");
+    assert_eq!(after("whatis even"), "type = bool");
+    assert_eq!(after("ptype quarter"), "type = f64");
+    assert_eq!(after("whatis negative"), "type = i8");
+    assert_eq!(after("print even + 1"), "value has been optimized out");
+    assert!(
+        t.ends_with("(wasmgdb) output quarter\n<optimized out>"),
+        "{t}"
+    );
+}

@@ -205,6 +205,7 @@ impl Session<'_> {
             ty: Ty::Ptr(Box::new(to)),
             bytes: address.to_le_bytes()[..self.pointer_size() as usize].to_vec(),
             address: None,
+            optimized_out: false,
         };
         match name {
             "pc" => {
@@ -216,6 +217,7 @@ impl Session<'_> {
                     ty: Ty::Ptr(Box::new(Ty::Void)),
                     bytes: pc.to_le_bytes().to_vec(),
                     address: None,
+                    optimized_out: false,
                 })
             }
             "sp" => {
@@ -245,12 +247,14 @@ impl Session<'_> {
                     ty: Ty::Void,
                     bytes: Vec::new(),
                     address: None,
+                    optimized_out: false,
                 },
             }),
             _ => Ok(Value {
                 ty: Ty::Void,
                 bytes: Vec::new(),
                 address: None,
+                optimized_out: false,
             }),
         }
     }
@@ -270,10 +274,22 @@ impl Session<'_> {
             Place::Memory(address) => self.read_at(ty, address),
             place => {
                 let size = self.size_of(&ty)?;
+                let bytes = match place.read(size, &state) {
+                    Err(debuginfo::Error::OptimizedOut) => {
+                        return Ok(Value {
+                            ty,
+                            bytes: Vec::new(),
+                            address: None,
+                            optimized_out: true,
+                        });
+                    }
+                    read => read?,
+                };
                 Ok(Value {
                     ty,
-                    bytes: place.read(size, &state)?,
+                    bytes,
                     address: None,
+                    optimized_out: false,
                 })
             }
         }
@@ -296,10 +312,15 @@ impl Session<'_> {
             .ty
             .map(Ty::Dwarf)
             .ok_or_else(|| CommandError::new(format!("\"{name}\" has no type.")))?;
-        let address = global
-            .address
-            .ok_or_else(|| CommandError::new("value has been optimized out"))?;
-        self.read_at(ty, address)
+        match global.address {
+            Some(address) => self.read_at(ty, address),
+            None => Ok(Value {
+                ty,
+                bytes: Vec::new(),
+                address: None,
+                optimized_out: true,
+            }),
+        }
     }
 
     /// Reads a value of type `ty` at `address` of the selected frame's memory.
@@ -313,6 +334,7 @@ impl Session<'_> {
             ty,
             bytes,
             address: Some(address),
+            optimized_out: false,
         })
     }
 
@@ -374,6 +396,7 @@ impl Session<'_> {
 
     /// The value as an integer (integers, enums, pointers, bools).
     pub(crate) fn as_int(&self, v: &Value) -> Result<i128> {
+        available(v)?;
         match self.shape(&v.ty)? {
             Shape::Int { signed } => Ok(le_int(&v.bytes, signed)),
             Shape::Pointer(_) => Ok(le_int(&v.bytes, false)),
@@ -401,6 +424,7 @@ impl Session<'_> {
 
     /// The value as a float (floats, and integers converted).
     pub(crate) fn as_float(&self, v: &Value) -> Result<f64> {
+        available(v)?;
         match self.shape(&v.ty)? {
             Shape::Float => match *v.bytes.as_slice() {
                 [a, b, c, d] => Ok(f64::from(f32::from_le_bytes([a, b, c, d]))),
@@ -432,6 +456,7 @@ impl Session<'_> {
     }
 
     fn deref(&self, v: Value) -> Result<Value> {
+        available(&v)?;
         match self.shape(&v.ty)? {
             Shape::Pointer(Ty::Void) => Err(CommandError::new(
                 "Attempt to take contents of a non-pointer value.",
@@ -473,6 +498,7 @@ impl Session<'_> {
                     ty: Ty::Ptr(Box::new(v.ty)),
                     bytes,
                     address: None,
+                    optimized_out: false,
                 })
             }
             UnOp::Neg if self.shape(&v.ty)? == Shape::Float => {
@@ -512,6 +538,7 @@ impl Session<'_> {
                     ty: like.ty.clone(),
                     bytes: x.to_le_bytes()[..like.bytes.len()].to_vec(),
                     address: None,
+                    optimized_out: false,
                 }
             }
             _ => Value::int(x),
@@ -519,6 +546,8 @@ impl Session<'_> {
     }
 
     fn binary(&self, op: BinOp, a: Value, b: Value) -> Result<Value> {
+        available(&a)?;
+        available(&b)?;
         // Pointer arithmetic scales by the pointee's size, as in C.
         if let (Shape::Pointer(target), BinOp::Add | BinOp::Sub) = (self.shape(&a.ty)?, op)
             && !matches!(self.shape(&b.ty)?, Shape::Pointer(_))
@@ -686,6 +715,7 @@ impl Session<'_> {
     }
 
     fn field(&self, v: Value, name: &str) -> Result<Value> {
+        available(&v)?;
         let Ty::Dwarf(id) = v.ty else {
             return Err(CommandError::new(
                 "Attempt to extract a component of a value that is not a structure.",
@@ -718,10 +748,12 @@ impl Session<'_> {
             ty,
             bytes,
             address: v.address.map(|a| a + member.offset),
+            optimized_out: false,
         })
     }
 
     fn index(&self, base: Value, i: i128) -> Result<Value> {
+        available(&base)?;
         match self.shape(&base.ty)? {
             Shape::Array { element, count } => {
                 let size = self.size_of(&element)?;
@@ -740,6 +772,7 @@ impl Session<'_> {
                             ty: element,
                             bytes,
                             address: None,
+                            optimized_out: false,
                         })
                     }
                 }
@@ -784,6 +817,7 @@ impl Session<'_> {
                     ty,
                     bytes,
                     address: None,
+                    optimized_out: false,
                 });
             }
             // Toward zero, saturating at the integer's bounds (Rust's `as`).
@@ -810,6 +844,7 @@ impl Session<'_> {
                     ty,
                     bytes: r.to_le_bytes()[..size].to_vec(),
                     address: None,
+                    optimized_out: false,
                 });
             }
             _ => {}
@@ -835,6 +870,7 @@ impl Session<'_> {
                     ty,
                     bytes: x.to_le_bytes()[..size].to_vec(),
                     address: None,
+                    optimized_out: false,
                 })
             }
             _ if self.size_of(&ty)? == v.bytes.len() as u64 => Ok(Value { ty, ..v }),
@@ -877,6 +913,14 @@ impl Session<'_> {
         }
         Ok(ty)
     }
+}
+
+/// Fails with gdb's message on a value that was optimized out: only its type can be used.
+fn available(v: &Value) -> Result<()> {
+    if v.optimized_out {
+        return Err(CommandError::new("value has been optimized out"));
+    }
+    Ok(())
 }
 
 /// gdb's message for arithmetic on what is not a number.

@@ -47,6 +47,9 @@ impl Session<'_> {
     /// Formats a value as gdb shows it in a frame line or `info locals`, in the output format
     /// `fmt` of `print/FMT` when there is one (applied to each scalar of an aggregate).
     pub(crate) fn format(&self, v: &Value, fmt: Option<char>) -> Result<String, CommandError> {
+        if v.optimized_out {
+            return Ok("<optimized out>".into());
+        }
         let fmt = fmt.filter(|&f| f != 's');
         let shape = self.shape(&v.ty)?;
         let text = match (&v.ty, fmt) {
@@ -71,6 +74,7 @@ impl Session<'_> {
                         ty: (**element).clone(),
                         bytes: bytes.to_vec(),
                         address: v.address.map(|a| a + (i * size) as u64),
+                        optimized_out: false,
                     };
                     items.push(self.format(&item, fmt)?);
                 }

@@ -37,6 +37,9 @@ pub(crate) struct Value {
     pub(crate) ty: Ty,
     pub(crate) bytes: Vec<u8>,
     pub(crate) address: Option<u64>,
+    /// The compiler kept no location for it here: it prints as `<optimized out>`, and only its
+    /// type can be used.
+    pub(crate) optimized_out: bool,
 }
 
 impl Value {
@@ -70,6 +73,7 @@ impl Value {
             ty: Ty::Float { size, name },
             bytes,
             address: None,
+            optimized_out: false,
         }
     }
 
@@ -87,6 +91,7 @@ impl Value {
             ty: Ty::Int { size, signed, name },
             bytes: v.to_le_bytes()[..size as usize].to_vec(),
             address: None,
+            optimized_out: false,
         }
     }
 }
