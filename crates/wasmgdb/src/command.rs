@@ -139,8 +139,8 @@ pub enum Info {
     Types(Option<String>),
     /// `info symbol ADDR|FUNCIDX`.
     Symbol(String),
-    /// `info line [*ADDR]`: the line of the selected frame, or of the code at ADDR (the
-    /// expression after the `*`).
+    /// `info line [*ADDR|FUNCTION]`: the line of the selected frame, of the code at ADDR (the
+    /// expression after the `*`), or where FUNCTION begins.
     Line(Option<String>),
     /// `info source`.
     Source,
@@ -445,14 +445,7 @@ fn info(rest: &str) -> Result<Info, CommandError> {
         "symbol" => {
             Info::Symbol(arg.ok_or_else(|| CommandError::new("Argument required (address)."))?)
         }
-        "line" => Info::Line(match arg {
-            None => None,
-            Some(arg) => Some(arg.strip_prefix('*').map(str::to_string).ok_or_else(|| {
-                CommandError::new(format!(
-                    "Cannot find the line of \"{arg}\": give an address, as `info line *ADDR`."
-                ))
-            })?),
-        }),
+        "line" => Info::Line(arg),
         "source" => Info::Source,
         "imports" => Info::Imports,
         "threads" => Info::Threads,

@@ -21,7 +21,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     (
         "info",
-        "info args|locals|frame [N|level N|function NAME]|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line [*ADDR]|source|imports|threads|program (i)",
+        "info args|locals|frame [N|level N|function NAME]|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line [*ADDR|FUNCTION]|source|imports|threads|program (i)",
     ),
     (
         "thread",
@@ -46,7 +46,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     (
         "list",
-        "list [N|FILE:N|FUNCTION|-] (l) -- List source lines around the frame's line, or continue.",
+        "list [N|FILE:N|FUNCTION|FIRST,LAST|FIRST,|,LAST|-] (l) -- List source lines around the frame's line, or continue.",
     ),
     (
         "directory",

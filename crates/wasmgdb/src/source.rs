@@ -8,7 +8,7 @@ use debuginfo::Location;
 use debuginfo::wasm_layout::read_input_file;
 use serde_json::json;
 
-use crate::error::CommandError;
+use crate::error::{CommandError, excerpt};
 use crate::exec::Reply;
 use crate::session::Session;
 
@@ -160,11 +160,43 @@ impl Session<'_> {
                 }
                 (file, first_shown.saturating_sub(10).max(1))
             }
+            Some(arg) if arg.contains(',') => {
+                // `list FIRST,LAST`, `list FIRST,` (ten lines from FIRST), `list ,LAST` (ten
+                // lines up to LAST).
+                let (first, last) = arg.split_once(',').expect("checked above");
+                let (first, last) = (first.trim(), last.trim());
+                let (file, first, last) = match (first.is_empty(), last.is_empty()) {
+                    (false, false) => {
+                        let (file, first) = self.list_target(first)?;
+                        let last = last.parse::<u32>().map_err(|_| {
+                            CommandError::new(format!("Invalid number \"{}\".", excerpt(last)))
+                        })?;
+                        (file, first, last)
+                    }
+                    (false, true) => {
+                        let (file, first) = self.list_target(first)?;
+                        (file, first, first.saturating_add(9))
+                    }
+                    (true, false) => {
+                        let (file, last) = self.list_target(last)?;
+                        (file, last.saturating_sub(9).max(1), last)
+                    }
+                    (true, true) => {
+                        return Err(CommandError::new("Junk at end of line specification."));
+                    }
+                };
+                return self.list_lines(file, first, Some(last));
+            }
             Some(arg) => {
                 let (file, line) = self.list_target(arg)?;
                 (file, line.saturating_sub(5).max(1))
             }
         };
+        self.list_lines(file, first, None)
+    }
+
+    /// Shows the lines from `first` to `last` (ten lines without) of `file`, as `list` does.
+    fn list_lines(&mut self, file: SourceFile, first: u32, last: Option<u32>) -> Result<Reply> {
         let name = &file.name;
         let path = self
             .sources
@@ -177,7 +209,10 @@ impl Session<'_> {
                 lines.len()
             )));
         }
-        let last = (first as usize + 9).min(lines.len());
+        let last = (last.map_or(first as usize + 9, |l| l as usize)).min(lines.len());
+        if last < first as usize {
+            return Ok(Reply::new("", json!({ "file": name, "lines": [] })));
+        }
         let mut text = String::new();
         let mut shown = Vec::new();
         for n in first as usize..=last {
@@ -196,7 +231,10 @@ impl Session<'_> {
 
     /// The file and line `list ARG` centers on.
     fn list_target(&self, arg: &str) -> Result<(SourceFile, u32)> {
-        let current = self.list_next.as_ref().map(|(f, _)| f.clone());
+        // The file `list` showed last, else the one it would show: the selected frame's.
+        let current = (self.list_cursor.as_ref().map(|(f, _)| f.clone()))
+            .or_else(|| self.list_next.as_ref().map(|(f, _)| f.clone()))
+            .or_else(|| SourceFile::of(self.frame().ok()?.symbol.location.as_ref()?));
         if let Ok(n) = arg.parse::<u32>() {
             let file = current.ok_or_else(|| CommandError::new("No default source file."))?;
             return Ok((file, n));
@@ -212,22 +250,34 @@ impl Session<'_> {
                 .find(|f| f.name.ends_with(file) || f.path.ends_with(file));
             return Ok((known.unwrap_or_else(|| SourceFile::typed(file)), n));
         }
-        // A function on the stack.
-        let frame = self
-            .frames
-            .iter()
-            .find(|f| {
-                let name = &f.symbol.function.name;
-                name == arg || name.ends_with(&format!("::{arg}"))
-            })
-            .ok_or_else(|| CommandError::new(format!("Function \"{arg}\" not defined.")))?;
-        let location = frame.symbol.location.clone().unwrap_or_default();
+        // A function: where it is declared, as gdb centers on its beginning.
+        let func = self.function_named(arg).ok_or_else(|| {
+            CommandError::new(format!("Function \"{}\" not defined.", excerpt(arg)))
+        })?;
+        let location = self.info.declaration(func)?.unwrap_or_default();
         match (SourceFile::of(&location), location.line) {
             (Some(f), Some(l)) => Ok((f, l)),
             _ => Err(CommandError::new(format!(
-                "No line number known for {arg}."
+                "No line number known for {}.",
+                excerpt(arg)
             ))),
         }
+    }
+
+    /// The function named `name`: by its full name (`mything::calculate`), else by its last
+    /// path segments (`calculate`), the first in the module; `None` when none has it.
+    pub(crate) fn function_named(&self, name: &str) -> Option<u32> {
+        let layout = self.info.code_layout()?;
+        let count = layout.imported_functions() + layout.defined_functions();
+        let suffix = format!("::{name}");
+        let names: Vec<(u32, String)> = (0..count)
+            .map(|func| (func, self.info.function_name(func).name))
+            .collect();
+        names
+            .iter()
+            .find(|(_, n)| n == name)
+            .or_else(|| names.iter().find(|(_, n)| n.ends_with(&suffix)))
+            .map(|(func, _)| *func)
     }
 
     pub(crate) fn directory(&mut self, dirs: Option<&str>) -> Reply {
@@ -350,7 +400,15 @@ impl Session<'_> {
                 let frame = self.frame()?;
                 (frame.func, frame.code_offset, frame.symbol.location.clone())
             }
+            Some(function) if !function.starts_with('*') => {
+                let func = self.function_named(function).ok_or_else(|| {
+                    CommandError::new(format!("Function \"{}\" not defined.", excerpt(function)))
+                })?;
+                let location = self.info.declaration(func)?;
+                (func, 0, location)
+            }
             Some(text) => {
+                let text = &text[1..];
                 let pc = self.eval_address(text)?;
                 let Some(at) = self.code_at(pc) else {
                     return Ok(Reply::new(

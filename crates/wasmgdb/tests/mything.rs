@@ -287,3 +287,62 @@ fn an_empty_line_repeats_the_previous_command() {
     );
     snapshot!("mything_repeat", t);
 }
+
+/// `list FUNCTION` centers on where the function is declared, on the stack or not; `list A,B`,
+/// `list A,` and `list ,B` show those lines; `info line FUNCTION` gives the line it begins at.
+/// Expected lines come from the fixture's source, centered as gdb centers them (ten lines, the
+/// target fifth).
+#[test]
+fn list_and_info_line_take_functions_and_line_ranges() {
+    let d = common::rewritten_dump(Fixture::MyThing, Profile::Debug, &[]);
+    let source = std::fs::read_to_string(
+        wasm_coredump_tests::workspace_root().join("tests/fixtures/mything/src/main.rs"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = source.lines().collect();
+    let shown = |first: usize, last: usize| {
+        (first..=last.min(lines.len()))
+            .map(|n| format!("{n}\t{}\n", lines[n - 1]))
+            .collect::<String>()
+    };
+    let line_number = |snippet: &str| lines.iter().position(|l| l.contains(snippet)).unwrap() + 1;
+    let main = line_number("fn main()");
+    let calculate = line_number("fn calculate(");
+    let t = common::transcript(
+        &d.original,
+        &d.dump,
+        &[
+            "list mything::main",
+            "list 2,4",
+            "list 5,",
+            "list ,6",
+            "info line mything::calculate",
+            "list nonesuch",
+        ],
+    );
+    let expected = [
+        (
+            "list mything::main",
+            shown(
+                main.saturating_sub(5).max(1),
+                main.saturating_sub(5).max(1) + 9,
+            ),
+        ),
+        ("list 2,4", shown(2, 4)),
+        ("list 5,", shown(5, 14)),
+        ("list ,6", shown(1, 6)),
+    ];
+    for (command, lines) in expected {
+        assert!(
+            t.contains(&format!("(wasmgdb) {command}\n{lines}(wasmgdb)")),
+            "{command}:\n{t}"
+        );
+    }
+    assert!(
+        t.contains(&format!(
+            "(wasmgdb) info line mything::calculate\nLine {calculate} of \"mything/src/main.rs\" starts at address "
+        )),
+        "{t}"
+    );
+    assert!(t.ends_with("Function \"nonesuch\" not defined.\n"), "{t}");
+}
