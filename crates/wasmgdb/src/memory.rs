@@ -205,9 +205,17 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// The NUL-terminated string at `address` (at most 200 bytes, as gdb's `print elements`),
-    /// quoted, and how many bytes it spans.
-    pub(crate) fn c_string(&self, address: u64) -> Result<(String, u64)> {
+    /// The NUL-terminated string at `address` as `x/s` shows it (at most `print elements`
+    /// bytes, 200 by default, then `...`), and how many bytes it spans.
+    fn c_string(&self, address: u64) -> Result<(String, u64)> {
+        let (bytes, len, complete) = self.c_string_bytes(address)?;
+        let more = if complete { "" } else { "..." };
+        Ok((format!("{}{more}", quoted(&bytes)), len))
+    }
+
+    /// The bytes of the NUL-terminated string at `address` (at most `print elements` of them),
+    /// how many bytes were read, and whether its NUL was among them.
+    pub(crate) fn c_string_bytes(&self, address: u64) -> Result<(Vec<u8>, u64, bool)> {
         let mut bytes = Vec::new();
         let mut len = 0;
         let limit = self.format.max_elements as u64;
@@ -215,11 +223,11 @@ impl Session<'_> {
             let b = self.read_memory(address + len, 1)?[0];
             len += 1;
             if b == 0 {
-                return Ok((format!("{:?}", String::from_utf8_lossy(&bytes)), len));
+                return Ok((bytes, len, true));
             }
             bytes.push(b);
         }
-        Ok((format!("{:?}...", String::from_utf8_lossy(&bytes)), len))
+        Ok((bytes, len, false))
     }
 
     /// `find [/SIZE] [/MAX] START, +LEN|END, VAL...`.
@@ -366,9 +374,52 @@ impl Default for ExamineState {
     }
 }
 
+/// `bytes` quoted as gdb quotes a string (host charset UTF-8): printable characters as they are,
+/// C's escapes for `\n`, `\t`, `"`, `\\` and the like, octal for other control characters and
+/// for bytes that are not UTF-8 (`\034`, `\351`), and a sequence cut short at the end after the
+/// quotes (`"ab" <incomplete sequence \310>`).
+fn quoted(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    let mut incomplete = String::new();
+    let mut chunks = bytes.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                '\x07' => out.push_str("\\a"),
+                '\x08' => out.push_str("\\b"),
+                '\x0c' => out.push_str("\\f"),
+                '\x0b' => out.push_str("\\v"),
+                c if c.is_control() && (c as u32) < 0x100 => {
+                    out.push_str(&format!("\\{:03o}", c as u32));
+                }
+                c => out.push(c),
+            }
+        }
+        let invalid = chunk.invalid();
+        // Only the last chunk's invalid bytes can be a sequence cut short.
+        let cut_short = chunks.peek().is_none()
+            && !invalid.is_empty()
+            && std::str::from_utf8(invalid).is_err_and(|e| e.error_len().is_none());
+        let target = if cut_short { &mut incomplete } else { &mut out };
+        for b in invalid {
+            target.push_str(&format!("\\{b:03o}"));
+        }
+    }
+    out.push('"');
+    if !incomplete.is_empty() {
+        out.push_str(&format!(" <incomplete sequence {incomplete}>"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::split_args;
+    use super::{quoted, split_args};
 
     #[test]
     fn find_arguments_split_outside_quotes() {
@@ -377,5 +428,17 @@ mod tests {
             ["0x10", "+8", "\"a,b\"", "3"]
         );
         assert_eq!(split_args("f(1, 2), 3"), ["f(1, 2)", "3"]);
+    }
+
+    /// As gdb 13 `x/s` printed these bytes (host charset UTF-8).
+    #[test]
+    fn strings_are_quoted_as_gdb_quotes_them() {
+        assert_eq!(quoted(b"\x03"), r#""\003""#);
+        assert_eq!(quoted(b"\xc8"), r#""" <incomplete sequence \310>"#);
+        assert_eq!(
+            quoted("a\u{e9}\x1c\tb\"q\\".as_bytes()),
+            r#""aé\034\tb\"q\\""#
+        );
+        assert_eq!(quoted(b"\xff\xfeA"), r#""\377\376A""#);
     }
 }

@@ -214,14 +214,8 @@ impl Session<'_> {
         match self.shape(&value.ty)? {
             Shape::Pointer(_) | Shape::Int { .. } => {
                 let address = self.address_of_operand(value)?;
-                let (quoted, _) = self.c_string(address)?;
-                // `c_string` quotes and escapes it as `x/s` shows it; `%s` wants it as it is.
-                let inner = quoted.trim_end_matches("...");
-                let inner = inner
-                    .strip_prefix('"')
-                    .and_then(|s| s.strip_suffix('"'))
-                    .unwrap_or(inner);
-                Ok(unescape(inner))
+                let (bytes, _, _) = self.c_string_bytes(address)?;
+                Ok(String::from_utf8_lossy(&bytes).into_owned())
             }
             Shape::Array { .. } => {
                 let end = value
