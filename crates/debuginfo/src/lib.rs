@@ -61,6 +61,7 @@ mod state;
 mod types;
 mod units;
 mod variables;
+mod vtables;
 
 pub use gimli;
 pub use wasm_layout;

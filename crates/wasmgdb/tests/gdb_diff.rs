@@ -40,12 +40,10 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "explode: print boxed",
         "pretty printers: Box<T> (gdb: `(*mut u32) 0x...`)",
     ),
-    ("explode: print *shape", DYN_DEREF),
     (
         "explode: print boxed_shape",
         "Box<dyn Trait> prints as a bare address",
     ),
-    ("explode: print *boxed_shape", DYN_DEREF),
     (
         "explode: whatis boxed",
         "pretty printers: Box<T> (gdb: `type = *mut u32`)",
@@ -70,7 +68,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("generic_sum: info args", PRINTERS),
     ("main: info locals", PRINTERS),
     ("main: print other", "pretty printers: Rc, RefCell"),
-    ("main: print *shape", DYN_DEREF),
 ];
 
 /// Issue #16: gdb names a generic function with its arguments, `generic_sum<f32, ...>`.
@@ -87,9 +84,6 @@ const GENERIC_AND_ARGS: &str =
 /// Issue #16: no pretty printers for VecDeque, HashMap, Rc/RefCell, Box<dyn Trait>.
 const PRINTERS: &str = "pretty printers: VecDeque, HashMap, Rc, RefCell; Box<dyn Trait> an address";
 
-/// Issue #16: `*` of a `&dyn Trait` or `Box<dyn Trait>`.
-const DYN_DEREF: &str =
-    "`*` of a &dyn or Box<dyn>: Attempt to take contents of a non-pointer value";
 
 /// The commands, in order. `frame function NAME` selects the innermost frame of the function NAME
 /// (gdb's name may add generic arguments, `NAME<...>`) and prints it as `frame N` does; the

@@ -477,10 +477,40 @@ impl Session<'_> {
                     address,
                 )
             }
+            // A trait object (`&dyn T`, `Box<dyn T>`): the value its vtable says it is.
+            Shape::Aggregate => match self.trait_object(&v)? {
+                Some((address, concrete)) => self.read_at(Ty::Dwarf(concrete), address),
+                None => Err(CommandError::new(
+                    "Attempt to take contents of a non-pointer value.",
+                )),
+            },
             _ => Err(CommandError::new(
                 "Attempt to take contents of a non-pointer value.",
             )),
         }
+    }
+
+    /// Where a trait object's value is and its concrete type, if `v` is one (a `pointer` and a
+    /// `vtable` whose type the DWARF describes).
+    fn trait_object(&self, v: &Value) -> Result<Option<(u64, debuginfo::TypeId)>> {
+        let Ty::Dwarf(id) = v.ty else {
+            return Ok(None);
+        };
+        let (_, t) = self.info.strip_type(id)?;
+        let TypeKind::Struct(c) = &t.kind else {
+            return Ok(None);
+        };
+        let has = |name: &str| c.members.iter().any(|m| m.name.as_deref() == Some(name));
+        if !(has("pointer") && has("vtable")) {
+            return Ok(None);
+        }
+        let pointer = self.field(v.clone(), "pointer")?;
+        let vtable = self.field(v.clone(), "vtable")?;
+        let vtable = le_int(&vtable.bytes, false) as u64;
+        Ok(self
+            .info
+            .vtable_type(vtable)?
+            .map(|concrete| (le_int(&pointer.bytes, false) as u64, concrete)))
     }
 
     fn unary(&self, op: UnOp, inner: &Expr) -> Result<Value> {
