@@ -44,6 +44,7 @@ mod context;
 mod crash;
 mod declarations;
 mod demangle;
+mod describe;
 mod error;
 mod eval;
 mod format;

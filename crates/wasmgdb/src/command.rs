@@ -150,6 +150,9 @@ pub enum Info {
     Threads,
     /// `info program`: why the program ended (the trap).
     Program,
+    /// `info scope FUNCTION|*ADDR`: the variables in scope where FUNCTION begins (or at ADDR),
+    /// and where each is.
+    Scope(String),
 }
 
 /// `x/NFU`'s letters.
@@ -205,6 +208,7 @@ pub const INFO_COMMANDS: &[&str] = &[
     "line",
     "locals",
     "program",
+    "scope",
     "source",
     "symbol",
     "threads",
@@ -449,6 +453,9 @@ fn info(rest: &str) -> Result<Info, CommandError> {
         "source" => Info::Source,
         "imports" => Info::Imports,
         "threads" => Info::Threads,
+        "scope" => Info::Scope(arg.ok_or_else(|| {
+            CommandError::new("requires an argument (function, line or *addr) to define a scope")
+        })?),
         "program" => Info::Program,
         _ => unreachable!("every info command is handled"),
     })

@@ -218,6 +218,7 @@ impl Session<'_> {
             Info::Imports => self.info_imports(),
             Info::Threads => Ok(self.info_threads()),
             Info::Program => Ok(self.info_program()),
+            Info::Scope(spec) => self.info_scope(spec),
         }
     }
 }

@@ -21,7 +21,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     (
         "info",
-        "info args|locals|frame [N|level N|function NAME]|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line [*ADDR|FUNCTION]|source|imports|threads|program (i)",
+        "info args|locals|frame [N|level N|function NAME]|globals|functions [RE]|variables [RE]|types [RE]|symbol ADDR|func[N]|line [*ADDR|FUNCTION]|source|imports|threads|program|scope FUNCTION|*ADDR (i)",
     ),
     (
         "thread",

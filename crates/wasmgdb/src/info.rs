@@ -363,4 +363,50 @@ impl Session<'_> {
         text.insert_str(0, &format!("{} import(s).\n", items.len()));
         Ok(Reply::new(text, json!({ "imports": items })))
     }
+
+    /// `info scope FUNCTION|*ADDR`: the variables in scope where FUNCTION begins (or at the code
+    /// at ADDR), each with where it is and its size, as gdb lists them.
+    pub(crate) fn info_scope(&self, spec: &str) -> Result<Reply> {
+        let (func, code_offset) = match spec.strip_prefix('*') {
+            Some(address) => {
+                let pc = self.eval_address(address)?;
+                let at = self.code_at(pc).ok_or_else(|| {
+                    CommandError::new(format!("No function contains address {pc:#x}."))
+                })?;
+                (at.func, at.code_offset)
+            }
+            None => {
+                let func = self.function_named(spec).ok_or_else(|| {
+                    CommandError::new(format!("Function \"{}\" not defined.", excerpt(spec)))
+                })?;
+                (func, 0)
+            }
+        };
+        let frames = self.info.frames(func, code_offset)?;
+        let scope = frames.last().and_then(|f| f.scope).ok_or_else(|| {
+            CommandError::new(format!(
+                "No symbol table info available for \"{}\".",
+                excerpt(spec)
+            ))
+        })?;
+        let mut text = String::new();
+        let mut items = Vec::new();
+        for var in self.info.variables(&scope)? {
+            let Some(name) = &var.name else { continue };
+            let place = self.info.describe_location(&var)?;
+            let size = match var.ty {
+                Some(ty) => self.info.type_size(ty)?.unwrap_or(0),
+                None => 0,
+            };
+            writeln!(text, "Symbol {name} is {place}, length {size}.").ok();
+            items.push(json!({ "name": name, "location": place, "size": size }));
+        }
+        // As gdb words it.
+        let text = if items.is_empty() {
+            format!("Scope for {spec} contains no locals or arguments.\n")
+        } else {
+            format!("Scope for {spec}:\n{text}")
+        };
+        Ok(Reply::new(text, json!({ "scope": spec, "symbols": items })))
+    }
 }

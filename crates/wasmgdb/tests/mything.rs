@@ -346,3 +346,35 @@ fn list_and_info_line_take_functions_and_line_ranges() {
     );
     assert!(t.ends_with("Function \"nonesuch\" not defined.\n"), "{t}");
 }
+
+/// `info scope FUNCTION`: each variable with where llvm-dwarfdump says it is (`calculate`'s
+/// `value`: `DW_OP_fbreg +N`) and its size (a `usize`: 4 bytes on wasm32), in gdb's words.
+#[test]
+fn info_scope_says_where_each_variable_is() {
+    let d = common::rewritten_dump(Fixture::MyThing, Profile::Debug, &[]);
+    let dump = std::process::Command::new("llvm-dwarfdump")
+        .arg("--debug-info")
+        .arg(&d.original)
+        .output()
+        .expect("llvm-dwarfdump runs (Debian package llvm)");
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    let calculate = dump.find("DW_AT_name\t(\"calculate\")").unwrap();
+    let location = &dump[calculate..];
+    let offset: i64 = location
+        .split_once("DW_AT_location\t(DW_OP_fbreg ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(n, _)| n.trim_start_matches('+').parse().unwrap())
+        .unwrap();
+    let t = common::transcript(
+        &d.original,
+        &d.dump,
+        &["info scope mything::calculate", "info scope nonesuch"],
+    );
+    assert!(
+        t.contains(&format!(
+            "Scope for mything::calculate:\nSymbol value is a variable at frame base offset {offset}, length 4.\n"
+        )),
+        "{t}"
+    );
+    assert!(t.ends_with("Function \"nonesuch\" not defined.\n"), "{t}");
+}
