@@ -45,7 +45,10 @@ pub struct StackFrame {
     /// is known.
     pub instruction_addr: Option<u64>,
     /// The function's demangled name: from the DWARF, else the module's `name` section, export
-    /// or import (`func[N]` when nothing names it).
+    /// or import (`func[N]` when nothing names it). It is the symbol's name
+    /// ([`debuginfo::FunctionName::symbol_name`]: `app::main::{{closure}}`, no generic
+    /// arguments), not gdb's: what Sentry's own symbolication of the uploaded debug file gives
+    /// the same frame, and what fingerprints were computed from.
     pub function: String,
     /// The source file as the DWARF records it (what gdb shows).
     pub file: Option<String>,
@@ -101,7 +104,7 @@ impl Stack {
                     func: f.func,
                     code_offset: f.code_offset,
                     instruction_addr,
-                    function: symbol.function.name,
+                    function: symbol.function.symbol_name().to_string(),
                     file: location.shown_file().map(str::to_string),
                     abs_path: location.file,
                     line: location.line,

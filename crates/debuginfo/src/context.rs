@@ -277,32 +277,25 @@ impl DebugInfo {
     }
 
     fn frames_at(&self, address: u64, func: Option<u32>) -> Result<Vec<Frame>> {
-        let mut frames = Vec::new();
+        let mut found = Vec::new();
         let mut iter = self.ctx.find_frames(address).skip_all_loads()?;
         while let Some(frame) = iter.next()? {
-            let function = match &frame.function {
-                Some(name) => Some(FunctionName::new(
-                    &name.raw_name()?,
-                    name.language,
-                    NameSource::Dwarf,
-                )),
-                None => None,
-            };
-            frames.push((function, frame.location, frame.dw_die_offset));
+            found.push(frame);
         }
         // The unit of the address: its offset for scopes, its files' recorded paths.
-        let (unit, recorded) = if frames.is_empty() {
+        let (unit, recorded) = if found.is_empty() {
             (None, Default::default())
         } else {
             self.unit_at(address)?
         };
-        let frames: Vec<_> = frames
-            .into_iter()
-            .map(|(function, location, die)| {
-                let location = location.map(|l| Location::new(l, &recorded));
-                (function, location, die)
-            })
-            .collect();
+        let mut frames = Vec::with_capacity(found.len());
+        for frame in found {
+            let function = (frame.function.as_ref())
+                .map(|name| self.dwarf_function_name(name, unit, frame.dw_die_offset))
+                .transpose()?;
+            let location = frame.location.map(|l| Location::new(l, &recorded));
+            frames.push((function, location, frame.dw_die_offset));
+        }
         let unit = unit.filter(|_| matches!(frames.last(), Some((_, _, Some(_)))));
         let outer_die = frames.last().and_then(|f| f.2);
         let count = frames.len();
@@ -315,6 +308,7 @@ impl DebugInfo {
                     (true, Some(func)) => self.function_name(func),
                     _ => FunctionName {
                         name: "??".into(),
+                        symbol: None,
                         raw: None,
                         source: NameSource::Unknown,
                     },
@@ -342,6 +336,26 @@ impl DebugInfo {
             out.push(self.fallback_frame(func));
         }
         Ok(out)
+    }
+
+    /// The name of a function DWARF describes, from addr2line's `name` of it (the linkage
+    /// name, else `DW_AT_name`) and, for Rust, the DIE at `die` of the unit at `unit`
+    /// ([`DebugInfo::rust_function_name`]), as gdb names it.
+    fn dwarf_function_name(
+        &self,
+        name: &addr2line::FunctionName<Reader>,
+        unit: Option<usize>,
+        die: Option<gimli::UnitOffset>,
+    ) -> Result<FunctionName> {
+        let function = FunctionName::new(&name.raw_name()?, name.language, NameSource::Dwarf);
+        let (Some(gimli::DW_LANG_Rust), Some(unit), Some(die)) = (name.language, unit, die) else {
+            return Ok(function);
+        };
+        let unit = self.units.unit(&self.dwarf, unit)?;
+        Ok(match self.rust_function_name(&unit, die)? {
+            Some(shown) => function.shown_as(shown),
+            None => function,
+        })
     }
 
     /// The `.debug_info` offset of the unit that describes `address`, and the recorded paths

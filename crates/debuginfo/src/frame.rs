@@ -9,7 +9,8 @@ use crate::lines::clean_path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum NameSource {
-    /// The DWARF (`DW_AT_linkage_name`, demangled, or `DW_AT_name`).
+    /// The DWARF: for Rust, `DW_AT_name` within its namespaces; else `DW_AT_linkage_name`,
+    /// demangled, or `DW_AT_name`.
     Dwarf,
     /// The module's `name` section (demangled).
     NameSection,
@@ -24,11 +25,19 @@ pub enum NameSource {
     Unknown,
 }
 
-/// A function's name as a debugger shows it.
+/// A function's name as a debugger shows it, and as its symbol says.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FunctionName {
-    /// The demangled name without a Rust hash: `mything::calculate`, `foo(int)`, `func[12]`.
+    /// The name gdb shows. For a Rust function that DWARF describes, its `DW_AT_name` within
+    /// its namespaces, which keeps generic arguments and closure numbers:
+    /// `typezoo::generic_sum<f32, typezoo::main::{closure_env#1}>`, `typezoo::main::{closure#1}`.
+    /// Otherwise the demangled name without a Rust hash: `mything::calculate`, `foo(int)`,
+    /// `func[12]`.
     pub name: String,
+    /// The demangled symbol (the linkage name, else `DW_AT_name`), when it differs from
+    /// [`FunctionName::name`]: `typezoo::generic_sum`, `typezoo::main::{{closure}}`. See
+    /// [`FunctionName::symbol_name`].
+    pub symbol: Option<String>,
     /// The name as found (mangled, if it was), when it differs from [`FunctionName::name`].
     pub raw: Option<String>,
     /// Where the name came from.
@@ -41,6 +50,7 @@ impl FunctionName {
         let raw = (name != raw).then(|| raw.to_string());
         FunctionName {
             name: name.into_owned(),
+            symbol: None,
             raw,
             source,
         }
@@ -49,9 +59,29 @@ impl FunctionName {
     pub(crate) fn index(func: u32) -> Self {
         FunctionName {
             name: wasm_layout::index_name(func),
+            symbol: None,
             raw: None,
             source: NameSource::FunctionIndex,
         }
+    }
+
+    /// This name with `shown` as what a debugger shows ([`FunctionName::name`]); the name it
+    /// had becomes [`FunctionName::symbol`].
+    pub(crate) fn shown_as(mut self, shown: String) -> Self {
+        if shown != self.name {
+            let found = self.raw.take().unwrap_or_else(|| self.name.clone());
+            self.raw = Some(found);
+            self.symbol = Some(std::mem::replace(&mut self.name, shown));
+        }
+        self
+    }
+
+    /// The name as symbolizers that go by the symbol give it (Rust's own backtraces, addr2line,
+    /// Sentry's symbolic): the demangled linkage name without generic arguments,
+    /// `typezoo::generic_sum`, `typezoo::main::{{closure}}`. The same as [`FunctionName::name`]
+    /// except for Rust functions that DWARF describes.
+    pub fn symbol_name(&self) -> &str {
+        self.symbol.as_deref().unwrap_or(&self.name)
     }
 }
 

@@ -89,6 +89,32 @@ impl DebugInfo {
         {
             return Ok(name);
         }
+        self.within_scopes(unit, offset, name)
+    }
+
+    /// The name gdb gives the Rust function of a frame whose DIE (a `DW_TAG_subprogram`, or a
+    /// `DW_TAG_inlined_subroutine`) is at `offset`: the `DW_AT_name` of that DIE or of the DIE
+    /// it is an instance of or completes, within the namespaces that one is declared in. rustc's
+    /// names carry the generic arguments and closure numbers that the mangled linkage name
+    /// loses: `typezoo::generic_sum<f32, typezoo::main::{closure_env#1}>`,
+    /// `typezoo::main::{closure#1}`, and `std::panicking::panic_handler` for the function whose
+    /// symbol is `__rustc::rust_begin_unwind`. `None` when no DIE of the chain has a name.
+    pub(crate) fn rust_function_name(
+        &self,
+        unit: &UnitArc,
+        offset: UnitOffset,
+    ) -> Result<Option<String>> {
+        let die = unit.entry(offset)?;
+        let Some((unit, offset, name)) = self.inherited_attr_die(unit, &die, gimli::DW_AT_name)?
+        else {
+            return Ok(None);
+        };
+        let name = self.attr_str(&unit, name)?;
+        self.within_scopes(&unit, offset, name).map(Some)
+    }
+
+    /// `name` after the `a::b::` prefix of the scopes the DIE at `offset` is declared in.
+    fn within_scopes(&self, unit: &UnitArc, offset: UnitOffset, name: String) -> Result<String> {
         let names = self.unit_names(unit)?;
         Ok(match names.prefixes.get(&offset.0) {
             Some(prefix) => format!("{prefix}::{name}"),

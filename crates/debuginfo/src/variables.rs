@@ -95,11 +95,23 @@ impl DebugInfo {
         die: &Die<Reader>,
         at: gimli::DwAt,
     ) -> Result<Option<(UnitArc, AttributeValue<Reader>)>> {
+        Ok(self
+            .inherited_attr_die(unit, die, at)?
+            .map(|(unit, _, v)| (unit, v)))
+    }
+
+    /// [`DebugInfo::inherited_attr`], with the offset of the DIE that has the attribute.
+    pub(crate) fn inherited_attr_die(
+        &self,
+        unit: &UnitArc,
+        die: &Die<Reader>,
+        at: gimli::DwAt,
+    ) -> Result<Option<(UnitArc, UnitOffset, AttributeValue<Reader>)>> {
         let mut unit = unit.clone();
         let mut die = die.clone();
         for _ in 0..8 {
             if let Some(v) = die.attr_value(at) {
-                return Ok(Some((unit, v)));
+                return Ok(Some((unit, die.offset(), v)));
             }
             let origin = die
                 .attr_value(gimli::DW_AT_abstract_origin)

@@ -61,20 +61,11 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "new: gdb's vtable is `*mut [usize; 4]`, not `&[usize; 4]`",
     ),
     ("explode: ptype/o point", "missing commands: ptype/o"),
-    ("explode: up", CLOSURE),
     ("explode: down", GENERIC_AND_ARGS),
-    ("frame function typezoo::main::{closure#1}", CLOSURE),
-    ("frame function typezoo::generic_sum", GENERIC),
     ("generic_sum: info args", PRINTERS),
     ("main: info locals", PRINTERS),
     ("main: print other", "pretty printers: Rc, RefCell"),
 ];
-
-/// Issue #16: gdb names a generic function with its arguments, `generic_sum<f32, ...>`.
-const GENERIC: &str = "generic functions lose their arguments in bt";
-
-/// Issue #16: gdb names a closure by its DW_AT_name, `{closure#1}`.
-const CLOSURE: &str = "names within namespaces: {closure#1} shows as {{closure}}";
 
 /// Issue #16, and a frame line's argument of a type gdb has a printer for: gdb shows the
 /// printer's summary (`text="zoo"`, `numbers=Vec(size=5) = {...}`), wasmgdb `...`.
@@ -363,13 +354,7 @@ fn run_wasmgdb() -> Vec<String> {
         .map(|command| {
             let line = match command.strip_prefix(FRAME_FUNCTION) {
                 Some(name) => {
-                    // wasmgdb names a closure `{{closure}}` today (issue #16: names are
-                    // DW_AT_name within namespaces, `{closure#1}`); find it anyway, so that the
-                    // commands after run in the same frame as gdb's.
-                    let closure = Regex::new(r"\{closure#\d+\}").unwrap();
-                    let today = closure.replace_all(name, "{{closure}}");
-                    let level = (functions.iter())
-                        .position(|f| is_function(f, name) || is_function(f, &today));
+                    let level = functions.iter().position(|f| is_function(f, name));
                     match level {
                         Some(level) => format!("frame {level}"),
                         None => return format!("No frame of function {name}.\n"),
