@@ -209,9 +209,10 @@ pub enum Fixture {
     /// `typezoo`: `main` calls `generic_sum::<f32, _>(0.5, 0.25, then)`, whose closure moves
     /// strings, collections, `Rc<RefCell<u32>>`, boxes and trait objects into `explode`, which
     /// also holds integers of every width (`i128::MIN`, `u128::MAX`), floats, `bool`, `char`, an
-    /// array, a tuple, a struct and enums, and panics: "typezoo done". Every value is a constant,
-    /// so its native build holds the same ones (wasmgdb's differential test against gdb). No
-    /// marker.
+    /// array, a tuple, a struct and enums, and calls `containers` with more std types (`BTreeMap`,
+    /// `HashSet`, `Arc`, `Cell`, `NonZero`, `PathBuf`, `Cow`, ...), which panics: "typezoo done".
+    /// Every value is a constant, so its native build holds the same ones (wasmgdb's
+    /// differential test against gdb). No marker.
     TypeZoo,
 }
 

@@ -40,6 +40,9 @@ pub(crate) struct Printer<'a> {
     pub(crate) state: &'a dyn FrameState,
     pub(crate) options: FormatOptions,
     pub(crate) out: String,
+    /// Whether this prints a frame line's summary of a value: gdb's `print frame-arguments
+    /// scalars`, in which an aggregate is `...` and a pretty printer shows its summary only.
+    pub(crate) summary: bool,
     depth: usize,
 }
 
@@ -84,6 +87,7 @@ impl<'a> Printer<'a> {
             state,
             options,
             out: String::new(),
+            summary: false,
             depth: 0,
         }
     }
@@ -101,8 +105,17 @@ impl<'a> Printer<'a> {
     }
 
     fn value_inner(&mut self, ty: TypeId, bytes: &[u8]) -> Result<()> {
-        let (_, t) = self.info.strip_type(ty)?;
-        if t.rust && self.rust_special(&t, bytes)? {
+        let (id, t) = self.info.strip_type(ty)?;
+        if t.rust && self.rust_special(id, &t, bytes)? {
+            return Ok(());
+        }
+        if self.summary
+            && matches!(
+                t.kind,
+                TypeKind::Struct(_) | TypeKind::Union(_) | TypeKind::Array { .. }
+            )
+        {
+            self.out.push_str("...");
             return Ok(());
         }
         match &t.kind {
@@ -364,6 +377,23 @@ impl DebugInfo {
         options: FormatOptions,
     ) -> Result<String> {
         let mut printer = Printer::new(self, state, options);
+        printer.value(ty, bytes)?;
+        Ok(printer.out)
+    }
+
+    /// Formats a value as gdb shows it in a frame line (its `print frame-arguments scalars`):
+    /// a scalar as [`DebugInfo::format_value`] does, a value rust-gdb has a pretty printer for
+    /// as the printer's summary (`"zoo"`, `Vec(size=5) = {...}`, `Vec(size=0)`), another
+    /// struct, union or array as `...`.
+    pub fn format_summary(
+        &self,
+        ty: TypeId,
+        bytes: &[u8],
+        state: &dyn FrameState,
+        options: FormatOptions,
+    ) -> Result<String> {
+        let mut printer = Printer::new(self, state, options);
+        printer.summary = true;
         printer.value(ty, bytes)?;
         Ok(printer.out)
     }

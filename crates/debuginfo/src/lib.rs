@@ -21,7 +21,9 @@
 //!   with its type and linear-memory address ([`GlobalVariable`]).
 //! - [`DebugInfo::type_of`] reads [`Type`]s; [`DebugInfo::format_variable`] and
 //!   [`DebugInfo::format_value`] print values as gdb does (`mything::MyThing {value: 3}`,
-//!   `core::option::Option<&str>::Some("alice")`, `Vec(size=2) = {1, 2}`, pointers as `0x...`).
+//!   `core::option::Option<&str>::Some("alice")`, `Vec(size=2) = {1, 2}`, the other std types
+//!   as rust-gdb's pretty printers do, pointers as `0x...`); [`DebugInfo::format_summary`] as a
+//!   frame line shows an argument (`Vec(size=2) = {...}`).
 //!
 //! gimli is re-exported ([`gimli`]) so callers use the same version.
 //!
@@ -40,6 +42,9 @@
 #![deny(missing_docs)]
 
 mod build_id;
+mod cells;
+mod children;
+mod collections;
 mod context;
 mod crash;
 mod declarations;

@@ -1,107 +1,195 @@
-//! Rust-aware printing: enums (variant parts), `&str`, slices, `String`, `Vec<T>`, `Box<T>`.
-//! The shapes follow rust-gdb's pretty printers: `"text"`, `Vec(size=3) = {1, 2, 3}`,
-//! `&[i32](size=3) = {1, 2, 3}`, `core::option::Option<i32>::Some(5)`.
+//! Rust-aware printing: enums (variant parts), and the std types rust-gdb has a pretty printer
+//! for (`gdb_providers.py` of the Rust toolchain, picked by `rust_types.py`'s names): `&str`,
+//! `String` and `OsString` as `"text"`, `&[i32](size=3) = {1, 2, 3}`, `Vec(size=3) = {1, 2, 3}`;
+//! the collections, `Rc`, `Cell` and `NonZero` are in `collections.rs` and `cells.rs`. A value
+//! whose layout is not the one its printer expects prints as its raw struct. Structs of a
+//! `data_ptr` and a `length` that no printer takes (`Box<str>`) print as gdb itself prints them,
+//! `alloc::boxed::Box<str, alloc::alloc::Global> [98, 115]`.
 
 use std::fmt::Write as _;
 
-use crate::error::{Error, Result};
+use crate::children::{Child, Hint, template_param, unexpected};
+use crate::error::Result;
 use crate::format::{Printer, field, unsigned};
-use crate::types::{Composite, MAX_TYPE_DEPTH, Member, Type, TypeId, TypeKind, too_deep};
+use crate::types::{Composite, Type, TypeId, TypeKind};
+
+/// The std types rust-gdb prints with a pretty printer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StdType {
+    Str,
+    Slice,
+    String,
+    OsString,
+    Vec,
+    VecDeque,
+    BTreeSet,
+    BTreeMap,
+    HashMap,
+    HashSet,
+    Rc,
+    Arc,
+    Cell,
+    RefCell,
+    NonZero,
+}
+
+/// rust-gdb's regexes for the generic types, `^(PREFIX([a-z_]+::)+)NAME<.+>$`: prefix, name.
+const GENERIC: &[(&str, &str, StdType)] = &[
+    ("alloc::", "Vec", StdType::Vec),
+    ("alloc::", "VecDeque", StdType::VecDeque),
+    ("alloc::", "BTreeSet", StdType::BTreeSet),
+    ("alloc::", "BTreeMap", StdType::BTreeMap),
+    ("std::collections::", "HashMap", StdType::HashMap),
+    ("std::collections::", "HashSet", StdType::HashSet),
+    ("alloc::", "Rc", StdType::Rc),
+    ("alloc::", "Arc", StdType::Arc),
+    ("core::", "Cell", StdType::Cell),
+    ("core::", "RefCell", StdType::RefCell),
+    ("core::", "NonZero", StdType::NonZero),
+];
+
+/// rust-gdb's regexes for the other types, `^(PREFIX([a-z_]+::)+)NAME$`.
+const PLAIN: &[(&str, &str, StdType)] = &[
+    ("alloc::", "String", StdType::String),
+    ("std::ffi::", "OsString", StdType::OsString),
+];
+
+impl StdType {
+    /// The printer for the type called `name`, as `rust_types.py` classifies it.
+    fn of(name: &str) -> Option<StdType> {
+        if name == "&str" || name == "&mut str" {
+            return Some(StdType::Str);
+        }
+        if (name.starts_with("&[") || name.starts_with("&mut [")) && name.ends_with(']') {
+            return Some(StdType::Slice);
+        }
+        let (head, generic) = match name.split_once('<') {
+            Some((head, args)) if args.len() >= 2 && args.ends_with('>') => (head, true),
+            Some(_) => return None,
+            None => (name, false),
+        };
+        let table = if generic { GENERIC } else { PLAIN };
+        (table.iter())
+            .find(|(prefix, ty, _)| in_modules(head, prefix, ty))
+            .map(|(_, _, kind)| *kind)
+    }
+}
+
+/// Whether `path` is `prefix`, one or more lower-case modules (`[a-z_]+::`) and then `name`.
+fn in_modules(path: &str, prefix: &str, name: &str) -> bool {
+    let modules = (path.strip_prefix(prefix))
+        .and_then(|rest| rest.strip_suffix(name))
+        .and_then(|rest| rest.strip_suffix("::"));
+    modules.is_some_and(|m| {
+        m.split("::").all(|module| {
+            !module.is_empty() && module.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
+    })
+}
 
 /// A pointer and a length: the parts of a fat pointer or a `Vec`.
-struct Run {
-    data: u64,
-    len: u64,
-    element: Option<TypeId>,
+pub(crate) struct Run {
+    pub(crate) data: u64,
+    pub(crate) len: u64,
+    pub(crate) element: TypeId,
 }
 
 impl Printer<'_> {
-    /// Prints Rust standard types in their own way; `false` if `t` is not one of them.
-    pub(crate) fn rust_special(&mut self, t: &Type, bytes: &[u8]) -> Result<bool> {
+    /// Prints the Rust types rust-gdb prints its own way; `false` if `t` is not one of them,
+    /// or its layout is not the one expected: it then prints as a struct.
+    pub(crate) fn rust_special(&mut self, ty: TypeId, t: &Type, bytes: &[u8]) -> Result<bool> {
         let (Some(name), TypeKind::Struct(c)) = (t.name.as_deref(), &t.kind) else {
             return Ok(false);
         };
-        if name == "&str" || name == "&mut str" {
-            let run = self.fat_pointer(c, bytes)?;
-            self.string(&run)?;
-        } else if name.starts_with("&[") || name.starts_with("&mut [") {
-            let run = self.fat_pointer(c, bytes)?;
-            write!(self.out, "{name}(size={}) = ", run.len).ok();
-            self.elements(&run)?;
-        } else if name == "alloc::string::String" {
-            let vec = self.member_named(c, "vec")?;
-            let vec_type = self.info.type_of(vec.ty.ok_or_else(no_type)?)?;
-            let size = vec_type.size.unwrap_or(0);
-            let run = self.vec(&vec_type, field(bytes, vec.offset, size)?)?;
-            self.string(&run)?;
-        } else if name.starts_with("alloc::vec::Vec<") {
-            let run = self.vec(t, bytes)?;
-            write!(self.out, "Vec(size={}) = ", run.len).ok();
-            self.elements(&run)?;
-        } else if name.starts_with("alloc::boxed::Box<") {
-            // A thin `Box<T>` is its pointer; `Box<str>` and `Box<[T]>` are fat.
-            let pointer = leaf_pointer(self, c, bytes, 0, 0)?;
-            match pointer {
-                Some(address) if bytes.len() <= 8 => {
-                    write!(self.out, "{address:#x}").ok();
-                }
-                _ => return Ok(false),
-            }
-        } else {
+        if c.members.is_empty() {
             return Ok(false);
         }
-        Ok(true)
+        let mark = self.out.len();
+        let printed = match StdType::of(name) {
+            Some(kind) => self.std_value(kind, ty, name, c, bytes),
+            None if !self.summary && is_slice(c) => self.slice_struct(name, ty, bytes),
+            None => return Ok(false),
+        };
+        match printed {
+            Ok(()) => Ok(true),
+            Err(_) => {
+                self.out.truncate(mark);
+                Ok(false)
+            }
+        }
     }
 
-    fn member_named<'c>(&self, c: &'c Composite, name: &str) -> Result<&'c Member> {
-        c.members
-            .iter()
-            .find(|m| m.name.as_deref() == Some(name))
-            .ok_or_else(|| Error::InvalidReference(format!("no member `{name}`")))
+    fn std_value(
+        &mut self,
+        kind: StdType,
+        ty: TypeId,
+        name: &str,
+        c: &Composite,
+        bytes: &[u8],
+    ) -> Result<()> {
+        match kind {
+            StdType::Str => {
+                let run = self.fat_pointer(ty, bytes)?;
+                self.string(&run)
+            }
+            StdType::Slice => {
+                let run = self.fat_pointer(ty, bytes)?;
+                let children = self.run_children(&run)?;
+                self.with_children(&format!("{name}(size={})", run.len), Hint::Array, &children)
+            }
+            StdType::String => {
+                let (vec, vec_bytes) = self.member_of(ty, bytes, "vec")?;
+                let run = self.vec(vec, vec_bytes)?;
+                self.string(&run)
+            }
+            StdType::OsString => {
+                let (vec, vec_bytes) = self.path(ty, bytes, &["inner", "inner"])?;
+                let run = self.vec(vec, vec_bytes)?;
+                self.string(&run)
+            }
+            StdType::Vec => {
+                let run = self.vec(ty, bytes)?;
+                let children = self.run_children(&run)?;
+                self.with_children(&format!("Vec(size={})", run.len), Hint::Array, &children)
+            }
+            StdType::VecDeque => self.vec_deque(ty, c, bytes),
+            StdType::BTreeMap => self.btree_map(ty, c, bytes),
+            StdType::BTreeSet => self.btree_set(ty, bytes),
+            StdType::HashMap => self.hash_map(ty, bytes, &["base", "table"], Hint::Map),
+            StdType::HashSet => self.hash_map(ty, bytes, &["base", "map", "table"], Hint::Array),
+            StdType::Rc => self.rc(ty, bytes, "Rc", ["value", "value"], "value"),
+            StdType::Arc => self.rc(ty, bytes, "Arc", ["v", "value"], "data"),
+            StdType::Cell => self.cell(ty, bytes),
+            StdType::RefCell => self.ref_cell(ty, bytes),
+            StdType::NonZero => self.non_zero(ty, bytes),
+        }
     }
 
     /// `&str` and `&[T]`: `{data_ptr, length}`.
-    fn fat_pointer(&self, c: &Composite, bytes: &[u8]) -> Result<Run> {
-        let data = self.member_named(c, "data_ptr")?;
-        let len = self.member_named(c, "length")?;
-        let element = match data.ty {
-            Some(p) => match self.info.strip_type(p)?.1.kind {
-                TypeKind::Pointer(t) | TypeKind::Reference(t) => t,
-                _ => None,
-            },
-            None => None,
-        };
+    fn fat_pointer(&self, ty: TypeId, bytes: &[u8]) -> Result<Run> {
+        let (data_ty, data) = self.member_of(ty, bytes, "data_ptr")?;
+        let (data, element) = self.thin_pointer(data_ty, data)?;
+        let (len_ty, len) = self.member_of(ty, bytes, "length")?;
         Ok(Run {
-            data: self.uint_member(data, bytes)?,
-            len: self.uint_member(len, bytes)?,
+            data,
+            len: self.uint(len_ty, len)?,
             element,
         })
     }
 
-    fn uint_member(&self, m: &Member, bytes: &[u8]) -> Result<u64> {
-        let size = match m.ty {
-            Some(t) => self.info.type_size(t)?.unwrap_or(0),
-            None => 0,
+    /// A `Vec<T>` held in `bytes`: `len`, `buf.inner.ptr` and `T`.
+    pub(crate) fn vec(&self, ty: TypeId, bytes: &[u8]) -> Result<Run> {
+        let (_, t) = self.info.strip_type(ty)?;
+        let TypeKind::Struct(c) = &t.kind else {
+            return Err(unexpected("Vec is not a struct"));
         };
-        Ok(unsigned(field(bytes, m.offset, size)?) as u64)
-    }
-
-    /// A `Vec<T>` held in `bytes`: `len`, the first pointer inside `buf`, and `T` from the
-    /// template parameters.
-    fn vec(&self, ty: &Type, bytes: &[u8]) -> Result<Run> {
-        let TypeKind::Struct(c) = &ty.kind else {
-            return Err(Error::InvalidReference("Vec is not a struct".into()));
-        };
-        let len = self.uint_member(self.member_named(c, "len")?, bytes)?;
-        let buf = self.member_named(c, "buf")?;
-        let data = leaf_pointer(self, &single(buf), bytes, 0, 0)?
-            .ok_or_else(|| Error::InvalidReference("no pointer in Vec".into()))?;
-        let element = c
-            .template_params
-            .iter()
-            .find(|(n, _)| n == "T")
-            .map(|(_, t)| *t);
-        Ok(Run { data, len, element })
+        let (len_ty, len) = self.member_of(ty, bytes, "len")?;
+        let (ptr_ty, ptr) = self.path(ty, bytes, &["buf", "inner", "ptr"])?;
+        Ok(Run {
+            data: self.thin_pointer(ptr_ty, ptr)?.0,
+            len: self.uint(len_ty, len)?,
+            element: template_param(c, "T")?,
+        })
     }
 
     fn string(&mut self, run: &Run) -> Result<()> {
@@ -114,22 +202,39 @@ impl Printer<'_> {
         Ok(())
     }
 
-    fn elements(&mut self, run: &Run) -> Result<()> {
-        let element = run.element.ok_or_else(no_type)?;
-        let size = self.info.type_size(element)?.unwrap_or(0);
+    /// The first [`Printer::child_limit`] elements of `run`.
+    pub(crate) fn run_children(&self, run: &Run) -> Result<Vec<Child>> {
+        let size = self.size_of(run.element)?;
+        let shown = run.len.min(self.child_limit() as u64);
+        let total = (shown.checked_mul(size)).ok_or_else(|| unexpected("elements too big"))?;
+        let bytes = self.read(run.data, total)?;
+        (0..shown)
+            .map(|i| {
+                let element = field(&bytes, i * size, size)?;
+                Ok(Child::element(run.element, element.to_vec()))
+            })
+            .collect()
+    }
+
+    /// gdb's own printing of a Rust struct of `data_ptr` and `length` (`Box<str>`, `Box<[T]>`):
+    /// its type and its elements, `[98, 115]`.
+    fn slice_struct(&mut self, name: &str, ty: TypeId, bytes: &[u8]) -> Result<()> {
+        let run = self.fat_pointer(ty, bytes)?;
+        let size = self.size_of(run.element)?;
         let shown = run.len.min(self.options.max_elements as u64);
-        let bytes = self.state.read_memory(run.data, shown * size)?.into_owned();
-        self.out.push('{');
+        let total = (shown.checked_mul(size)).ok_or_else(|| unexpected("elements too big"))?;
+        let elements = self.read(run.data, total)?;
+        write!(self.out, "{name} [").ok();
         for i in 0..shown {
             if i > 0 {
                 self.out.push_str(", ");
             }
-            self.value(element, field(&bytes, i * size, size)?)?;
+            self.value(run.element, field(&elements, i * size, size)?)?;
         }
         if shown < run.len {
-            self.out.push_str(", ...");
+            self.out.push_str("...");
         }
-        self.out.push('}');
+        self.out.push(']');
         Ok(())
     }
 
@@ -187,43 +292,9 @@ impl Printer<'_> {
     }
 }
 
-fn no_type() -> Error {
-    Error::InvalidReference("a member without a type".into())
-}
-
-fn single(m: &Member) -> Composite {
-    Composite {
-        members: vec![m.clone()],
-        ..Composite::default()
-    }
-}
-
-/// The first pointer found depth-first among the members of `c` (offsets relative to `base`
-/// within `bytes`, `c` itself `depth` members deep): the data pointer of `Box`, `Unique`,
-/// `NonNull`, `RawVec`.
-fn leaf_pointer(
-    p: &Printer<'_>,
-    c: &Composite,
-    bytes: &[u8],
-    base: u64,
-    depth: u32,
-) -> Result<Option<u64>> {
-    for m in &c.members {
-        let Some(ty) = m.ty else { continue };
-        let (_, t) = p.info.strip_type(ty)?;
-        match &t.kind {
-            TypeKind::Pointer(_) | TypeKind::Reference(_) => {
-                let size = t.size.unwrap_or(4);
-                return Ok(Some(unsigned(field(bytes, base + m.offset, size)?) as u64));
-            }
-            TypeKind::Struct(_) if depth == MAX_TYPE_DEPTH => return Err(too_deep(ty)),
-            TypeKind::Struct(inner) => {
-                if let Some(found) = leaf_pointer(p, inner, bytes, base + m.offset, depth + 1)? {
-                    return Ok(Some(found));
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(None)
+/// Whether a struct is gdb's idea of a Rust slice: exactly the members `data_ptr` and `length`.
+fn is_slice(c: &Composite) -> bool {
+    let mut names: Vec<_> = c.members.iter().map(|m| m.name.as_deref()).collect();
+    names.sort();
+    names == [Some("data_ptr"), Some("length")]
 }

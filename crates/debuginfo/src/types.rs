@@ -278,7 +278,16 @@ impl DebugInfo {
         }
         let inner = |t: Option<TypeId>| self.type_name_at(t, depth + 1);
         let ty = self.type_of(id)?;
-        if let Some(name) = &ty.name {
+        // rustc names a thin `Box<T>`'s pointer type `alloc::boxed::Box<T, A>`; gdb, which
+        // ignores the names of pointer types, calls it `*mut T`.
+        let thin_box = matches!(ty.kind, TypeKind::Pointer(_))
+            && ty
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("alloc::boxed::Box<"));
+        if let Some(name) = &ty.name
+            && !thin_box
+        {
             return Ok(name.clone());
         }
         Ok(match &ty.kind {

@@ -275,7 +275,7 @@ fn string_and_vec_print_like_rust_gdb() {
         info.format_value(vec, &bytes, &state, options).unwrap(),
         "Vec(size=8) = {102, 114, 111, 110, 116, 101, 110, 100}"
     );
-    // gdb's `print elements` limit.
+    // gdb's `print elements` limit; `...` follows the last element shown, without a comma.
     let short = FormatOptions {
         max_elements: 3,
         ..options
@@ -286,6 +286,211 @@ fn string_and_vec_print_like_rust_gdb() {
     );
     assert_eq!(
         info.format_value(vec, &bytes, &state, short).unwrap(),
-        "Vec(size=8) = {102, 114, 111, ...}"
+        "Vec(size=8) = {102, 114, 111...}"
     );
+}
+
+/// The variables of the typezoo fixture's `containers`, whose types are std collections and
+/// smart pointers (wasm32: `usize` and pointers are 4 bytes).
+fn containers(info: &DebugInfo) -> Vec<Variable> {
+    let kind = Fixture::TypeZoo;
+    let line = line_of(kind, "panic!(\"typezoo done\")");
+    scope_of(info, kind, "typezoo::containers", line).1
+}
+
+/// The offset of the member at `path` inside `ty`: struct members, and a Rust enum's variants,
+/// by name (`["root", "Some", "__0", "node"]`).
+fn offset_of(info: &DebugInfo, ty: debuginfo::TypeId, path: &[&str]) -> u64 {
+    let (mut ty, mut offset) = (ty, 0);
+    for name in path {
+        let (_, t) = info.strip_type(ty).unwrap();
+        let (TypeKind::Struct(c) | TypeKind::Union(c)) = &t.kind else {
+            panic!("{name}: not in a struct")
+        };
+        let member = (c.members.iter())
+            .chain(
+                c.variant_part
+                    .iter()
+                    .flat_map(|p| p.variants.iter().map(|v| &v.member)),
+            )
+            .find(|m| m.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no member {name}"));
+        (ty, offset) = (member.ty.unwrap(), offset + member.offset);
+    }
+    offset
+}
+
+/// A value of `ty`, zero but for the `u32`s `parts` at their paths.
+fn value_of(info: &DebugInfo, ty: debuginfo::TypeId, parts: &[(&[&str], u32)]) -> Vec<u8> {
+    let mut bytes = vec![0; info.type_size(ty).unwrap().unwrap() as usize];
+    for (path, value) in parts {
+        let at = offset_of(info, ty, path) as usize;
+        bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
+    bytes
+}
+
+/// Writes a B-tree leaf of `LeafNode<u32, u32>` at `address`, holding `entries`.
+fn write_leaf(info: &DebugInfo, state: &Synthetic, address: u64, entries: &[(u32, u32)]) {
+    let leaf = (info.find_type("alloc::collections::btree::node::LeafNode<u32, u32>"))
+        .unwrap()
+        .unwrap();
+    state.write(
+        address + offset_of(info, leaf, &["len"]),
+        &(entries.len() as u16).to_le_bytes(),
+    );
+    for (i, (key, value)) in entries.iter().enumerate() {
+        let i = i as u64 * 4;
+        state.write(
+            address + offset_of(info, leaf, &["keys"]) + i,
+            &key.to_le_bytes(),
+        );
+        state.write(
+            address + offset_of(info, leaf, &["vals"]) + i,
+            &value.to_le_bytes(),
+        );
+    }
+}
+
+/// The `BTreeMap` of `height` whose root node is at `node`, holding `length` entries.
+fn btree(info: &DebugInfo, ty: debuginfo::TypeId, node: u64, height: u32, length: u32) -> Vec<u8> {
+    let root: &[&str] = &["root", "Some", "__0"];
+    let node_path = [root, &["node"]].concat();
+    let height_path = [root, &["height"]].concat();
+    value_of(
+        info,
+        ty,
+        &[
+            (&node_path, node as u32),
+            (&height_path, height),
+            (&["length"], length),
+        ],
+    )
+}
+
+#[test]
+fn std_collections_print_like_rust_gdb_within_print_elements() {
+    let info = load(Fixture::TypeZoo);
+    let vars = containers(&info);
+    let ty = |name: &str| var(&vars, name).ty.unwrap();
+    let state = Synthetic::new();
+    let options = FormatOptions::default();
+    let three = FormatOptions {
+        max_elements: 3,
+        ..options
+    };
+    let show = |ty, bytes: &[u8], options| info.format_value(ty, bytes, &state, options).unwrap();
+
+    let node = FRAME + 0x100;
+    write_leaf(&info, &state, node, &[(1, 10), (2, 20), (3, 30)]);
+    let tree = btree(&info, ty("tree"), node, 0, 3);
+    assert_eq!(
+        show(ty("tree"), &tree, options),
+        "BTreeMap(size=3) = {[1] = 10, [2] = 20, [3] = 30}"
+    );
+    // gdb's limit counts keys and values, and ends with `...` once it is reached.
+    assert_eq!(
+        show(ty("tree"), &tree, three),
+        "BTreeMap(size=3) = {[1] = 10, [2] = ...}"
+    );
+    assert_eq!(
+        info.format_summary(ty("tree"), &tree, &state, options)
+            .unwrap(),
+        "BTreeMap(size=3) = {...}"
+    );
+    let empty = btree(&info, ty("tree"), 0, 0, 0);
+    assert_eq!(show(ty("tree"), &empty, options), "BTreeMap(size=0)");
+
+    // A ring buffer of 4 whose head is its last slot: 40, then 10 and 20 from the front.
+    let data = FRAME + 0x200;
+    for (i, v) in [10u32, 20, 30, 40].iter().enumerate() {
+        state.write(data + i as u64 * 4, &v.to_le_bytes());
+    }
+    let deque = value_of(
+        &info,
+        ty("wrapped"),
+        &[
+            (&["head"], 3),
+            (&["len"], 3),
+            (&["buf", "inner", "cap"], 4),
+            (&["buf", "inner", "ptr"], data as u32),
+        ],
+    );
+    assert_eq!(
+        show(ty("wrapped"), &deque, options),
+        "VecDeque(size=3) = {40, 10, 20}"
+    );
+    assert_eq!(
+        show(ty("wrapped"), &deque, three),
+        "VecDeque(size=3) = {40, 10, 20...}"
+    );
+}
+
+#[test]
+fn std_values_of_another_layout_print_as_their_structs() {
+    // Each a regression guard: a printer that trusted these fields would print a wrong value,
+    // read memory without end or loop.
+    let info = load(Fixture::TypeZoo);
+    let vars = containers(&info);
+    let ty = |name: &str| var(&vars, name).ty.unwrap();
+    let state = Synthetic::new();
+    let raw = |name: &str, bytes: &[u8]| {
+        let shown = (info.format_value(ty(name), bytes, &state, FormatOptions::default())).unwrap();
+        let type_name = info.type_name(Some(ty(name))).unwrap();
+        assert!(
+            shown.starts_with(&format!("{type_name} {{")),
+            "{name}: {shown}"
+        );
+        shown
+    };
+
+    // A head past the capacity.
+    let deque = value_of(
+        &info,
+        ty("wrapped"),
+        &[(&["head"], 7), (&["len"], 2), (&["buf", "inner", "cap"], 4)],
+    );
+    assert!(raw("wrapped", &deque).contains("head: 7"));
+
+    // A hash table of 6 buckets (not a power of two), and one whose control bytes are all
+    // empty although it counts 3 items.
+    let ctrl = FRAME + 0x800;
+    state.write(ctrl, &[0xff; 8]);
+    let table = ["base", "map", "table", "table"];
+    let with = |mask: u32| {
+        let (m, i, c) = (
+            [&table[..], &["bucket_mask"]].concat(),
+            [&table[..], &["items"]].concat(),
+            [&table[..], &["ctrl"]].concat(),
+        );
+        value_of(
+            &info,
+            ty("names"),
+            &[(&m, mask), (&i, 3), (&c, ctrl as u32)],
+        )
+    };
+    raw("names", &with(5));
+    raw("names", &with(3));
+
+    // A B-tree node holding more than a node can, one taller than any, and one whose node is
+    // its own child.
+    let node = FRAME + 0x100;
+    write_leaf(&info, &state, node, &[]);
+    let leaf = (info.find_type("alloc::collections::btree::node::LeafNode<u32, u32>"))
+        .unwrap()
+        .unwrap();
+    state.write(
+        node + offset_of(&info, leaf, &["len"]),
+        &200u16.to_le_bytes(),
+    );
+    raw("tree", &btree(&info, ty("tree"), node, 0, 30));
+    state.write(node + offset_of(&info, leaf, &["len"]), &0u16.to_le_bytes());
+    raw("tree", &btree(&info, ty("tree"), node, 1000, 30));
+    let leaf_size = info.type_size(leaf).unwrap().unwrap();
+    state.write(node + leaf_size, &(node as u32).to_le_bytes());
+    raw("tree", &btree(&info, ty("tree"), node, 20, 30));
+
+    // An `Arc` pointing outside memory.
+    let arc = value_of(&info, ty("counted"), &[(&["ptr"], 0xdead_0000)]);
+    raw("counted", &arc);
 }

@@ -36,8 +36,9 @@ impl ShownVariable {
 }
 
 impl Session<'_> {
-    /// The variables of frame `level`, formatted; with `scalars_only`, aggregates show as `...`
-    /// (gdb's `print frame-arguments scalars`).
+    /// The variables of frame `level`, formatted; with `scalars_only`, aggregates show as their
+    /// pretty printer's summary (`Vec(size=5) = {...}`) or `...` (gdb's `print frame-arguments
+    /// scalars`).
     pub(crate) fn shown_variables(
         &self,
         level: usize,
@@ -67,8 +68,11 @@ impl Session<'_> {
                     format!("<error: Cannot access memory at address {address:#x}>")
                 }
                 Err(e) => format!("<error: {e}>"),
-                Ok(_) if scalars_only && aggregate => "...".into(),
                 Ok(bytes) => match var.ty {
+                    Some(t) if scalars_only && aggregate => self
+                        .info
+                        .format_summary(t, &bytes, &state, self.format)
+                        .unwrap_or_else(|e| format!("<error: {e}>")),
                     Some(t) => {
                         let v = crate::expr::Value {
                             ty: Ty::Dwarf(t),

@@ -3,7 +3,8 @@
 //!
 //! The program is the typezoo fixture (tests/fixtures/typezoo/src/main.rs): integers of every
 //! width, floats, `char`, strings, collections, `Rc<RefCell<_>>`, boxes, trait objects, a generic
-//! function and closures, live in its frames when `explode` panics. gdb's side is a committed
+//! function and closures, live in its frames when `containers`, which `explode` calls with the
+//! std types rust-gdb has a pretty printer for, panics. gdb's side is a committed
 //! transcript, [`TRANSCRIPT`], of gdb (`rust-gdb`: gdb with the toolchain's Rust pretty printers)
 //! stopped at `rust_panic` in the fixture's native debug build; `GDB_REFRESH=1 cargo test -p
 //! wasmgdb --test gdb_diff` builds that and records it again, and only then is gdb needed, so
@@ -30,24 +31,6 @@ use wasm_coredump_tests::{Fixture, Profile, fixtures_target_dir, output_within, 
 /// explains it ("new:" a difference the issue does not list yet). The test fails when one of them
 /// agrees: then its entry must go.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    ("bt", GENERIC_AND_ARGS),
-    ("frame function typezoo::explode", GENERIC_AND_ARGS),
-    ("explode: info args", PRINTERS),
-    ("explode: print queue", "pretty printers: VecDeque"),
-    ("explode: print ages", "pretty printers: HashMap"),
-    ("explode: print shared", "pretty printers: Rc, RefCell"),
-    (
-        "explode: print boxed",
-        "pretty printers: Box<T> (gdb: `(*mut u32) 0x...`)",
-    ),
-    (
-        "explode: print boxed_shape",
-        "Box<dyn Trait> prints as a bare address",
-    ),
-    (
-        "explode: whatis boxed",
-        "pretty printers: Box<T> (gdb: `type = *mut u32`)",
-    ),
     (
         "explode: ptype tuple",
         "new: gdb's is `(u8, &str, f64)`, not a struct of __0..",
@@ -61,28 +44,15 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "new: gdb's vtable is `*mut [usize; 4]`, not `&[usize; 4]`",
     ),
     ("explode: ptype/o point", "missing commands: ptype/o"),
-    ("explode: down", GENERIC_AND_ARGS),
-    ("generic_sum: info args", PRINTERS),
-    ("main: info locals", PRINTERS),
-    ("main: print other", "pretty printers: Rc, RefCell"),
 ];
-
-/// Issue #16, and a frame line's argument of a type gdb has a printer for: gdb shows the
-/// printer's summary (`text="zoo"`, `numbers=Vec(size=5) = {...}`), wasmgdb `...`.
-const GENERIC_AND_ARGS: &str =
-    "generic functions lose their arguments in bt; new: std args show as `...`, not gdb's summary";
-
-/// Issue #16: no pretty printers for VecDeque, HashMap, Rc/RefCell, Box<dyn Trait>.
-const PRINTERS: &str = "pretty printers: VecDeque, HashMap, Rc, RefCell; Box<dyn Trait> an address";
-
 
 /// The commands, in order. `frame function NAME` selects the innermost frame of the function NAME
 /// (gdb's name may add generic arguments, `NAME<...>`) and prints it as `frame N` does; the
 /// commands after it run in that frame.
 const COMMANDS: &[&str] = &[
     "bt",
-    // The panicking frame: parameters of collections, shared and boxed values, trait objects and
-    // a closure; locals of every scalar type, a string slice, an array, a tuple, a struct and
+    // `explode`: parameters of collections, shared and boxed values, trait objects and a
+    // closure; locals of every scalar type, a string slice, an array, a tuple, a struct and
     // enums.
     "frame function typezoo::explode",
     "info line",
@@ -229,6 +199,28 @@ const COMMANDS: &[&str] = &[
     "print other",
     "print shift",
     "print *shape",
+    // The std types `explode` passes on to `containers`, which panics.
+    "frame function typezoo::containers",
+    "info args",
+    "info locals",
+    "print tree",
+    "print set",
+    "print names",
+    "print wrapped",
+    "print empty",
+    "print counted",
+    "print cell",
+    "print nonzero",
+    "print path",
+    "print os",
+    "print borrowed",
+    "print owned",
+    "print boxed_str",
+    "print other",
+    "print weak",
+    "print guarded",
+    "print/x wrapped",
+    "print/x tree",
 ];
 
 /// Commands whose output is a size made of pointer-width words: gdb's (x86_64, 8 bytes) is twice
