@@ -154,7 +154,11 @@ impl Printer<'_> {
                     t.name.as_deref().unwrap_or("a struct")
                 )));
             };
-            (ty, offset) = (m_ty, offset + m_offset);
+            let m_offset = offset.checked_add(m_offset);
+            (ty, offset) = (
+                m_ty,
+                m_offset.ok_or_else(|| unexpected("an offset past 64 bits"))?,
+            );
         }
         Err(too_deep(ty))
     }
@@ -260,13 +264,23 @@ impl Printer<'_> {
         let payload_ty = payload
             .ty
             .ok_or_else(|| unexpected("Some without a type"))?;
-        Ok((payload_ty, some.member.offset + payload.offset))
+        let offset = (some.member.offset.checked_add(payload.offset))
+            .ok_or_else(|| unexpected("an offset past 64 bits"))?;
+        Ok((payload_ty, offset))
     }
 
     /// `len` bytes of memory at `address`.
     pub(crate) fn read(&self, address: u64, len: u64) -> Result<Vec<u8>> {
         Ok(self.state.read_memory(address, len)?.into_owned())
     }
+}
+
+/// `base + index * size`: where element `index` of an array at `base` starts, an error past
+/// 64 bits (sizes and offsets come from DWARF, addresses from the dump).
+pub(crate) fn element_at(base: u64, index: u64, size: u64) -> Result<u64> {
+    (index.checked_mul(size))
+        .and_then(|offset| base.checked_add(offset))
+        .ok_or_else(|| unexpected("an element past 64 bits"))
 }
 
 /// The template type parameter `name` of `c` (`T` of `Vec<T>`).

@@ -4,7 +4,7 @@
 //! 4}` and `BTreeSet(size=2) = {1, 3}` (in order, through the tree's nodes). Each reads only the
 //! children it shows, and stops at the element count the collection gives.
 
-use crate::children::{Child, Hint, template_param, unexpected};
+use crate::children::{Child, Hint, element_at, template_param, unexpected};
 use crate::error::Result;
 use crate::format::{Printer, field, unsigned};
 use crate::scalar::format_integer;
@@ -57,10 +57,12 @@ impl Printer<'_> {
         let shown = len.min(self.child_limit() as u64);
         let children = (0..shown)
             .map(|i| {
-                let slot = (head + i) % cap;
-                let address = (slot.checked_mul(size))
-                    .and_then(|offset| data.checked_add(offset))
-                    .ok_or_else(|| unexpected("VecDeque's buffer past the address space"))?;
+                // head < cap: `head + i` wraps at most once.
+                let slot = match head.checked_add(i) {
+                    Some(n) if n < cap => n,
+                    _ => i - (cap - head),
+                };
+                let address = element_at(data, slot, size)?;
                 Ok(Child::element(element, self.read(address, size)?))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -298,8 +300,9 @@ impl Printer<'_> {
                 return Ok(());
             }
             if height > 0 {
-                let edge_address = (node.checked_add(layout.edges + i * layout.edge_size))
-                    .ok_or_else(|| unexpected("a B-tree node past the address space"))?;
+                let edges = element_at(layout.edges, i, layout.edge_size)?;
+                let edge_address = (node.checked_add(edges))
+                    .ok_or_else(|| unexpected("a B-tree node past 64 bits"))?;
                 let edge = self.read(edge_address, layout.edge_size)?;
                 let child = unsigned(&edge) as u64;
                 if child == 0 {
@@ -313,11 +316,13 @@ impl Printer<'_> {
             if i < len {
                 walk.found += 1;
                 let (key, key_size) = layout.key;
-                let key_bytes = field(&bytes, layout.keys + i * key_size, key_size)?;
+                let key_at = element_at(layout.keys, i, key_size)?;
+                let key_bytes = field(&bytes, key_at, key_size)?;
                 walk.children.push(Child::element(key, key_bytes.to_vec()));
                 if walk.with_values {
                     let (val, val_size) = layout.val;
-                    let val_bytes = field(&bytes, layout.vals + i * val_size, val_size)?;
+                    let val_at = element_at(layout.vals, i, val_size)?;
+                    let val_bytes = field(&bytes, val_at, val_size)?;
                     walk.children.push(Child::element(val, val_bytes.to_vec()));
                 }
             }
