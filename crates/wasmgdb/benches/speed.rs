@@ -101,7 +101,7 @@ fn main() {
     let level = session
         .frames()
         .iter()
-        .position(|f| f.symbol.function.name.starts_with("core::result::Result<"))
+        .position(|f| (f.symbol.function.symbol_name()).starts_with("core::result::Result<"))
         .expect("the unwrap frame");
     drop(session);
     let frame = format!("frame {level}");
