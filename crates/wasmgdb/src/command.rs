@@ -31,8 +31,8 @@ pub enum Command {
         /// The expression; without one, the last history value.
         expr: Option<String>,
     },
-    /// `ptype EXPR|TYPE`: the type, expanded.
-    Ptype(String),
+    /// `ptype[/FLAGS] EXPR|TYPE`: the type, expanded; `/o` adds each field's offset and size.
+    Ptype(String, TypeFlags),
     /// `whatis EXPR|TYPE`: the type's name.
     Whatis(String),
     /// `x/NFU ADDR`: examine memory.
@@ -104,6 +104,41 @@ impl Command {
                 ..x.clone()
             })),
             _ => Some(self.clone()),
+        }
+    }
+}
+
+/// `ptype`'s and `whatis`'s `/FLAGS`, of which wasmgdb's output depends on two: gdb's `r`, `m`,
+/// `M`, `t` and `T` change nothing in Rust and C types without methods or typedefs in them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeFlags {
+    /// `o`: each field's offset and size, and the holes between them (`ptype` only).
+    pub offsets: bool,
+    /// `x` (`d` undoes it): those offsets and sizes in hex.
+    pub hex: bool,
+}
+
+impl TypeFlags {
+    /// Parses the letters after `/` (`fmt`, `None` without a `/`), followed by `rest`, with
+    /// gdb's errors: `unrecognized flag 'q'`, `flag expected`, `expected space after format`.
+    fn parse(fmt: Option<&str>, rest: &str) -> Result<TypeFlags, CommandError> {
+        let mut flags = TypeFlags::default();
+        let Some(fmt) = fmt else {
+            return Ok(flags);
+        };
+        for c in fmt.chars() {
+            match c {
+                'o' => flags.offsets = true,
+                'x' => flags.hex = true,
+                'd' => flags.hex = false,
+                'r' | 'm' | 'M' | 't' | 'T' => {}
+                _ => return Err(CommandError::new(format!("unrecognized flag '{c}'"))),
+            }
+        }
+        match (fmt.is_empty(), rest.is_empty()) {
+            (true, true) => Err(CommandError::new("flag expected")),
+            (false, true) => Err(CommandError::new("expected space after format")),
+            _ => Ok(flags),
         }
     }
 }
@@ -349,7 +384,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         ))),
         None => Ok(()),
     };
-    if !matches!(name, "print" | "x" | "find" | "output") {
+    if !matches!(name, "print" | "x" | "find" | "output" | "ptype" | "whatis") {
         no_format(name)?;
     }
     Ok(match name {
@@ -367,11 +402,12 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
             expr: non_empty(rest),
         },
         "ptype" | "whatis" => {
+            let flags = TypeFlags::parse(fmt, rest)?;
             let expr = non_empty(rest).ok_or_else(|| {
                 CommandError::new("Argument required (one or more choice items).")
             })?;
             if name == "ptype" {
-                Command::Ptype(expr)
+                Command::Ptype(expr, flags)
             } else {
                 Command::Whatis(expr)
             }

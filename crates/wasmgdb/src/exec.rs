@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 
 use serde_json::{Value as Json, json};
 
-use crate::command::{self, Command, Info};
+use crate::command::{self, Command, Info, TypeFlags};
 use crate::error::CommandError;
 use crate::session::Session;
 
@@ -176,8 +176,8 @@ impl Session<'_> {
             Command::Thread(n) => self.thread(*n)?,
             Command::Info(info) => self.info(info)?,
             Command::Print { format, expr } => self.print(*format, expr.as_deref())?,
-            Command::Ptype(e) => self.ptype(e, true)?,
-            Command::Whatis(e) => self.ptype(e, false)?,
+            Command::Ptype(e, flags) => self.ptype(e, true, *flags)?,
+            Command::Whatis(e) => self.ptype(e, false, TypeFlags::default())?,
             Command::Examine(x) => {
                 self.examine(x, sink)?;
                 return Ok(Ran::Done);

@@ -33,7 +33,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     (
         "ptype",
-        "ptype EXPR|TYPE -- Print a type, with its members.",
+        "ptype[/o] EXPR|TYPE -- Print a type, with its members; /o with each one's offset and size and the holes between them (/ox in hex).",
     ),
     ("whatis", "whatis EXPR|TYPE -- Print the name of a type."),
     (

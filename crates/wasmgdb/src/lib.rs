@@ -44,11 +44,12 @@ mod help;
 mod info;
 mod memory;
 mod print;
+mod ptype;
 mod script;
 mod session;
 mod source;
 
-pub use command::{Command, FrameSpec, Info};
+pub use command::{Command, FrameSpec, Info, TypeFlags};
 pub use error::{CommandError, Error};
 pub use exec::{Outcome, Reply};
 pub use session::{LoadOptions, OffsetSource, Session, StackFrame};

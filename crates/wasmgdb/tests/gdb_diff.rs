@@ -30,21 +30,7 @@ use wasm_coredump_tests::{Fixture, Profile, fixtures_target_dir, output_within, 
 /// Commands on which wasmgdb differs from gdb today, by [`key`], each with the issue #16 item that
 /// explains it ("new:" a difference the issue does not list yet). The test fails when one of them
 /// agrees: then its entry must go.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "explode: ptype tuple",
-        "new: gdb's is `(u8, &str, f64)`, not a struct of __0..",
-    ),
-    (
-        "explode: ptype event",
-        "new: gdb writes `Move{dx: i32, dy: i32}`, no space",
-    ),
-    (
-        "explode: ptype shape",
-        "new: gdb's vtable is `*mut [usize; 4]`, not `&[usize; 4]`",
-    ),
-    ("explode: ptype/o point", "missing commands: ptype/o"),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 /// The commands, in order. `frame function NAME` selects the innermost frame of the function NAME
 /// (gdb's name may add generic arguments, `NAME<...>`) and prints it as `frame N` does; the
@@ -140,6 +126,18 @@ const COMMANDS: &[&str] = &[
     "ptype text",
     "ptype shape",
     "ptype/o point",
+    // Types whose layout is the same on x86_64 and wasm32 (no pointer in them), with gdb's
+    // offsets, holes and padding: an enum's variants, in hex, a tuple and an array (no
+    // offsets), a struct without fields; a pointer and a Box are `*mut T`.
+    "ptype/o event",
+    "ptype/o some",
+    "ptype/xo point",
+    "ptype/o tuple",
+    "ptype/o pair",
+    "ptype &point",
+    "ptype boxed",
+    "ptype alloc::alloc::Global",
+    "ptype/o alloc::alloc::Global",
     // Expressions. Left out: 128-bit arithmetic and indexing a Vec, where gdb fails and issue #16
     // asks wasmgdb for what a Rust developer expects instead.
     "print point.x + point.y",
@@ -221,6 +219,13 @@ const COMMANDS: &[&str] = &[
     "print guarded",
     "print/x wrapped",
     "print/x tree",
+    // std's types written out: a tuple struct, a struct of one field and its offsets, an enum
+    // whose variants each hold a field, a struct of two.
+    "ptype nonzero",
+    "ptype/o nonzero",
+    "ptype/o cell",
+    "ptype borrowed",
+    "ptype guarded",
 ];
 
 /// Commands whose output is a size made of pointer-width words: gdb's (x86_64, 8 bytes) is twice

@@ -162,3 +162,48 @@ fn find_and_set_parse_their_arguments() {
         }
     );
 }
+
+#[test]
+fn ptype_takes_gdbs_flags() {
+    let offsets = TypeFlags {
+        offsets: true,
+        hex: false,
+    };
+    assert_eq!(
+        parse("ptype/o point").unwrap(),
+        Command::Ptype("point".into(), offsets)
+    );
+    assert_eq!(
+        parse("ptype/ox point").unwrap(),
+        Command::Ptype(
+            "point".into(),
+            TypeFlags {
+                hex: true,
+                ..offsets
+            }
+        )
+    );
+    // `d` undoes `x`; `r`, `m`, `M`, `t`, `T` are gdb's and change nothing here.
+    assert_eq!(
+        parse("ptype/xdrmMtTo point").unwrap(),
+        Command::Ptype("point".into(), offsets)
+    );
+    assert_eq!(
+        parse("ptype/ point").unwrap(),
+        Command::Ptype("point".into(), TypeFlags::default())
+    );
+    assert_eq!(
+        parse("whatis/o point").unwrap(),
+        Command::Whatis("point".into())
+    );
+    // gdb's messages, each checked against gdb 13.
+    assert_eq!(
+        parse("ptype/q point").unwrap_err().0,
+        "unrecognized flag 'q'"
+    );
+    assert_eq!(parse("ptype/").unwrap_err().0, "flag expected");
+    assert_eq!(
+        parse("ptype/o").unwrap_err().0,
+        "expected space after format"
+    );
+}
