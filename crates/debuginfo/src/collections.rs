@@ -37,10 +37,44 @@ struct BTreeLayout {
     edge_size: u64,
 }
 
+/// A `VecDeque<T>`'s ring buffer: `len` elements from slot `head` of `cap` at `data`.
+pub(crate) struct Deque {
+    pub(crate) data: u64,
+    head: u64,
+    pub(crate) len: u64,
+    cap: u64,
+    pub(crate) element: TypeId,
+}
+
+impl Deque {
+    /// The slot of element `i` (below `len`): `head + i`, wrapped at the capacity (`head < cap`,
+    /// so it wraps at most once).
+    pub(crate) fn slot(&self, i: u64) -> u64 {
+        match self.head.checked_add(i) {
+            Some(n) if n < self.cap => n,
+            _ => i - (self.cap - self.head),
+        }
+    }
+}
+
 impl Printer<'_> {
     /// `VecDeque(size=N) = {...}`: `len` elements of `buf` from `head` on, wrapping around at
     /// its capacity.
     pub(crate) fn vec_deque(&mut self, ty: TypeId, c: &Composite, bytes: &[u8]) -> Result<()> {
+        let deque = self.deque(ty, c, bytes)?;
+        let size = self.size_of(deque.element)?;
+        let shown = deque.len.min(self.child_limit() as u64);
+        let children = (0..shown)
+            .map(|i| {
+                let address = element_at(deque.data, deque.slot(i), size)?;
+                Ok(Child::element(deque.element, self.read(address, size)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.with_children(&format!("VecDeque(size={})", deque.len), Hint::Array, &children)
+    }
+
+    /// The parts of the `VecDeque<T>` of type `ty` (`c`) held in `bytes`.
+    pub(crate) fn deque(&self, ty: TypeId, c: &Composite, bytes: &[u8]) -> Result<Deque> {
         let (head_ty, head) = self.member_of(ty, bytes, "head")?;
         let head = self.uint(head_ty, head)?;
         let (len_ty, len) = self.member_of(ty, bytes, "len")?;
@@ -49,24 +83,16 @@ impl Printer<'_> {
         let cap = self.uint(cap_ty, cap)?;
         let (ptr_ty, ptr) = self.path(ty, bytes, &["buf", "inner", "ptr"])?;
         let (data, _) = self.thin_pointer(ptr_ty, ptr)?;
-        let element = template_param(c, "T")?;
-        let size = self.size_of(element)?;
         if len > cap || (len > 0 && head >= cap) {
             return Err(unexpected("VecDeque's head or len past its capacity"));
         }
-        let shown = len.min(self.child_limit() as u64);
-        let children = (0..shown)
-            .map(|i| {
-                // head < cap: `head + i` wraps at most once.
-                let slot = match head.checked_add(i) {
-                    Some(n) if n < cap => n,
-                    _ => i - (cap - head),
-                };
-                let address = element_at(data, slot, size)?;
-                Ok(Child::element(element, self.read(address, size)?))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        self.with_children(&format!("VecDeque(size={len})"), Hint::Array, &children)
+        Ok(Deque {
+            data,
+            head,
+            len,
+            cap,
+            element: template_param(c, "T")?,
+        })
     }
 
     /// `HashMap(size=N) = {[k] = v, ...}` or, for a set (`hint` [`Hint::Array`]), `HashSet(size=N)

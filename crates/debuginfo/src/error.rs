@@ -61,6 +61,14 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// An index past a Rust sequence's length (`v[7]` of a `Vec` of 5).
+    #[error("index {index} is out of bounds: the len is {len}")]
+    IndexOutOfBounds {
+        /// The index.
+        index: i128,
+        /// The sequence's length.
+        len: u64,
+    },
     /// The compiler kept no location for the value at this code address.
     #[error("optimized out")]
     OptimizedOut,

@@ -8,9 +8,11 @@
 
 use std::fmt::Write as _;
 
-use crate::children::{Child, Hint, template_param, unexpected};
-use crate::error::Result;
-use crate::format::{Printer, field, unsigned};
+use crate::children::{Child, Hint, element_at, template_param, unexpected};
+use crate::context::DebugInfo;
+use crate::state::FrameState;
+use crate::error::{Error, Result};
+use crate::format::{FormatOptions, Printer, field, unsigned};
 use crate::types::{Composite, Type, TypeId, TypeKind};
 
 /// The std types rust-gdb prints with a pretty printer.
@@ -85,6 +87,53 @@ fn in_modules(path: &str, prefix: &str, name: &str) -> bool {
             !module.is_empty() && module.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
         })
     })
+}
+
+impl DebugInfo {
+    /// Element `index` of the Rust `Vec<T>`, `VecDeque<T>`, `String`, `&[T]` or `&str` of type
+    /// `ty` held in `bytes`: its address and type, or [`Error::IndexOutOfBounds`] past the
+    /// length. `None` for a value of another type (or of another layout than std's).
+    pub fn rust_element(
+        &self,
+        ty: TypeId,
+        bytes: &[u8],
+        index: i128,
+        state: &dyn FrameState,
+    ) -> Result<Option<(u64, TypeId)>> {
+        let (_, t) = self.strip_type(ty)?;
+        let (Some(kind), TypeKind::Struct(c)) = (t.name.as_deref().and_then(StdType::of), &t.kind)
+        else {
+            return Ok(None);
+        };
+        let printer = Printer::new(self, state, FormatOptions::default());
+        let run = |kind| match kind {
+            StdType::Str | StdType::Slice => printer.fat_pointer(ty, bytes),
+            StdType::Vec => printer.vec(ty, bytes),
+            _ => {
+                let (vec, vec_bytes) = printer.member_of(ty, bytes, "vec")?;
+                printer.vec(vec, vec_bytes)
+            }
+        };
+        let (data, len, element, slot) = match kind {
+            StdType::Str | StdType::Slice | StdType::Vec | StdType::String => {
+                let Ok(run) = run(kind) else { return Ok(None) };
+                let slot = u64::try_from(index).ok().filter(|&i| i < run.len);
+                (run.data, run.len, run.element, slot)
+            }
+            StdType::VecDeque => {
+                let Ok(deque) = printer.deque(ty, c, bytes) else {
+                    return Ok(None);
+                };
+                let slot = (u64::try_from(index).ok().filter(|&i| i < deque.len))
+                    .map(|i| deque.slot(i));
+                (deque.data, deque.len, deque.element, slot)
+            }
+            _ => return Ok(None),
+        };
+        let slot = slot.ok_or(Error::IndexOutOfBounds { index, len })?;
+        let size = printer.size_of(element)?;
+        Ok(Some((element_at(data, slot, size)?, element)))
+    }
 }
 
 /// A pointer and a length: the parts of a fat pointer or a `Vec`.
@@ -166,7 +215,7 @@ impl Printer<'_> {
     }
 
     /// `&str` and `&[T]`: `{data_ptr, length}`.
-    fn fat_pointer(&self, ty: TypeId, bytes: &[u8]) -> Result<Run> {
+    pub(crate) fn fat_pointer(&self, ty: TypeId, bytes: &[u8]) -> Result<Run> {
         let (data_ty, data) = self.member_of(ty, bytes, "data_ptr")?;
         let (data, element) = self.thin_pointer(data_ty, data)?;
         let (len_ty, len) = self.member_of(ty, bytes, "length")?;

@@ -217,18 +217,13 @@ impl Session<'_> {
                 .ok()
                 .filter(|&l| l < self.frames.len())
                 .ok_or_else(|| CommandError::new(format!("No frame at level {level}."))),
-            FrameSpec::Function(name) => {
-                let suffix = format!("::{name}");
-                self.frames
-                    .iter()
-                    .position(|f| {
-                        let full = &f.symbol.function.name;
-                        full == name || full.ends_with(&suffix)
-                    })
-                    .ok_or_else(|| {
-                        CommandError::new(format!("No frame for function \"{}\".", excerpt(name)))
-                    })
-            }
+            FrameSpec::Function(name) => self
+                .frames
+                .iter()
+                .position(|f| names_function(&f.symbol.function.name, name))
+                .ok_or_else(|| {
+                    CommandError::new(format!("No frame for function \"{}\".", excerpt(name)))
+                }),
         }
     }
 
@@ -395,4 +390,32 @@ pub(crate) fn wasm_value(v: &coredump::Value) -> String {
         coredump::Value::F32(b) => format!("f32 {}", f32::from_bits(b)),
         coredump::Value::F64(b) => format!("f64 {}", f64::from_bits(b)),
     }
+}
+
+/// Whether `name`, as a user types it, names the function called `full`: all of it or its last
+/// path segments (`calculate`, `mything::calculate`), with or without the generic arguments gdb
+/// shows after it (`typezoo::generic_sum` for `typezoo::generic_sum<f32, ...>`).
+pub(crate) fn names_function(full: &str, name: &str) -> bool {
+    let matches = |candidate: &str| {
+        candidate == name
+            || (candidate.len() > name.len()
+                && candidate.ends_with(name)
+                && candidate[..candidate.len() - name.len()].ends_with("::"))
+    };
+    matches(full) || without_generic_arguments(full).is_some_and(matches)
+}
+
+/// `full` without the `<...>` that ends it, if it ends with one.
+fn without_generic_arguments(full: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    for (at, c) in full.char_indices().rev() {
+        match c {
+            '>' => depth += 1,
+            '<' if depth == 1 => return Some(&full[..at]),
+            '<' => depth = depth.checked_sub(1)?,
+            _ if depth == 0 => return None,
+            _ => {}
+        }
+    }
+    None
 }

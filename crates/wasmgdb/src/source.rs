@@ -8,6 +8,7 @@ use debuginfo::Location;
 use debuginfo::wasm_layout::read_input_file;
 use serde_json::json;
 
+use crate::backtrace::names_function;
 use crate::error::{CommandError, excerpt};
 use crate::exec::Reply;
 use crate::session::Session;
@@ -269,14 +270,13 @@ impl Session<'_> {
     pub(crate) fn function_named(&self, name: &str) -> Option<u32> {
         let layout = self.info.code_layout()?;
         let count = layout.imported_functions() + layout.defined_functions();
-        let suffix = format!("::{name}");
         let names: Vec<(u32, String)> = (0..count)
             .map(|func| (func, self.info.function_name(func).name))
             .collect();
         names
             .iter()
             .find(|(_, n)| n == name)
-            .or_else(|| names.iter().find(|(_, n)| n.ends_with(&suffix)))
+            .or_else(|| names.iter().find(|(_, n)| names_function(n, name)))
             .map(|(func, _)| *func)
     }
 

@@ -237,3 +237,52 @@ fn an_optimized_out_variable_prints_as_gdb_prints_it() {
         "{t}"
     );
 }
+
+/// Indexing a `Vec`, a `VecDeque` (its ring buffer wrapped: `push_front` after two `push_back`s
+/// into a capacity of 4), a `String` and a `&str`, which gdb cannot do, as a Rust developer
+/// expects: the element, or Rust's bounds error. Values from typezoo's source: `numbers =
+/// vec![1, 2, 3, 5, 8]`, `queue` 10, 20, 30, `text = "zoo"`, `greeting = "hello"`.
+#[test]
+fn rust_sequences_are_indexed_within_their_length() {
+    let d = common::rewritten_dump(Fixture::TypeZoo, Profile::Debug, &[]);
+    let t = common::transcript(
+        &d.original,
+        &d.dump,
+        &[
+            "frame function typezoo::explode",
+            "output numbers[0]",
+            "output numbers[4]",
+            "output numbers[5]",
+            "output numbers[-1]",
+            "output queue[0]",
+            "output queue[2]",
+            "output queue[3]",
+            "output/c text[1]",
+            "output/c greeting[4]",
+            "whatis numbers[1]",
+            "output numbers[1] + numbers[2]",
+        ],
+    );
+    let replies: Vec<&str> = t
+        .split("(wasmgdb) ")
+        .skip(2)
+        .map(|r| r.split_once('\n').map_or("", |(_, reply)| reply))
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            "1",
+            "8",
+            "index 5 is out of bounds: the len is 5\n",
+            "index -1 is out of bounds: the len is 5\n",
+            "10",
+            "30",
+            "index 3 is out of bounds: the len is 3\n",
+            "111 'o'",
+            "111 'o'",
+            "type = u32\n",
+            "5",
+        ],
+        "{t}"
+    );
+}

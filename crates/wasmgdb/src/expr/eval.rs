@@ -812,6 +812,19 @@ impl Session<'_> {
                 let a = le_int(&base.bytes, false);
                 self.read_at(target, (a + i * size) as u64)
             }
+            // A `Vec`, `VecDeque`, `String`, `&[T]` or `&str`: its element, within its length
+            // (gdb cannot index them; a Rust developer expects to).
+            Shape::Aggregate
+                if let Ty::Dwarf(id) = base.ty
+                    && let Some((address, element)) = self.info.rust_element(
+                        id,
+                        &base.bytes,
+                        i,
+                        &self.state(self.frame()?),
+                    )? =>
+            {
+                self.read_at(Ty::Dwarf(element), address)
+            }
             Shape::Aggregate => {
                 // A Rust slice `&[T]`: a data pointer and a length. Only a pointer is indexed in
                 // turn, so a malformed type holding itself as `data_ptr` cannot recurse.
