@@ -198,6 +198,8 @@ impl Session<'_> {
 
     /// Shows the lines from `first` to `last` (ten lines without) of `file`, as `list` does.
     fn list_lines(&mut self, file: SourceFile, first: u32, last: Option<u32>) -> Result<Reply> {
+        // Lines count from 1 (`list 0,3` shows lines 1 to 3).
+        let first = first.max(1);
         let name = &file.name;
         let path = self
             .sources

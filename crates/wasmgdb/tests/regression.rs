@@ -273,3 +273,22 @@ fn a_prefix_of_an_alias_is_its_command_not_a_panic() {
     assert_eq!(parse("whe -2").unwrap(), parse("backtrace -2").unwrap());
     assert_eq!(parse("ins/x 1").unwrap(), parse("print/x 1").unwrap());
 }
+
+/// Found by fuzzing (fuzz/fuzz_targets/wasmgdb.rs): `list 0,N` read line 0 of the file, an
+/// overflow (a panic in debug builds): lines count from 1, as `list 1,N`.
+#[test]
+fn a_list_range_from_line_0_starts_at_line_1_not_a_panic() {
+    let (m, d) = mything();
+    // `list FUNCTION` first: the file the ranges are in.
+    let t = transcript(
+        m.as_ref(),
+        d.as_ref(),
+        &["list mything::calculate", "list 0,2", "list 1,2"],
+    );
+    let (zero, one) = t
+        .split_once("(wasmgdb) list 1,2\n")
+        .map(|(before, after)| (before.split("(wasmgdb) list 0,2\n").nth(1).unwrap(), after))
+        .unwrap();
+    assert_eq!(zero, one, "{t}");
+    assert!(one.starts_with("1\t") && one.contains("\n2\t"), "{t}");
+}
