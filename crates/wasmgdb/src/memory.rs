@@ -120,9 +120,13 @@ impl Session<'_> {
         } else {
             self.examine_units(&mut address, units, format, size, &mut out)
         };
-        // What was read is shown before the error, and the next `x` goes on from where this one
-        // stopped.
-        out.finish();
+        // What was read is shown before the error (on the line the error ends, as in gdb), and
+        // the next `x` goes on from where this one stopped.
+        if read.is_ok() {
+            out.finish();
+        } else {
+            out.hand_over();
+        }
         self.examine_state = ExamineState {
             format,
             size,
@@ -145,7 +149,19 @@ impl Session<'_> {
             if out.stopped {
                 break;
             }
-            let (s, len) = self.c_string(*address)?;
+            // What cannot be read shows as gdb shows it; the count stops there (the end of
+            // memory).
+            let (s, len) = match self.c_string(*address) {
+                Err(e) => {
+                    let e = format!("<error: {e}>");
+                    writeln!(out.text, "{address:#x}:\t{e}").ok();
+                    out.items
+                        .push(json!({ "address": format!("{address:#x}"), "error": e }));
+                    out.line_done();
+                    break;
+                }
+                Ok(read) => read,
+            };
             out.last = Some((*address, 1));
             writeln!(out.text, "{address:#x}:\t{s}").ok();
             out.items
@@ -179,8 +195,9 @@ impl Session<'_> {
                 break;
             }
             let at = *address;
-            let bytes = self.read_memory(at, unit)?;
-            out.last = Some((at, unit));
+            // The address and the tab before the value come first: a unit that cannot be read
+            // leaves them, and the error goes on from there, as in gdb
+            // (`0x0:\tCannot access memory at address 0x0`).
             if i % per_line == 0 {
                 if i > 0 {
                     out.text.push('\n');
@@ -188,6 +205,9 @@ impl Session<'_> {
                 }
                 write!(out.text, "{at:#x}:").ok();
             }
+            out.text.push('\t');
+            let bytes = self.read_memory(at, unit)?;
+            out.last = Some((at, unit));
             // `t` shows every bit of the unit, as gdb does.
             let v = match f {
                 't' => format!(
@@ -197,7 +217,7 @@ impl Session<'_> {
                 ),
                 f => format_integer(&bytes, format == 'd', f),
             };
-            write!(out.text, "\t{v}").ok();
+            out.text.push_str(&v);
             out.items
                 .push(json!({ "address": format!("{at:#x}"), "value": v }));
             *address += unit;
