@@ -278,22 +278,20 @@ impl DebugInfo {
         }
         let inner = |t: Option<TypeId>| self.type_name_at(t, depth + 1);
         let ty = self.type_of(id)?;
-        // rustc names a thin `Box<T>`'s pointer type `alloc::boxed::Box<T, A>`; gdb, which
-        // ignores the names of pointer types, calls it `*mut T`.
-        let thin_box = matches!(ty.kind, TypeKind::Pointer(_))
-            && ty
-                .name
-                .as_deref()
-                .is_some_and(|n| n.starts_with("alloc::boxed::Box<"));
+        // gdb ignores the names of Rust's pointer types: a `&T`, a `*const T` and a thin
+        // `Box<T>` (which rustc names `alloc::boxed::Box<T, A>`) are all `*mut T` to it.
+        let rust_pointer =
+            ty.rust && matches!(ty.kind, TypeKind::Pointer(_) | TypeKind::Reference(_));
         if let Some(name) = &ty.name
-            && !thin_box
+            && !rust_pointer
         {
             return Ok(name.clone());
         }
         Ok(match &ty.kind {
-            TypeKind::Pointer(t) if ty.rust => format!("*mut {}", inner(*t)?),
+            TypeKind::Pointer(t) | TypeKind::Reference(t) if ty.rust => {
+                format!("*mut {}", inner(*t)?)
+            }
             TypeKind::Pointer(t) => format!("{} *", inner(*t)?),
-            TypeKind::Reference(t) if ty.rust => format!("&{}", inner(*t)?),
             TypeKind::Reference(t) => format!("{} &", inner(*t)?),
             TypeKind::Const(t) => format!("const {}", inner(*t)?),
             TypeKind::Volatile(t) => format!("volatile {}", inner(*t)?),

@@ -164,7 +164,8 @@ fn a_struct_behind_a_reference_prints_the_rust_way() {
         line_of(kind, "calculate(thing.value)"),
     );
     let thing = var(&vars, "thing");
-    assert_eq!(info.type_name(thing.ty).unwrap(), "&mything::MyThing");
+    // As gdb names it (`whatis thing`): it ignores the names of Rust pointer types.
+    assert_eq!(info.type_name(thing.ty).unwrap(), "*mut mything::MyThing");
     let state = Synthetic::new();
     let place = info.locate(thing, &state).unwrap();
     let target = FRAME + 0x800;

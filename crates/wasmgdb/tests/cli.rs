@@ -116,7 +116,7 @@ fn json_output_is_one_object_per_command() {
     assert_eq!(calc["line"], 16);
     assert_eq!(lines[1]["frame"]["function"], "mything::process_thing");
     assert_eq!(lines[2]["variables"][0]["name"], "thing");
-    assert_eq!(lines[2]["variables"][0]["type"], "&mything::MyThing");
+    assert_eq!(lines[2]["variables"][0]["type"], "*mut mything::MyThing");
     assert_eq!(lines[3]["value"], "3");
     assert_eq!(lines[3]["history"], 1);
     assert_eq!(
