@@ -70,7 +70,11 @@ impl Printer<'_> {
                 Ok(Child::element(deque.element, self.read(address, size)?))
             })
             .collect::<Result<Vec<_>>>()?;
-        self.with_children(&format!("VecDeque(size={})", deque.len), Hint::Array, &children)
+        self.with_children(
+            &format!("VecDeque(size={})", deque.len),
+            Hint::Array,
+            &children,
+        )
     }
 
     /// The parts of the `VecDeque<T>` of type `ty` (`c`) held in `bytes`.

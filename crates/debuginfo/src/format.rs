@@ -19,6 +19,11 @@ pub struct FormatOptions {
     pub max_elements: usize,
     /// Nesting depth past which values print as `{...}`.
     pub max_depth: usize,
+    /// gdb's `print/r`: no std type's printer (rust-gdb's), each such value as its raw struct.
+    pub raw: bool,
+    /// gdb's `set print pretty on`: a struct's (or tuple's) fields one a line, indented two
+    /// spaces a level; enums, arrays and the std types' printers stay on one line, as in gdb.
+    pub pretty: bool,
     /// gdb's output format letter of `print/FMT` (`x`, `d`, `u`, `o`, `t`, `z`, `c`, `f`),
     /// applied to each scalar of the value (array elements, fields); `None`: each as its type
     /// prints.
@@ -30,6 +35,8 @@ impl Default for FormatOptions {
         FormatOptions {
             max_elements: 200,
             max_depth: 12,
+            raw: false,
+            pretty: false,
             format: None,
         }
     }
@@ -44,6 +51,8 @@ pub(crate) struct Printer<'a> {
     /// scalars`, in which an aggregate is `...` and a pretty printer shows its summary only.
     pub(crate) summary: bool,
     depth: usize,
+    /// How many multi-line structs enclose what is printed ([`FormatOptions::pretty`]).
+    indent: usize,
 }
 
 /// Little-endian bytes as an unsigned integer (at most 16 bytes).
@@ -89,6 +98,7 @@ impl<'a> Printer<'a> {
             out: String::new(),
             summary: false,
             depth: 0,
+            indent: 0,
         }
     }
 
@@ -271,22 +281,9 @@ impl<'a> Printer<'a> {
     }
 
     fn composite(&mut self, t: &Type, c: &Composite, bytes: &[u8]) -> Result<()> {
+        let pretty = self.options.pretty;
         if !t.rust {
-            self.out.push('{');
-            for (i, m) in c.members.iter().enumerate() {
-                if i > 0 {
-                    self.out.push_str(", ");
-                }
-                write!(
-                    self.out,
-                    "{} = ",
-                    m.name.as_deref().unwrap_or("<anonymous>")
-                )
-                .ok();
-                self.member(m, bytes)?;
-            }
-            self.out.push('}');
-            return Ok(());
+            return self.fields(c, bytes, "{", "}", Some(" = "), pretty);
         }
         let name = t.name.as_deref().unwrap_or("");
         let tuple = !c.members.is_empty()
@@ -295,37 +292,53 @@ impl<'a> Printer<'a> {
                 .all(|m| m.name.as_deref().is_some_and(|n| n.starts_with("__")));
         if name.starts_with('(') {
             // A tuple type: `(1, 2)`.
-            self.fields(c, bytes, "(", ")", false)
+            self.fields(c, bytes, "(", ")", None, pretty)
         } else if c.members.is_empty() {
             self.out.push_str(name);
             Ok(())
         } else if tuple {
             self.out.push_str(name);
-            self.fields(c, bytes, "(", ")", false)
+            self.fields(c, bytes, "(", ")", None, pretty)
         } else {
             write!(self.out, "{name} ").ok();
-            self.fields(c, bytes, "{", "}", true)
+            self.fields(c, bytes, "{", "}", Some(": "), pretty)
         }
     }
 
-    /// `open field, field close`, with `name: ` before each when `named`.
+    /// `open field, field close`, each field after its name and `named` (`": "`, C's `" = "`)
+    /// when there is one; with `multiline`, one a line, indented a level deeper than the value.
     pub(crate) fn fields(
         &mut self,
         c: &Composite,
         bytes: &[u8],
         open: &str,
         close: &str,
-        named: bool,
+        named: Option<&str>,
+        multiline: bool,
     ) -> Result<()> {
         self.out.push_str(open);
+        if multiline {
+            self.indent += 1;
+        }
+        let indent = "  ".repeat(self.indent);
         for (i, m) in c.members.iter().enumerate() {
-            if i > 0 {
-                self.out.push_str(", ");
+            match (i, multiline) {
+                (_, true) => {
+                    let comma = if i > 0 { "," } else { "" };
+                    write!(self.out, "{comma}\n{indent}").ok();
+                }
+                (0, false) => {}
+                (_, false) => self.out.push_str(", "),
             }
-            if named {
-                write!(self.out, "{}: ", m.name.as_deref().unwrap_or("<anonymous>")).ok();
+            if let Some(separator) = named {
+                let name = m.name.as_deref().unwrap_or("<anonymous>");
+                write!(self.out, "{name}{separator}").ok();
             }
             self.member(m, bytes)?;
+        }
+        if multiline {
+            self.indent -= 1;
+            write!(self.out, "\n{}", "  ".repeat(self.indent)).ok();
         }
         self.out.push_str(close);
         Ok(())

@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 
 use crate::children::{Child, Hint, element_at, template_param, unexpected};
 use crate::context::DebugInfo;
-use crate::state::FrameState;
 use crate::error::{Error, Result};
 use crate::format::{FormatOptions, Printer, field, unsigned};
+use crate::state::FrameState;
 use crate::types::{Composite, Type, TypeId, TypeKind};
 
 /// The std types rust-gdb prints with a pretty printer.
@@ -124,8 +124,8 @@ impl DebugInfo {
                 let Ok(deque) = printer.deque(ty, c, bytes) else {
                     return Ok(None);
                 };
-                let slot = (u64::try_from(index).ok().filter(|&i| i < deque.len))
-                    .map(|i| deque.slot(i));
+                let slot =
+                    (u64::try_from(index).ok().filter(|&i| i < deque.len)).map(|i| deque.slot(i));
                 (deque.data, deque.len, deque.element, slot)
             }
             _ => return Ok(None),
@@ -155,6 +155,8 @@ impl Printer<'_> {
         }
         let mark = self.out.len();
         let printed = match StdType::of(name) {
+            // `print/r`: no printer; `&str` is gdb's own, not a printer's.
+            Some(kind) if self.options.raw && kind != StdType::Str => return Ok(false),
             Some(kind) => self.std_value(kind, ty, name, c, bytes),
             None if !self.summary && is_slice(c) => self.slice_struct(name, ty, bytes),
             None => return Ok(false),
@@ -334,9 +336,9 @@ impl Printer<'_> {
             .iter()
             .all(|m| m.name.as_deref().is_some_and(|n| n.starts_with("__")));
         if tuple {
-            self.fields(vc, vbytes, "(", ")", false)
+            self.fields(vc, vbytes, "(", ")", None, false)
         } else {
-            self.fields(vc, vbytes, "{", "}", true)
+            self.fields(vc, vbytes, "{", "}", Some(": "), false)
         }
     }
 }

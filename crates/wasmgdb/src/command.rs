@@ -57,6 +57,10 @@ pub enum Command {
         /// Its replacement.
         to: String,
     },
+    /// `set print pretty [on|off]`, `set print elements N`.
+    SetPrint(PrintSetting),
+    /// `show print pretty`, `show print elements`.
+    ShowPrint(String),
     /// `show directories`.
     ShowDirectories,
     /// `show substitute-path`.
@@ -96,7 +100,8 @@ impl Command {
             Command::Quit
             | Command::Nothing
             | Command::Directory(_)
-            | Command::SetSubstitutePath { .. } => None,
+            | Command::SetSubstitutePath { .. }
+            | Command::SetPrint(_) => None,
             Command::List(Some(arg)) if arg == "-" => Some(self.clone()),
             Command::List(_) => Some(Command::List(None)),
             Command::Examine(x) => Some(Command::Examine(Examine {
@@ -141,6 +146,15 @@ impl TypeFlags {
             _ => Ok(flags),
         }
     }
+}
+
+/// A setting of `set print`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintSetting {
+    /// `pretty`: structs one field a line.
+    Pretty(bool),
+    /// `elements`: at most this many elements of an array or string (0: no limit).
+    Elements(usize),
 }
 
 /// Which frame `frame` and `info frame` name.
@@ -419,6 +433,9 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "set" => set(rest)?,
         "show" => match rest {
             "version" => Command::ShowVersion,
+            setting if setting.starts_with("print ") => {
+                Command::ShowPrint(setting["print ".len()..].trim().to_string())
+            }
             "directories" | "dir" | "directory" => Command::ShowDirectories,
             "substitute-path" => Command::ShowSubstitutePath,
             _ => {
@@ -497,7 +514,7 @@ fn info(rest: &str) -> Result<Info, CommandError> {
     })
 }
 
-const PRINT_FORMATS: &str = "xduotcazfs";
+const PRINT_FORMATS: &str = "xduotcazfsr";
 
 fn print_format(fmt: Option<&str>) -> Result<Option<char>, CommandError> {
     let Some(fmt) = fmt else { return Ok(None) };
@@ -594,8 +611,37 @@ fn set(rest: &str) -> Result<Command, CommandError> {
                 )),
             }
         }
+        "print" | "p" => {
+            let (setting, _, value) = split_word(args);
+            let on = match value {
+                "" | "on" | "1" | "yes" | "enable" => true,
+                "off" | "0" | "no" | "disable" => false,
+                _ if setting == "elements" => true,
+                other => {
+                    return Err(CommandError::new(format!(
+                        "\"on\" or \"off\" expected, not \"{}\".",
+                        excerpt(other)
+                    )));
+                }
+            };
+            match setting {
+                "pretty" => Ok(Command::SetPrint(PrintSetting::Pretty(on))),
+                "elements" => {
+                    let n = match value {
+                        "unlimited" | "0" => 0,
+                        v => number(v)?,
+                    };
+                    Ok(Command::SetPrint(PrintSetting::Elements(n)))
+                }
+                _ => Err(CommandError::new(format!(
+                    "Undefined set print command: \"{}\".  Try \"help set print\".",
+                    excerpt(setting)
+                ))),
+            }
+        }
         _ => Err(CommandError::new(format!(
-            "Undefined set command: \"{rest}\".  Try \"help set\"."
+            "Undefined set command: \"{}\".  Try \"help set\".",
+            excerpt(rest)
         ))),
     }
 }

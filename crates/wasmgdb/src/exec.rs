@@ -186,6 +186,8 @@ impl Session<'_> {
             Command::List(arg) => self.list(arg.as_deref())?,
             Command::Directory(dirs) => self.directory(dirs.as_deref()),
             Command::SetSubstitutePath { from, to } => self.substitute_path(from, to),
+            Command::SetPrint(setting) => self.set_print(*setting),
+            Command::ShowPrint(setting) => self.show_print(setting)?,
             Command::ShowDirectories => self.show_directories(),
             Command::ShowSubstitutePath => self.show_substitute_path(),
             Command::Disassemble(arg) => self.disassemble(arg.as_deref())?,

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use debuginfo::VariableKind;
 use serde_json::json;
 
-use crate::error::CommandError;
+use crate::command::PrintSetting;
+use crate::error::{CommandError, excerpt};
 use crate::exec::Reply;
 use crate::session::Session;
 
@@ -66,5 +67,39 @@ impl Session<'_> {
         }
         let json = json!({ "variables": vars.iter().map(|v| v.json()).collect::<Vec<_>>() });
         Ok(Reply::new(text, json))
+    }
+
+    /// `set print pretty|elements`: silent, as in gdb.
+    pub(crate) fn set_print(&mut self, setting: PrintSetting) -> Reply {
+        match setting {
+            PrintSetting::Pretty(on) => self.format.pretty = on,
+            // gdb's 0 is no limit.
+            PrintSetting::Elements(0) => self.format.max_elements = usize::MAX,
+            PrintSetting::Elements(n) => self.format.max_elements = n,
+        }
+        Reply::text("")
+    }
+
+    /// `show print pretty|elements`, in gdb's words.
+    pub(crate) fn show_print(&self, setting: &str) -> Result<Reply> {
+        let text = match setting {
+            "pretty" => format!(
+                "Pretty formatting of structures is {}.\n",
+                if self.format.pretty { "on" } else { "off" }
+            ),
+            "elements" => match self.format.max_elements {
+                usize::MAX => {
+                    "Limit on string chars or array elements to print is unlimited.\n".to_string()
+                }
+                n => format!("Limit on string chars or array elements to print is {n}.\n"),
+            },
+            other => {
+                return Err(CommandError::new(format!(
+                    "Undefined show print command: \"{}\".  Try \"help show print\".",
+                    excerpt(other)
+                )));
+            }
+        };
+        Ok(Reply::text(text))
     }
 }

@@ -34,8 +34,9 @@ fn print_reads_a_static_from_linear_memory() {
         t.contains("  static deep_recursion::MARKER: &str;\n"),
         "{t}"
     );
+    // gdb's words in a Rust frame.
     assert!(
-        t.contains("No symbol \"no_such_static\" in current context.\n"),
+        t.contains("No symbol 'no_such_static' in current context\n"),
         "{t}"
     );
     snapshot!("statics_debug", t);

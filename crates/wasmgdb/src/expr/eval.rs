@@ -302,12 +302,7 @@ impl Session<'_> {
         let global = self
             .info
             .find_global_variable(name, near.as_ref())?
-            .ok_or_else(|| {
-                CommandError::new(format!(
-                    "No symbol \"{}\" in current context.",
-                    excerpt(name)
-                ))
-            })?;
+            .ok_or_else(|| self.no_symbol(name))?;
         let ty = global
             .ty
             .map(Ty::Dwarf)
@@ -321,6 +316,16 @@ impl Session<'_> {
                 optimized_out: true,
             }),
         }
+    }
+
+    /// gdb's error for a name it does not know, in its Rust or its C words.
+    fn no_symbol(&self, name: &str) -> CommandError {
+        let name = excerpt(name);
+        CommandError::new(if self.frame_is_rust() {
+            format!("No symbol '{name}' in current context")
+        } else {
+            format!("No symbol \"{name}\" in current context.")
+        })
     }
 
     /// Reads a value of type `ty` at `address` of the selected frame's memory.
@@ -943,12 +948,7 @@ impl Session<'_> {
             Some(ty) => ty,
             None => match self.info.find_type(&spec.name)? {
                 Some(id) => Ty::Dwarf(id),
-                None => {
-                    return Err(CommandError::new(format!(
-                        "No symbol \"{}\" in current context.",
-                        spec.name
-                    )));
-                }
+                None => return Err(self.no_symbol(&spec.name)),
             },
         };
         for _ in 0..spec.pointers {

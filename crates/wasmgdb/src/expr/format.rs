@@ -50,7 +50,9 @@ impl Session<'_> {
         if v.optimized_out {
             return Ok("<optimized out>".into());
         }
-        let fmt = fmt.filter(|&f| f != 's');
+        // `/r` (raw: no std type's printer) and `/s` are not output formats.
+        let raw = fmt == Some('r');
+        let fmt = fmt.filter(|&f| f != 's' && f != 'r');
         let shape = self.shape(&v.ty)?;
         let text = match (&v.ty, fmt) {
             (Ty::Dwarf(id), _) => {
@@ -58,6 +60,7 @@ impl Session<'_> {
                 let state = self.state(frame);
                 let options = FormatOptions {
                     format: fmt,
+                    raw,
                     ..self.format
                 };
                 self.info.format_value(*id, &v.bytes, &state, options)?
