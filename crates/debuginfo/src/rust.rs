@@ -136,6 +136,28 @@ impl DebugInfo {
     }
 }
 
+impl DebugInfo {
+    /// Where the bytes of the Rust `&str` or `String` of type `ty` held in `bytes` are, and how
+    /// many there are; `None` for a value of another type (or of another layout than std's).
+    pub fn rust_string(
+        &self,
+        ty: TypeId,
+        bytes: &[u8],
+        state: &dyn FrameState,
+    ) -> Result<Option<(u64, u64)>> {
+        let (_, t) = self.strip_type(ty)?;
+        let printer = Printer::new(self, state, FormatOptions::default());
+        let run = match t.name.as_deref().and_then(StdType::of) {
+            Some(StdType::Str) => printer.fat_pointer(ty, bytes),
+            Some(StdType::String) => printer
+                .member_of(ty, bytes, "vec")
+                .and_then(|(vec, vec_bytes)| printer.vec(vec, vec_bytes)),
+            _ => return Ok(None),
+        };
+        Ok(run.ok().map(|run| (run.data, run.len)))
+    }
+}
+
 /// A pointer and a length: the parts of a fat pointer or a `Vec`.
 pub(crate) struct Run {
     pub(crate) data: u64,

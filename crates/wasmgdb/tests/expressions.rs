@@ -286,3 +286,43 @@ fn rust_sequences_are_indexed_within_their_length() {
         "{t}"
     );
 }
+
+/// A Rust string compared with a string literal, which gdb refuses ("Structure has no component
+/// named operator=="): equal when the bytes are. From typezoo's source: `greeting = "hello"`,
+/// `text = String::from("zoo")`, `tuple.1 = "seven"`.
+#[test]
+fn rust_strings_compare_with_string_literals() {
+    let d = common::rewritten_dump(Fixture::TypeZoo, Profile::Debug, &[]);
+    let t = common::transcript(
+        &d.original,
+        &d.dump,
+        &[
+            "frame function typezoo::explode",
+            "output greeting == \"hello\"",
+            "output \"hello\" == greeting",
+            "output greeting == \"hell\"",
+            "output text == \"zoo\"",
+            "output text != \"zoo\"",
+            "output tuple.1 == \"seven\"",
+            "output byte == \"x\"",
+        ],
+    );
+    let replies: Vec<&str> = t
+        .split("(wasmgdb) ")
+        .skip(2)
+        .map(|r| r.split_once('\n').map_or("", |(_, reply)| reply))
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            "true",
+            "true",
+            "false",
+            "true",
+            "false",
+            "true",
+            "A string can only be compared with a string (&str, String, char *).\n",
+        ],
+        "{t}"
+    );
+}

@@ -103,6 +103,25 @@ impl Session<'_> {
         match e {
             Expr::Int(v) if self.frame_is_rust() => Ok(Value::rust_int(*v)),
             Expr::Int(v) => Ok(Value::int(*v)),
+            // Rust's `char` (4 bytes), C's `char` (1).
+            Expr::Char(code) if self.frame_is_rust() => {
+                Ok(Value::int_of(i128::from(*code), 4, false, "char"))
+            }
+            Expr::Char(code) => Ok(Value::int_of(i128::from(*code), 1, true, "char")),
+            Expr::Binary(op @ (BinOp::Eq | BinOp::Ne), a, b)
+                if matches!(**a, Expr::Str(_)) || matches!(**b, Expr::Str(_)) =>
+            {
+                let ((Expr::Str(literal), other) | (other, Expr::Str(literal))) = (&**a, &**b)
+                else {
+                    unreachable!("one side is a string literal")
+                };
+                let value = self.eval(other)?;
+                let equal = self.string_equals(&value, literal)?;
+                Ok(Value::boolean(
+                    equal == (*op == BinOp::Eq),
+                    self.frame_is_rust(),
+                ))
+            }
             Expr::Float(bits) => Ok(Value::float(
                 f64::from_bits(*bits),
                 8,
@@ -315,6 +334,31 @@ impl Session<'_> {
                 address: None,
                 optimized_out: true,
             }),
+        }
+    }
+
+    /// Whether `value`, a Rust `&str` or `String` or a C string (a `char *`), holds the bytes
+    /// of `literal`.
+    fn string_equals(&self, value: &Value, literal: &[u8]) -> Result<bool> {
+        available(value)?;
+        if let Ty::Dwarf(id) = value.ty
+            && let Some((data, len)) =
+                self.info
+                    .rust_string(id, &value.bytes, &self.state(self.frame()?))?
+        {
+            if len != literal.len() as u64 {
+                return Ok(false);
+            }
+            return Ok(self.dump.read(self.memory_index(), data, len)?.as_ref() == literal);
+        }
+        match self.shape(&value.ty)? {
+            Shape::Pointer(_) => {
+                let (bytes, _, complete) = self.c_string_bytes(self.as_int(value)? as u64)?;
+                Ok(complete && bytes == literal)
+            }
+            _ => Err(CommandError::new(
+                "A string can only be compared with a string (&str, String, char *).",
+            )),
         }
     }
 

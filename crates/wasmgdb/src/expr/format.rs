@@ -1,7 +1,7 @@
 //! Printing values and type names the way gdb does: `(*mut mything::MyThing) 0xfff9c`,
 //! `mything::MyThing {value: 3}`, and the `/x`, `/d`, ... output formats.
 
-use debuginfo::{FormatOptions, format_float, format_integer};
+use debuginfo::{FormatOptions, format_char, format_float, format_integer};
 
 use super::eval::Shape;
 use super::{Ty, Value, le_int};
@@ -90,6 +90,17 @@ impl Session<'_> {
             // A float prints its bits in a format, but as a float in `/f`.
             (Ty::Float { .. }, None | Some('f')) => format_float(&v.bytes).unwrap_or_default(),
             (_, Some(f)) => format_integer(&v.bytes, shape != Shape::Int { signed: false }, f),
+            (Ty::Int { name: "char", .. }, None) if v.bytes.len() == 4 => {
+                format_char(le_int(&v.bytes, false) as u32)
+            }
+            (
+                Ty::Int {
+                    name: "char",
+                    signed,
+                    ..
+                },
+                None,
+            ) => format_integer(&v.bytes, *signed, 'c'),
             (Ty::Int { signed, name, .. }, None) if *name == "bool" && !signed => {
                 (le_int(&v.bytes, false) != 0).to_string()
             }

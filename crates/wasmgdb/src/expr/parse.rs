@@ -52,7 +52,9 @@ pub enum Expr {
     Int(i128),
     /// A float literal: the bits of the `f64`.
     Float(u64),
-    /// A string literal (for `find`).
+    /// A character literal (`'a'`, `'é'`): its code.
+    Char(u32),
+    /// A string literal (for `find`, and comparing with a Rust string).
     Str(Vec<u8>),
     /// A variable, by name or path.
     Var(String),
@@ -129,6 +131,8 @@ enum Tok {
     /// A literal and its type suffix (`5u8`, `2.5f32`).
     Int(i128, Option<&'static str>),
     Float(u64, Option<&'static str>),
+    /// A character literal's code.
+    Char(u32),
     Str(Vec<u8>),
     Name(String),
     Dollar(String),
@@ -304,10 +308,19 @@ fn lex(input: &str) -> Result<Vec<(Tok, usize)>, CommandError> {
             let (bytes, end) = quoted(input, i)?;
             i = end;
             if c == '\'' {
-                match bytes.as_slice() {
-                    [b] => out.push((Tok::Int(i128::from(*b), None), start)),
-                    _ => return Err(syntax_error(&input[start..])),
-                }
+                // One character: a byte, or one Unicode scalar value in UTF-8 (`'é'`), its code.
+                let code = match bytes.as_slice() {
+                    [b] => u32::from(*b),
+                    _ => {
+                        let text = std::str::from_utf8(&bytes).ok();
+                        let mut chars = text.into_iter().flat_map(str::chars);
+                        match (chars.next(), chars.next()) {
+                            (Some(c), None) => u32::from(c),
+                            _ => return Err(syntax_error(&input[start..])),
+                        }
+                    }
+                };
+                out.push((Tok::Char(code), start));
             } else {
                 out.push((Tok::Str(bytes), start));
             }
@@ -593,8 +606,14 @@ impl Parser<'_, '_> {
     fn starts_operand(&self, index: usize) -> bool {
         matches!(
             self.toks.get(index).map(|(t, _)| t),
-            Some(Tok::Int(..) | Tok::Float(..) | Tok::Name(_) | Tok::Dollar(_) | Tok::Str(_))
-                | Some(Tok::Punct("(" | "*" | "&" | "!" | "~" | "{"))
+            Some(
+                Tok::Int(..)
+                    | Tok::Float(..)
+                    | Tok::Char(_)
+                    | Tok::Name(_)
+                    | Tok::Dollar(_)
+                    | Tok::Str(_)
+            ) | Some(Tok::Punct("(" | "*" | "&" | "!" | "~" | "{"))
         )
     }
 
@@ -698,6 +717,7 @@ impl Parser<'_, '_> {
             Tok::Float(bits, None) => Expr::Float(bits),
             Tok::Int(v, Some(ty)) => suffixed(ty, Expr::Int(v)),
             Tok::Float(bits, Some(ty)) => suffixed(ty, Expr::Float(bits)),
+            Tok::Char(code) => Expr::Char(code),
             Tok::Str(s) => Expr::Str(s),
             Tok::Name(n) if n == "true" => suffixed("bool", Expr::Int(1)),
             Tok::Name(n) if n == "false" => suffixed("bool", Expr::Int(0)),
@@ -798,7 +818,8 @@ mod tests {
         assert!(
             matches!(p("5u8"), Expr::Cast(TypeSpec { ref name, pointers: 0 }, _) if name == "u8")
         );
-        assert_eq!(p("'a'"), Expr::Int(97));
+        assert_eq!(p("'a'"), Expr::Char(97));
+        assert_eq!(p("'é'"), Expr::Char(233));
     }
 
     #[test]
