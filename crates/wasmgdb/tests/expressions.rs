@@ -244,30 +244,19 @@ fn an_optimized_out_variable_prints_as_gdb_prints_it() {
 /// vec![1, 2, 3, 5, 8]`, `queue` 10, 20, 30, `text = "zoo"`, `greeting = "hello"`.
 #[test]
 fn rust_sequences_are_indexed_within_their_length() {
-    let d = common::rewritten_dump(Fixture::TypeZoo, Profile::Debug, &[]);
-    let t = common::transcript(
-        &d.original,
-        &d.dump,
-        &[
-            "frame function typezoo::explode",
-            "output numbers[0]",
-            "output numbers[4]",
-            "output numbers[5]",
-            "output numbers[-1]",
-            "output queue[0]",
-            "output queue[2]",
-            "output queue[3]",
-            "output/c text[1]",
-            "output/c greeting[4]",
-            "whatis numbers[1]",
-            "output numbers[1] + numbers[2]",
-        ],
-    );
-    let replies: Vec<&str> = t
-        .split("(wasmgdb) ")
-        .skip(2)
-        .map(|r| r.split_once('\n').map_or("", |(_, reply)| reply))
-        .collect();
+    let (t, replies) = typezoo_replies(&[
+        "output numbers[0]",
+        "output numbers[4]",
+        "output numbers[5]",
+        "output numbers[-1]",
+        "output queue[0]",
+        "output queue[2]",
+        "output queue[3]",
+        "output/c text[1]",
+        "output/c greeting[4]",
+        "whatis numbers[1]",
+        "output numbers[1] + numbers[2]",
+    ]);
     assert_eq!(
         replies,
         [
@@ -292,26 +281,15 @@ fn rust_sequences_are_indexed_within_their_length() {
 /// `text = String::from("zoo")`, `tuple.1 = "seven"`.
 #[test]
 fn rust_strings_compare_with_string_literals() {
-    let d = common::rewritten_dump(Fixture::TypeZoo, Profile::Debug, &[]);
-    let t = common::transcript(
-        &d.original,
-        &d.dump,
-        &[
-            "frame function typezoo::explode",
-            "output greeting == \"hello\"",
-            "output \"hello\" == greeting",
-            "output greeting == \"hell\"",
-            "output text == \"zoo\"",
-            "output text != \"zoo\"",
-            "output tuple.1 == \"seven\"",
-            "output byte == \"x\"",
-        ],
-    );
-    let replies: Vec<&str> = t
-        .split("(wasmgdb) ")
-        .skip(2)
-        .map(|r| r.split_once('\n').map_or("", |(_, reply)| reply))
-        .collect();
+    let (t, replies) = typezoo_replies(&[
+        "output greeting == \"hello\"",
+        "output \"hello\" == greeting",
+        "output greeting == \"hell\"",
+        "output text == \"zoo\"",
+        "output text != \"zoo\"",
+        "output tuple.1 == \"seven\"",
+        "output byte == \"x\"",
+    ]);
     assert_eq!(
         replies,
         [
@@ -325,4 +303,22 @@ fn rust_strings_compare_with_string_literals() {
         ],
         "{t}"
     );
+}
+
+/// The transcript of `commands` run in typezoo's `explode` frame, and each one's reply.
+fn typezoo_replies(commands: &[&str]) -> (String, Vec<String>) {
+    let d = common::rewritten_dump(Fixture::TypeZoo, Profile::Debug, &[]);
+    let mut all = vec!["frame function typezoo::explode"];
+    all.extend_from_slice(commands);
+    let t = common::transcript(&d.original, &d.dump, &all);
+    let replies = t
+        .split("(wasmgdb) ")
+        .skip(2)
+        .map(|r| {
+            r.split_once('\n')
+                .map_or("", |(_, reply)| reply)
+                .to_string()
+        })
+        .collect();
+    (t, replies)
 }
