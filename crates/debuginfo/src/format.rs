@@ -53,6 +53,15 @@ pub(crate) struct Printer<'a> {
     depth: usize,
     /// How many multi-line structs enclose what is printed ([`FormatOptions::pretty`]).
     indent: usize,
+    /// Which bytes of the value printed its location describes, when not all.
+    described: Option<Described>,
+}
+
+/// The bytes of a variable its location describes ([`crate::Place::read_described`]): `mask`
+/// over the bytes that start at address `start` in the printer's memory.
+struct Described {
+    start: usize,
+    mask: Vec<bool>,
 }
 
 /// Little-endian bytes as an unsigned integer (at most 16 bytes).
@@ -99,7 +108,28 @@ impl<'a> Printer<'a> {
             summary: false,
             depth: 0,
             indent: 0,
+            described: None,
         }
+    }
+
+    /// Whether some, and whether all, of `bytes` are bytes of the printed variable that its
+    /// location does not describe ([`Printer::described`]); both `false` for bytes read from
+    /// elsewhere (memory a pointer points at).
+    fn undescribed(&self, bytes: &[u8]) -> (bool, bool) {
+        let Some(described) = &self.described else {
+            return (false, false);
+        };
+        let offset = (bytes.as_ptr() as usize).wrapping_sub(described.start);
+        let Some(mask) = described
+            .mask
+            .get(offset..offset.saturating_add(bytes.len()))
+        else {
+            return (false, false);
+        };
+        if mask.is_empty() {
+            return (false, false);
+        }
+        (mask.contains(&false), !mask.contains(&true))
     }
 
     /// Prints a value of type `ty` held in `bytes` (its size).
@@ -116,6 +146,21 @@ impl<'a> Printer<'a> {
 
     fn value_inner(&mut self, ty: TypeId, bytes: &[u8]) -> Result<()> {
         let (id, t) = self.info.strip_type(ty)?;
+        // What the variable's location does not describe: a scalar, or the whole value, is
+        // `<optimized out>`; an aggregate shows its fields, each as it is described.
+        let (any, all) = self.undescribed(bytes);
+        let aggregate = matches!(
+            t.kind,
+            TypeKind::Struct(_) | TypeKind::Union(_) | TypeKind::Array { .. }
+        );
+        if all || (any && !aggregate) {
+            self.out.push_str("<optimized out>");
+            return Ok(());
+        }
+        // A printer or an enum reads its fields as a whole: only a value described whole.
+        if any && let TypeKind::Struct(c) | TypeKind::Union(c) = &t.kind {
+            return self.composite(&t, c, bytes);
+        }
         if t.rust && self.rust_special(id, &t, bytes)? {
             return Ok(());
         }
@@ -389,7 +434,25 @@ impl DebugInfo {
         state: &dyn FrameState,
         options: FormatOptions,
     ) -> Result<String> {
+        self.format_described_value(ty, bytes, None, state, options)
+    }
+
+    /// [`DebugInfo::format_value`] of a value whose location describes only the bytes
+    /// `described` says (as [`crate::Place::read_described`] gives them; `None`: all): a scalar
+    /// with a byte it does not describe prints as `<optimized out>`, as in gdb.
+    pub fn format_described_value(
+        &self,
+        ty: TypeId,
+        bytes: &[u8],
+        described: Option<&[bool]>,
+        state: &dyn FrameState,
+        options: FormatOptions,
+    ) -> Result<String> {
         let mut printer = Printer::new(self, state, options);
+        printer.described = described.map(|mask| Described {
+            start: bytes.as_ptr() as usize,
+            mask: mask.to_vec(),
+        });
         printer.value(ty, bytes)?;
         Ok(printer.out)
     }
@@ -424,7 +487,9 @@ impl DebugInfo {
         };
         let result = self
             .read_variable(var, state)
-            .and_then(|bytes| self.format_value(ty, &bytes, state, options));
+            .and_then(|(bytes, described)| {
+                self.format_described_value(ty, &bytes, described.as_deref(), state, options)
+            });
         match result {
             Ok(s) => s,
             Err(Error::OptimizedOut) => "<optimized out>".into(),

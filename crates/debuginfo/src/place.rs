@@ -40,6 +40,40 @@ impl Place {
         }
     }
 
+    /// Reads the first `size` bytes of the value, and which of them the place describes:
+    /// `None` when it describes them all; else, for [`Place::Pieces`], `false` for each byte
+    /// that no piece covers whole, or that an empty piece (`DW_OP_piece` alone: optimized out)
+    /// covers. Such bytes read as zero: print them as `<optimized out>`, never as a value.
+    pub fn read_described(
+        &self,
+        size: u64,
+        state: &dyn FrameState,
+    ) -> Result<(Vec<u8>, Option<Vec<bool>>)> {
+        let Place::Pieces(pieces) = self else {
+            return Ok((self.read(size, state)?, None));
+        };
+        let mut out = vec![0u8; size as usize];
+        let mut described = vec![false; size as usize];
+        let mut at = 0u64; // bit position in `out`
+        for piece in pieces {
+            let bits = piece.size_in_bits;
+            if piece.place != Place::OptimizedOut {
+                let bytes = piece
+                    .place
+                    .read((piece.bit_offset + bits).div_ceil(8), state)?;
+                copy_bits(&bytes, piece.bit_offset, &mut out, at, bits);
+                // The bytes this piece covers whole.
+                let (first, end) = (at.div_ceil(8), (at + bits) / 8);
+                for byte in described.iter_mut().take(end as usize).skip(first as usize) {
+                    *byte = true;
+                }
+            }
+            at += bits;
+        }
+        let all = described.iter().all(|&d| d);
+        Ok((out, (!all).then_some(described)))
+    }
+
     /// Reads the first `size` bytes of the value (fewer bytes in the place read as zero, as a
     /// value narrower than its type is).
     pub fn read(&self, size: u64, state: &dyn FrameState) -> Result<Vec<u8>> {
@@ -108,6 +142,38 @@ mod tests {
                 &self.0[address as usize..(address + len) as usize],
             ))
         }
+    }
+
+    /// `[u32; 2]` with only its first element described (`DW_OP_piece 4` and nothing for the
+    /// rest), then with its second piece empty (optimized out).
+    #[test]
+    fn bytes_no_piece_describes_are_marked() {
+        let mem = Memory(Vec::new());
+        let first = Piece {
+            size_in_bits: 32,
+            bit_offset: 0,
+            place: Place::Value(3),
+        };
+        let place = Place::Pieces(vec![first.clone()]);
+        let (bytes, described) = place.read_described(8, &mem).unwrap();
+        assert_eq!(bytes, [3, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            described.unwrap(),
+            [true, true, true, true, false, false, false, false]
+        );
+        let empty = Piece {
+            size_in_bits: 32,
+            bit_offset: 0,
+            place: Place::OptimizedOut,
+        };
+        let place = Place::Pieces(vec![empty, first]);
+        let (bytes, described) = place.read_described(8, &mem).unwrap();
+        assert_eq!(bytes, [0, 0, 0, 0, 3, 0, 0, 0]);
+        assert_eq!(
+            described.unwrap(),
+            [false, false, false, false, true, true, true, true]
+        );
+        assert_eq!(Place::Value(7).read_described(4, &mem).unwrap().1, None);
     }
 
     #[test]

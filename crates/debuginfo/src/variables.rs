@@ -337,12 +337,17 @@ impl DebugInfo {
         evaluate(&cx, expr, state)
     }
 
-    /// Reads `var`'s value: the bytes of its type's size from its [`Place`].
-    pub fn read_variable(&self, var: &Variable, state: &dyn FrameState) -> Result<Vec<u8>> {
+    /// Reads `var`'s value: the bytes of its type's size from its [`Place`], and which of them
+    /// the place describes ([`Place::read_described`]: `None` when all).
+    pub fn read_variable(
+        &self,
+        var: &Variable,
+        state: &dyn FrameState,
+    ) -> Result<(Vec<u8>, Option<Vec<bool>>)> {
         let size = match var.ty {
             Some(ty) => self.type_size(ty)?.unwrap_or(0),
             None => 0,
         };
-        self.locate(var, state)?.read(size, state)
+        self.locate(var, state)?.read_described(size, state)
     }
 }

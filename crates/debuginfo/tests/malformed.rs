@@ -1,6 +1,7 @@
-//! Malformed DWARF, made with `gimli::write`: sizes that do not fit in 64 bits are unknown, and
-//! values of such types are errors, never a panic (an overflow in the size arithmetic was one in
-//! debug builds).
+//! Arrays described by DWARF made with `gimli::write`: sizes that do not fit in 64 bits are
+//! unknown, and values of such types are errors, never a panic (an overflow in the size
+//! arithmetic was one in debug builds); a value its location describes only in part shows the
+//! rest as `<optimized out>`, never as a made-up value.
 
 use std::borrow::Cow;
 
@@ -119,4 +120,40 @@ fn array_sizes_past_64_bits_are_unknown_and_their_values_errors() {
             assert!(err.contains("outside the value"), "{}: {err}", global.name);
         }
     }
+}
+
+/// `[u8; 8]` whose location (`DW_OP_piece 4` and nothing after) describes the first 4 bytes: the
+/// others print as gdb prints what no location describes.
+#[test]
+fn bytes_no_location_describes_are_optimized_out() {
+    let module = module_with_arrays(&[&[(Some(8), None)]]);
+    let info = DebugInfo::new(Module::parse(module).unwrap()).unwrap();
+    let ty = info.global_variables().unwrap()[0].ty.unwrap();
+    let bytes = [3, 0, 0, 10, 0, 0, 0, 0];
+    let described = [true, true, true, true, false, false, false, false];
+    let shown = info
+        .format_described_value(
+            ty,
+            &bytes,
+            Some(&described),
+            &NoState,
+            FormatOptions::default(),
+        )
+        .unwrap();
+    let out = "<optimized out>";
+    assert_eq!(
+        shown,
+        format!("{{3, 0, 0, 10, {out}, {out}, {out}, {out}}}")
+    );
+    let nothing = [false; 8];
+    let shown = info
+        .format_described_value(
+            ty,
+            &bytes,
+            Some(&nothing),
+            &NoState,
+            FormatOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(shown, out);
 }

@@ -101,9 +101,10 @@ fn calculate_has_its_param_value_and_it_evaluates_to_3() {
     assert!(address >= frame_address && address + 4 <= frame_address + 64);
     let at = (address - frame_address) as usize;
     state.memory[at..at + 4].copy_from_slice(&3u32.to_le_bytes());
+    // In memory: every byte described.
     assert_eq!(
         info.read_variable(value, &state).unwrap(),
-        3u32.to_le_bytes()
+        (3u32.to_le_bytes().to_vec(), None)
     );
     assert_eq!(info.frame_base(&scope, &state).unwrap(), frame_address);
 }

@@ -68,7 +68,7 @@ impl Session<'_> {
                     format!("<error: Cannot access memory at address {address:#x}>")
                 }
                 Err(e) => format!("<error: {e}>"),
-                Ok(bytes) => match var.ty {
+                Ok((bytes, described)) => match var.ty {
                     Some(t) if scalars_only && aggregate => self
                         .info
                         .format_summary(t, &bytes, &state, self.format)
@@ -79,6 +79,7 @@ impl Session<'_> {
                             bytes,
                             address: None,
                             optimized_out: false,
+                            described,
                         };
                         self.format(&v, None)
                             .unwrap_or_else(|e| format!("<error: {e}>"))

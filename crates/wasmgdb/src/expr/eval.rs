@@ -225,6 +225,7 @@ impl Session<'_> {
             bytes: address.to_le_bytes()[..self.pointer_size() as usize].to_vec(),
             address: None,
             optimized_out: false,
+            described: None,
         };
         match name {
             "pc" => {
@@ -237,6 +238,7 @@ impl Session<'_> {
                     bytes: pc.to_le_bytes().to_vec(),
                     address: None,
                     optimized_out: false,
+                    described: None,
                 })
             }
             "sp" => {
@@ -267,6 +269,7 @@ impl Session<'_> {
                     bytes: Vec::new(),
                     address: None,
                     optimized_out: false,
+                    described: None,
                 },
             }),
             _ => Ok(Value {
@@ -274,6 +277,7 @@ impl Session<'_> {
                 bytes: Vec::new(),
                 address: None,
                 optimized_out: false,
+                described: None,
             }),
         }
     }
@@ -293,13 +297,14 @@ impl Session<'_> {
             Place::Memory(address) => self.read_at(ty, address),
             place => {
                 let size = self.size_of(&ty)?;
-                let bytes = match place.read(size, &state) {
+                let (bytes, described) = match place.read_described(size, &state) {
                     Err(debuginfo::Error::OptimizedOut) => {
                         return Ok(Value {
                             ty,
                             bytes: Vec::new(),
                             address: None,
                             optimized_out: true,
+                            described: None,
                         });
                     }
                     read => read?,
@@ -309,6 +314,7 @@ impl Session<'_> {
                     bytes,
                     address: None,
                     optimized_out: false,
+                    described,
                 })
             }
         }
@@ -333,6 +339,7 @@ impl Session<'_> {
                 bytes: Vec::new(),
                 address: None,
                 optimized_out: true,
+                described: None,
             }),
         }
     }
@@ -384,6 +391,7 @@ impl Session<'_> {
             bytes,
             address: Some(address),
             optimized_out: false,
+            described: None,
         })
     }
 
@@ -578,6 +586,7 @@ impl Session<'_> {
                     bytes,
                     address: None,
                     optimized_out: false,
+                    described: None,
                 })
             }
             UnOp::Neg if self.shape(&v.ty)? == Shape::Float => {
@@ -618,6 +627,7 @@ impl Session<'_> {
                     bytes: x.to_le_bytes()[..like.bytes.len()].to_vec(),
                     address: None,
                     optimized_out: false,
+                    described: None,
                 }
             }
             _ => Value::int(x),
@@ -794,7 +804,9 @@ impl Session<'_> {
     }
 
     fn field(&self, v: Value, name: &str) -> Result<Value> {
-        available(&v)?;
+        if v.optimized_out {
+            return available(&v).map(|()| v);
+        }
         let Ty::Dwarf(id) = v.ty else {
             return Err(CommandError::new(
                 "Attempt to extract a component of a value that is not a structure.",
@@ -828,11 +840,14 @@ impl Session<'_> {
             bytes,
             address: v.address.map(|a| a + member.offset),
             optimized_out: false,
+            described: part_described(&v, start, size as usize),
         })
     }
 
     fn index(&self, base: Value, i: i128) -> Result<Value> {
-        available(&base)?;
+        if base.optimized_out {
+            return available(&base).map(|()| base);
+        }
         match self.shape(&base.ty)? {
             Shape::Array { element, count } => {
                 let size = self.size_of(&element)?;
@@ -852,6 +867,7 @@ impl Session<'_> {
                             bytes,
                             address: None,
                             optimized_out: false,
+                            described: part_described(&base, start, size as usize),
                         })
                     }
                 }
@@ -910,6 +926,7 @@ impl Session<'_> {
                     bytes,
                     address: None,
                     optimized_out: false,
+                    described: None,
                 });
             }
             // Toward zero, saturating at the integer's bounds (Rust's `as`).
@@ -937,6 +954,7 @@ impl Session<'_> {
                     bytes: r.to_le_bytes()[..size].to_vec(),
                     address: None,
                     optimized_out: false,
+                    described: None,
                 });
             }
             _ => {}
@@ -963,6 +981,7 @@ impl Session<'_> {
                     bytes: x.to_le_bytes()[..size].to_vec(),
                     address: None,
                     optimized_out: false,
+                    described: None,
                 })
             }
             _ if self.size_of(&ty)? == v.bytes.len() as u64 => Ok(Value { ty, ..v }),
@@ -1004,10 +1023,17 @@ impl Session<'_> {
 
 /// Fails with gdb's message on a value that was optimized out: only its type can be used.
 fn available(v: &Value) -> Result<()> {
-    if v.optimized_out {
+    let partial = (v.described.as_ref()).is_some_and(|d| d.contains(&false));
+    if v.optimized_out || partial {
         return Err(CommandError::new("value has been optimized out"));
     }
     Ok(())
+}
+
+/// Which bytes of the part `start..start + len` of `v` its location describes, when not all.
+fn part_described(v: &Value, start: usize, len: usize) -> Option<Vec<bool>> {
+    let mask = v.described.as_ref()?.get(start..start + len)?;
+    mask.contains(&false).then(|| mask.to_vec())
 }
 
 /// gdb's message for arithmetic on what is not a number.

@@ -47,7 +47,8 @@ impl Session<'_> {
     /// Formats a value as gdb shows it in a frame line or `info locals`, in the output format
     /// `fmt` of `print/FMT` when there is one (applied to each scalar of an aggregate).
     pub(crate) fn format(&self, v: &Value, fmt: Option<char>) -> Result<String, CommandError> {
-        if v.optimized_out {
+        let all_described = !(v.described.as_ref()).is_some_and(|d| d.contains(&false));
+        if v.optimized_out || (!all_described && !matches!(v.ty, Ty::Dwarf(_))) {
             return Ok("<optimized out>".into());
         }
         // `/r` (raw: no std type's printer) and `/s` are not output formats.
@@ -63,7 +64,8 @@ impl Session<'_> {
                     raw,
                     ..self.format
                 };
-                self.info.format_value(*id, &v.bytes, &state, options)?
+                let described = v.described.as_deref();
+                (self.info).format_described_value(*id, &v.bytes, described, &state, options)?
             }
             (Ty::Array { element, .. }, _) => {
                 let size = self.size_of(element)? as usize;
@@ -78,6 +80,7 @@ impl Session<'_> {
                         bytes: bytes.to_vec(),
                         address: v.address.map(|a| a + (i * size) as u64),
                         optimized_out: false,
+                        described: None,
                     };
                     items.push(self.format(&item, fmt)?);
                 }

@@ -40,6 +40,9 @@ pub(crate) struct Value {
     /// The compiler kept no location for it here: it prints as `<optimized out>`, and only its
     /// type can be used.
     pub(crate) optimized_out: bool,
+    /// Which of `bytes` the variable's location describes, when not all (a `DW_OP_piece` that
+    /// covers part of it): the others print as `<optimized out>`, and arithmetic refuses them.
+    pub(crate) described: Option<Vec<bool>>,
 }
 
 impl Value {
@@ -74,6 +77,7 @@ impl Value {
             bytes,
             address: None,
             optimized_out: false,
+            described: None,
         }
     }
 
@@ -92,6 +96,7 @@ impl Value {
             bytes: v.to_le_bytes()[..size as usize].to_vec(),
             address: None,
             optimized_out: false,
+            described: None,
         }
     }
 }
