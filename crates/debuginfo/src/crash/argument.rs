@@ -108,7 +108,9 @@ impl DebugInfo {
             .iter()
             .find(|v| v.name.as_deref() == Some("self"))?;
         let pointee = self.pointee(this.ty?).ok()??;
-        self.type_name(Some(pointee)).ok()
+        // rustc's name (`&i32`), which the caller matches, not gdb's (`*mut i32`).
+        let named = self.type_of(pointee).ok()?.name.clone();
+        named.or_else(|| self.type_name(Some(pointee)).ok())
     }
 
     /// Where a `String`'s length and data pointer are, from its DWARF type (`String { vec:
