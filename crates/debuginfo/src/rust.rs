@@ -106,17 +106,11 @@ impl DebugInfo {
             return Ok(None);
         };
         let printer = Printer::new(self, state, FormatOptions::default());
-        let run = |kind| match kind {
-            StdType::Str | StdType::Slice => printer.fat_pointer(ty, bytes),
-            StdType::Vec => printer.vec(ty, bytes),
-            _ => {
-                let (vec, vec_bytes) = printer.member_of(ty, bytes, "vec")?;
-                printer.vec(vec, vec_bytes)
-            }
-        };
         let (data, len, element, slot) = match kind {
             StdType::Str | StdType::Slice | StdType::Vec | StdType::String => {
-                let Ok(run) = run(kind) else { return Ok(None) };
+                let Ok(run) = printer.sequence(kind, ty, bytes) else {
+                    return Ok(None);
+                };
                 let slot = u64::try_from(index).ok().filter(|&i| i < run.len);
                 (run.data, run.len, run.element, slot)
             }
@@ -134,9 +128,7 @@ impl DebugInfo {
         let size = printer.size_of(element)?;
         Ok(Some((element_at(data, slot, size)?, element)))
     }
-}
 
-impl DebugInfo {
     /// Where the bytes of the Rust `&str` or `String` of type `ty` held in `bytes` are, and how
     /// many there are; `None` for a value of another type (or of another layout than std's).
     pub fn rust_string(
@@ -146,14 +138,12 @@ impl DebugInfo {
         state: &dyn FrameState,
     ) -> Result<Option<(u64, u64)>> {
         let (_, t) = self.strip_type(ty)?;
-        let printer = Printer::new(self, state, FormatOptions::default());
-        let run = match t.name.as_deref().and_then(StdType::of) {
-            Some(StdType::Str) => printer.fat_pointer(ty, bytes),
-            Some(StdType::String) => printer
-                .member_of(ty, bytes, "vec")
-                .and_then(|(vec, vec_bytes)| printer.vec(vec, vec_bytes)),
-            _ => return Ok(None),
+        let Some(kind @ (StdType::Str | StdType::String)) = t.name.as_deref().and_then(StdType::of)
+        else {
+            return Ok(None);
         };
+        let printer = Printer::new(self, state, FormatOptions::default());
+        let run = printer.sequence(kind, ty, bytes);
         Ok(run.ok().map(|run| (run.data, run.len)))
     }
 }
@@ -201,19 +191,14 @@ impl Printer<'_> {
         bytes: &[u8],
     ) -> Result<()> {
         match kind {
-            StdType::Str => {
-                let run = self.fat_pointer(ty, bytes)?;
+            StdType::Str | StdType::String => {
+                let run = self.sequence(kind, ty, bytes)?;
                 self.string(&run)
             }
             StdType::Slice => {
-                let run = self.fat_pointer(ty, bytes)?;
+                let run = self.sequence(kind, ty, bytes)?;
                 let children = self.run_children(&run)?;
                 self.with_children(&format!("{name}(size={})", run.len), Hint::Array, &children)
-            }
-            StdType::String => {
-                let (vec, vec_bytes) = self.member_of(ty, bytes, "vec")?;
-                let run = self.vec(vec, vec_bytes)?;
-                self.string(&run)
             }
             StdType::OsString => {
                 let (vec, vec_bytes) = self.path(ty, bytes, &["inner", "inner"])?;
@@ -221,7 +206,7 @@ impl Printer<'_> {
                 self.string(&run)
             }
             StdType::Vec => {
-                let run = self.vec(ty, bytes)?;
+                let run = self.sequence(kind, ty, bytes)?;
                 let children = self.run_children(&run)?;
                 self.with_children(&format!("Vec(size={})", run.len), Hint::Array, &children)
             }
@@ -248,6 +233,18 @@ impl Printer<'_> {
             len: self.uint(len_ty, len)?,
             element,
         })
+    }
+
+    /// The elements of the `&str`, `&[T]`, `String` or `Vec<T>` (`kind`) of type `ty` held in
+    /// `bytes`; an error for another kind.
+    fn sequence(&self, kind: StdType, ty: TypeId, bytes: &[u8]) -> Result<Run> {
+        match kind {
+            StdType::Str | StdType::Slice => self.fat_pointer(ty, bytes),
+            StdType::Vec => self.vec(ty, bytes),
+            StdType::String => (self.member_of(ty, bytes, "vec"))
+                .and_then(|(vec, vec_bytes)| self.vec(vec, vec_bytes)),
+            _ => Err(unexpected("not a sequence")),
+        }
     }
 
     /// A `Vec<T>` held in `bytes`: `len`, `buf.inner.ptr` and `T`.
