@@ -51,7 +51,9 @@ impl Session<'_> {
         if v.optimized_out || (!all_described && !matches!(v.ty, Ty::Dwarf(_))) {
             return Ok("<optimized out>".into());
         }
-        // `/r` (raw: no std type's printer) and `/s` are not output formats.
+        // `/r` (raw: no std type's printer) and `/s` are not output formats; an artificial
+        // array's elements get the letter as given.
+        let letter = fmt;
         let raw = fmt == Some('r');
         let fmt = fmt.filter(|&f| f != 's' && f != 'r');
         let shape = self.shape(&v.ty)?;
@@ -82,7 +84,7 @@ impl Session<'_> {
                         optimized_out: false,
                         described: None,
                     };
-                    items.push(self.format(&item, fmt)?);
+                    items.push(self.format(&item, letter)?);
                 }
                 if self.is_rust(element) {
                     format!("[{}]", items.join(", "))
