@@ -121,14 +121,16 @@ pub enum Unwind {
     /// catches. Uses the exception-handling instructions that V8 (Node,
     /// Chrome, Workers), SpiderMonkey and JavaScriptCore run (`try`/`catch`,
     /// the "legacy" proposal). Cheapest on call-bound code (a recursive
-    /// Fibonacci: 1.00x, 1.09x with checks), but V8's optimized code pays
-    /// for the `try`s in large functions (SQLite's queries: 1.14x, 1.02x
-    /// with checks).
+    /// Fibonacci: 1.00x, 1.09x with checks), but V8 takes longer to
+    /// optimize large functions with `try`s, and their code is larger (the
+    /// first call of SQLite's queries: 1.37x to 1.44x, 1.14x to 1.16x with
+    /// checks).
     Exceptions,
     /// The trap sets a flag that a check after each call reads; each frame
     /// returns to its caller, which checks in turn. Runs on every engine
     /// (Wasmtime included) and in modules that catch exceptions themselves;
-    /// the default, as the cheaper on real programs.
+    /// the default: it runs everywhere, and V8 optimizes real programs
+    /// sooner with it.
     #[default]
     Checks,
 }
