@@ -12,7 +12,8 @@
 //!   benchmark kernels: recursive `fib` (call-bound), `sieve` and `sha256`
 //!   (loop-bound); each the median over several Node processes of the best
 //!   of interleaved rounds, next to the original against itself (the noise
-//!   floor).
+//!   floor); then, for each suite, the table of these figures: a row per
+//!   option set, a column per workload.
 
 use std::path::Path;
 use std::process::Command;
@@ -101,11 +102,13 @@ fn main() {
     if run("realworld") {
         let path = realworld(Profile::Release);
         let input = std::fs::read(&path).unwrap();
-        runtime_cost(&REALWORLD, &path, &input, CONTROL);
+        let mut rows = vec![(CONTROL, runtime_cost(&REALWORLD, &path, &input, CONTROL))];
         for (name, options) in variants().into_iter().take(LOCALS_VARIANTS) {
             let out = rewriter::rewrite(&input, &options).unwrap();
-            runtime_cost(&REALWORLD, &path, &out.module, shown(name));
+            let name = shown(name);
+            rows.push((name, runtime_cost(&REALWORLD, &path, &out.module, name)));
         }
+        print_table(&REALWORLD, &rows);
     }
     if run("kernels") {
         for profile in [Profile::Release, Profile::Debug] {
@@ -115,11 +118,13 @@ fn main() {
             };
             let path = kernels(profile);
             let input = std::fs::read(&path).unwrap();
-            runtime_cost(suite, &path, &input, CONTROL);
+            let mut rows = vec![(CONTROL, runtime_cost(suite, &path, &input, CONTROL))];
             for (name, options) in variants() {
                 let out = rewriter::rewrite(&input, &options).unwrap();
-                runtime_cost(suite, &path, &out.module, shown(name));
+                let name = shown(name);
+                rows.push((name, runtime_cost(suite, &path, &out.module, name)));
             }
+            print_table(suite, &rows);
         }
     }
     if run("growth") {
@@ -288,8 +293,9 @@ console.log(times.join(' '));
 /// `rewritten` in Node, in separate processes: V8's code placement differs
 /// from one process to the next (the same original function's best time
 /// varied by 20% between processes here), so the ratio of one process says
-/// little.
-fn runtime_cost(suite: &Suite, path: &Path, rewritten: &[u8], variant: &str) {
+/// little. Prints a line of figures, and returns the best rounds' ratio of
+/// each workload (`median [min-max]`).
+fn runtime_cost(suite: &Suite, path: &Path, rewritten: &[u8], variant: &str) -> Vec<String> {
     let dir = std::env::temp_dir().join(format!("rewrite-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let rewritten_path = dir.join("rewritten.wasm");
@@ -327,10 +333,11 @@ fn runtime_cost(suite: &Suite, path: &Path, rewritten: &[u8], variant: &str) {
             first[k].push(t[3] / t[2]);
         }
     }
+    let best: Vec<String> = best.iter_mut().map(|ratios| spread(ratios)).collect();
     let figures: Vec<String> = (workloads.iter().enumerate())
         .map(|(k, (name, arg))| {
-            let (best, first) = (spread(&mut best[k]), spread(&mut first[k]));
-            format!("{name}({arg}) {best} (first call {first})")
+            let first = spread(&mut first[k]);
+            format!("{name}({arg}) {} (first call {first})", best[k])
         })
         .collect();
     println!(
@@ -342,6 +349,28 @@ fn runtime_cost(suite: &Suite, path: &Path, rewritten: &[u8], variant: &str) {
         suite.rounds,
     );
     std::fs::remove_dir_all(dir).ok();
+    best
+}
+
+/// The table of a suite's run times, rewritten/original in the best rounds
+/// (`median [min-max]` over the processes): a row per variant, a column per
+/// workload.
+fn print_table(suite: &Suite, rows: &[(&str, Vec<String>)]) {
+    let workloads: Vec<String> = (suite.workloads.iter())
+        .map(|(name, arg)| format!("{name}({arg})"))
+        .collect();
+    println!(
+        "\n| {} ({} processes x {} rounds) | {} |",
+        suite.name,
+        suite.processes,
+        suite.rounds,
+        workloads.join(" | ")
+    );
+    println!("|---|{}", "---|".repeat(workloads.len()));
+    for (variant, figures) in rows {
+        println!("| {variant} | {} |", figures.join(" | "));
+    }
+    println!();
 }
 
 /// `median [min-max]` of some ratios.
