@@ -312,6 +312,10 @@ impl Recorders {
                     .filter(|(.., t)| t.is_none())
                     .map(|(_, set, _)| set),
             );
+            // (Each site branching to a pad records one of these sets.)
+            for set in &pads {
+                plan.add_recorders(&frame, set);
+            }
             let mut function = FunctionPlan::default();
             for (offset, locals, trampoline) in planned {
                 let how = match trampoline {
@@ -321,7 +325,6 @@ impl Recorders {
                         Recording::Trampoline { trampoline, passes }
                     }
                     None => {
-                        plan.add_recorders(&frame, &locals);
                         let pad = pads.iter().position(|p| *p == locals);
                         Recording::Pad(pad.map_or(0, |p| p as u32))
                     }
