@@ -123,7 +123,7 @@ pub enum Unwind {
     /// the "legacy" proposal). Cheapest on call-bound code (a recursive
     /// Fibonacci: 1.00x, 1.09x with checks), but V8 takes longer to
     /// optimize large functions with `try`s, and their code is larger (the
-    /// first call of SQLite's queries: 1.37x to 1.44x, 1.14x to 1.16x with
+    /// first call of SQLite's queries: 1.37x to 1.44x, 1.14x to 1.18x with
     /// checks).
     Exceptions,
     /// The trap sets a flag that a check after each call reads; each frame

@@ -5,7 +5,7 @@
 //! recording a local keeps it alive up to the site, and every local kept
 //! alive that the program itself no longer needs costs run time in V8's
 //! optimized code (on an SQLite build, recording every local at every call
-//! made queries 1.35x slower, recording the named ones 1.00x to 1.02x; README
+//! made queries 1.35x slower, recording the named ones 1.00x to 1.03x; README
 //! has the figures).
 //! The locals a site does not record are written as missing.
 //!
