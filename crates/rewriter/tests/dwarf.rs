@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gimli::{EndianSlice, LittleEndian};
-use wasm_coredump_tests::{Fixture, Profile, fixture};
+use wasm_coredump_tests::{Fixture, Profile, fixture, realworld};
 
 type Slice<'a> = EndianSlice<'a, LittleEndian>;
 
@@ -230,13 +230,16 @@ fn rewrite(input: &[u8]) -> rewriter::Output {
     rewriter::rewrite(input, &rewriter::Options::default()).unwrap()
 }
 
-/// Every fixture in both profiles, with a name for messages.
+/// Every fixture in both profiles, and the real-world benchmark module
+/// (SQLite's and zstd's C DWARF from clang beside Rust's), with a name for
+/// messages.
 fn fixtures() -> Vec<(String, PathBuf)> {
     let mut all = Vec::new();
-    for kind in Fixture::ALL {
-        for profile in Profile::ALL {
+    for profile in Profile::ALL {
+        for kind in Fixture::ALL {
             all.push((format!("{kind} {profile}"), fixture(kind, profile)));
         }
+        all.push((format!("realworld {profile}"), realworld(profile)));
     }
     all
 }
