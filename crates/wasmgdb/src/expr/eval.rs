@@ -220,12 +220,11 @@ impl Session<'_> {
     /// pointer, the frame base its DWARF gives (the `__stack_pointer` global's value on entry);
     /// `$_`: the address `x` examined last. Any other is void, as an unset one in gdb.
     fn convenience(&self, name: &str) -> Result<Value> {
-        let pointer = |address: u64, to: Ty| Value {
-            ty: Ty::Ptr(Box::new(to)),
-            bytes: address.to_le_bytes()[..self.pointer_size() as usize].to_vec(),
-            address: None,
-            optimized_out: false,
-            described: None,
+        let pointer = |address: u64, to: Ty| {
+            Value::computed(
+                Ty::Ptr(Box::new(to)),
+                address.to_le_bytes()[..self.pointer_size() as usize].to_vec(),
+            )
         };
         match name {
             "pc" => {
@@ -233,13 +232,10 @@ impl Session<'_> {
                 let pc = self
                     .pc(frame.func, frame.code_offset)
                     .ok_or_else(|| CommandError::new("No registers."))?;
-                Ok(Value {
-                    ty: Ty::Ptr(Box::new(Ty::Void)),
-                    bytes: pc.to_le_bytes().to_vec(),
-                    address: None,
-                    optimized_out: false,
-                    described: None,
-                })
+                Ok(Value::computed(
+                    Ty::Ptr(Box::new(Ty::Void)),
+                    pc.to_le_bytes().to_vec(),
+                ))
             }
             "sp" => {
                 let frame = self.frame()?;
@@ -264,21 +260,9 @@ impl Session<'_> {
                     };
                     pointer(address, unit)
                 }
-                None => Value {
-                    ty: Ty::Void,
-                    bytes: Vec::new(),
-                    address: None,
-                    optimized_out: false,
-                    described: None,
-                },
+                None => Value::computed(Ty::Void, Vec::new()),
             }),
-            _ => Ok(Value {
-                ty: Ty::Void,
-                bytes: Vec::new(),
-                address: None,
-                optimized_out: false,
-                described: None,
-            }),
+            _ => Ok(Value::computed(Ty::Void, Vec::new())),
         }
     }
 
@@ -299,13 +283,7 @@ impl Session<'_> {
                 let size = self.size_of(&ty)?;
                 let (bytes, described) = match place.read_described(size, &state) {
                     Err(debuginfo::Error::OptimizedOut) => {
-                        return Ok(Value {
-                            ty,
-                            bytes: Vec::new(),
-                            address: None,
-                            optimized_out: true,
-                            described: None,
-                        });
+                        return Ok(Value::optimized_out(ty));
                     }
                     read => read?,
                 };
@@ -334,13 +312,7 @@ impl Session<'_> {
             .ok_or_else(|| CommandError::new(format!("\"{name}\" has no type.")))?;
         match global.address {
             Some(address) => self.read_at(ty, address),
-            None => Ok(Value {
-                ty,
-                bytes: Vec::new(),
-                address: None,
-                optimized_out: true,
-                described: None,
-            }),
+            None => Ok(Value::optimized_out(ty)),
         }
     }
 
@@ -387,11 +359,8 @@ impl Session<'_> {
             .read(self.memory_index(), address, size)?
             .into_owned();
         Ok(Value {
-            ty,
-            bytes,
             address: Some(address),
-            optimized_out: false,
-            described: None,
+            ..Value::computed(ty, bytes)
         })
     }
 
@@ -581,13 +550,7 @@ impl Session<'_> {
                 let size = self.pointer_size() as u8;
                 let mut bytes = (address as u128).to_le_bytes()[..size as usize].to_vec();
                 bytes.truncate(size as usize);
-                Ok(Value {
-                    ty: Ty::Ptr(Box::new(v.ty)),
-                    bytes,
-                    address: None,
-                    optimized_out: false,
-                    described: None,
-                })
+                Ok(Value::computed(Ty::Ptr(Box::new(v.ty)), bytes))
             }
             UnOp::Neg if self.shape(&v.ty)? == Shape::Float => {
                 let size = v.bytes.len() as u8;
@@ -622,13 +585,10 @@ impl Session<'_> {
                 if like.bytes.len() <= 16
                     && matches!(self.shape(&like.ty), Ok(Shape::Int { .. })) =>
             {
-                Value {
-                    ty: like.ty.clone(),
-                    bytes: x.to_le_bytes()[..like.bytes.len()].to_vec(),
-                    address: None,
-                    optimized_out: false,
-                    described: None,
-                }
+                Value::computed(
+                    like.ty.clone(),
+                    x.to_le_bytes()[..like.bytes.len()].to_vec(),
+                )
             }
             _ => Value::int(x),
         }
@@ -921,13 +881,7 @@ impl Session<'_> {
                 let size = self.size_of(&ty)? as u8;
                 let x = self.as_float(&v)?;
                 let bytes = Value::float(x, size, "f64").bytes;
-                return Ok(Value {
-                    ty,
-                    bytes,
-                    address: None,
-                    optimized_out: false,
-                    described: None,
-                });
+                return Ok(Value::computed(ty, bytes));
             }
             // Toward zero, saturating at the integer's bounds (Rust's `as`).
             Shape::Int { signed } if from_float => {
@@ -949,13 +903,7 @@ impl Session<'_> {
                     };
                     (x as u128).min(max) as i128
                 };
-                return Ok(Value {
-                    ty,
-                    bytes: r.to_le_bytes()[..size].to_vec(),
-                    address: None,
-                    optimized_out: false,
-                    described: None,
-                });
+                return Ok(Value::computed(ty, r.to_le_bytes()[..size].to_vec()));
             }
             _ => {}
         }
@@ -976,13 +924,7 @@ impl Session<'_> {
                 if matches!(shape, Shape::Pointer(_)) && !fits {
                     size = 8;
                 }
-                Ok(Value {
-                    ty,
-                    bytes: x.to_le_bytes()[..size].to_vec(),
-                    address: None,
-                    optimized_out: false,
-                    described: None,
-                })
+                Ok(Value::computed(ty, x.to_le_bytes()[..size].to_vec()))
             }
             _ if self.size_of(&ty)? == v.bytes.len() as u64 => Ok(Value { ty, ..v }),
             _ => Err(CommandError::new("Invalid cast.")),

@@ -78,11 +78,8 @@ impl Session<'_> {
                         break;
                     }
                     let item = Value {
-                        ty: (**element).clone(),
-                        bytes: bytes.to_vec(),
                         address: v.address.map(|a| a + (i * size) as u64),
-                        optimized_out: false,
-                        described: None,
+                        ..Value::computed((**element).clone(), bytes.to_vec())
                     };
                     items.push(self.format(&item, letter)?);
                 }

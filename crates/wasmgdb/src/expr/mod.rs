@@ -46,6 +46,25 @@ pub(crate) struct Value {
 }
 
 impl Value {
+    /// A value made here (a literal, a result, a register): in no memory, every byte known.
+    pub(crate) fn computed(ty: Ty, bytes: Vec<u8>) -> Value {
+        Value {
+            ty,
+            bytes,
+            address: None,
+            optimized_out: false,
+            described: None,
+        }
+    }
+
+    /// A variable of type `ty` the compiler kept no location for here.
+    pub(crate) fn optimized_out(ty: Ty) -> Value {
+        Value {
+            optimized_out: true,
+            ..Value::computed(ty, Vec::new())
+        }
+    }
+
     /// An integer literal of C's type for it: `int` (4 bytes) when it fits, else 8 bytes.
     pub(crate) fn int(v: i128) -> Value {
         if i32::try_from(v).is_ok() {
@@ -72,13 +91,7 @@ impl Value {
         } else {
             v.to_le_bytes().to_vec()
         };
-        Value {
-            ty: Ty::Float { size, name },
-            bytes,
-            address: None,
-            optimized_out: false,
-            described: None,
-        }
+        Value::computed(Ty::Float { size, name }, bytes)
     }
 
     /// A bool: Rust's `bool`, or C's `int` 1 or 0.
@@ -91,13 +104,10 @@ impl Value {
     }
 
     pub(crate) fn int_of(v: i128, size: u8, signed: bool, name: &'static str) -> Value {
-        Value {
-            ty: Ty::Int { size, signed, name },
-            bytes: v.to_le_bytes()[..size as usize].to_vec(),
-            address: None,
-            optimized_out: false,
-            described: None,
-        }
+        Value::computed(
+            Ty::Int { size, signed, name },
+            v.to_le_bytes()[..size as usize].to_vec(),
+        )
     }
 }
 
