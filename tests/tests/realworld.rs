@@ -79,19 +79,23 @@ impl Run {
     }
 }
 
-/// A scratch directory of this test binary.
-fn scratch() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("realworld");
+/// The scratch directory of the test `name`, with the harness in it (each test its own: the
+/// tests run at the same time).
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("realworld")
+        .join(name);
     std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("harness.mjs"), HARNESS).unwrap();
     dir
 }
 
-/// Runs `calls` on the module at `module` under Node.
-fn run(module: &Path, calls: &[(&str, u32)]) -> Run {
-    let dir = scratch();
+/// Runs `calls` on the module at `module` under Node, with the harness of the scratch
+/// directory `dir`, where the memory at a trap goes.
+fn run(dir: &Path, module: &Path, calls: &[(&str, u32)]) -> Run {
     let harness = dir.join("harness.mjs");
-    std::fs::write(&harness, HARNESS).unwrap();
-    let core = module.with_extension("core");
+    let stem = module.file_stem().unwrap().to_string_lossy();
+    let core = dir.join(format!("{stem}.core"));
     std::fs::remove_file(&core).ok();
     let output = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
         .arg("--no-warnings")
@@ -155,23 +159,25 @@ fn variants() -> Vec<(&'static str, Options)> {
     ]
 }
 
-/// Writes the rewrite of `input` with `options` to the scratch directory.
-fn rewritten(input: &[u8], profile: Profile, k: usize, options: &Options) -> PathBuf {
+/// Writes the rewrite of `input` with `options` to the scratch directory `dir`.
+fn rewritten(dir: &Path, input: &[u8], profile: Profile, k: usize, options: &Options) -> PathBuf {
     let out = rewriter::rewrite(input, options).unwrap();
-    let path = scratch().join(format!("realworld-{profile}-{k}.wasm"));
+    let path = dir.join(format!("realworld-{profile}-{k}.wasm"));
     std::fs::write(&path, &out.module).unwrap();
     path
 }
 
 #[test]
 fn rewritten_real_programs_compute_what_the_originals_compute() {
+    let dir = scratch("results");
     let path = realworld(Profile::Release);
     let input = std::fs::read(&path).unwrap();
-    let original = run(&path, &WORKLOADS);
+    let original = run(&dir, &path, &WORKLOADS);
     assert_eq!(original.trap, None, "{}", original.stderr);
     assert_eq!(original.results.len(), WORKLOADS.len());
     for (k, (what, options)) in variants().iter().enumerate() {
-        let run = run(&rewritten(&input, Profile::Release, k, options), &WORKLOADS);
+        let module = rewritten(&dir, &input, Profile::Release, k, options);
+        let run = run(&dir, &module, &WORKLOADS);
         assert_eq!(run.trap, None, "{what}: {}", run.stderr);
         assert_eq!(run.results, original.results, "{what}");
     }
@@ -201,12 +207,13 @@ fn original_frames(dump: &CoreDump<'_>, input: &[u8]) -> Vec<(u32, u64)> {
 /// C (`sqlite3VdbeExec`, `sqlite3_step`), rusqlite, the export.
 #[test]
 fn a_crash_beneath_sqlite_is_v8s_own_stack_frame_for_frame() {
+    let dir = scratch("crash");
     for profile in Profile::ALL {
         let path = realworld(profile);
         let input = std::fs::read(&path).unwrap();
         let info = DebugInfo::new(Module::parse(input.clone()).unwrap()).unwrap();
         let crash = [("sqlite", 50), ("sqlite_crash", 10)];
-        let original = run(&path, &crash);
+        let original = run(&dir, &path, &crash);
         assert_eq!(original.trap.as_deref(), Some("unreachable"), "{profile}");
         let (message, location) = original.panic().expect("Rust printed the panic");
         assert_eq!(
@@ -233,7 +240,7 @@ fn a_crash_beneath_sqlite_is_v8s_own_stack_frame_for_frame() {
             Profile::Debug => variants().into_iter().take(1).collect(),
         };
         for (k, (what, options)) in options.iter().enumerate() {
-            let run = run(&rewritten(&input, profile, k, options), &crash);
+            let run = run(&dir, &rewritten(&dir, &input, profile, k, options), &crash);
             let what = format!("{profile} {what}");
             assert_eq!(run.results, original.results, "{what}");
             assert_eq!(run.trap, original.trap, "{what}");
